@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "nvml_addon",
+      "sources": [ "native/addon.cc" ],
+      "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")", "native" ],
+      "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS" ],
+      "cflags!": [ "-fno-exceptions" ],
+      "cflags_cc!": [ "-fno-exceptions" ],
+      "cflags_cc": [ "-std=c++17", "-Wall", "-Wextra", "-O2" ],
+      "libraries": [ "-ldl", "-lpthread" ]
+    },
+    {
+      "target_name": "nvml_sim",
+      "type": "shared_library",
+      "product_name": "nvml_sim",
+      "sources": [ "native/fake/nvml_sim.c" ],
+      "include_dirs": [ "native" ],
+      "cflags": [ "-std=c11", "-Wall", "-Wextra", "-O2", "-fPIC" ],
+      "libraries": [ "-lpthread", "-lm" ]
+    }
+  ]
+}
