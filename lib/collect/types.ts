@@ -17,3 +17,23 @@ export interface Snapshot {
    */
   nvlinkBandwidth: ReadonlyMap<string, number>;
 }
+
+/** What the collector reports about itself; read by the self-metrics and /ready at scrape time. */
+export interface CollectorStatus {
+  /** NVML opened successfully */
+  nvmlOpen: boolean;
+  /** duration of the last finished sweep in seconds (null before the first) */
+  lastSweepSeconds: number | null;
+  /** ms since epoch of the last successful sweep (null before the first) */
+  lastSuccessMs: number | null;
+  sweepsTotal: number;
+  sweepsFailed: number;
+  /** sweeps that hit the deadline (a hung driver call) */
+  sweepsStalled: number;
+  /** failed readings since start, keyed `${field}\u0000${nvmlCodeName}` → count (NOT_SUPPORTED is not an error) */
+  readErrors: ReadonlyMap<string, number>;
+  /** GPUs currently marked lost */
+  gpusLost: number;
+  /** GPUs in the last sweep */
+  gpuCount: number;
+}

@@ -9,3 +9,15 @@ export interface PodMap {
   /** ms since epoch of the refresh that produced this map */
   updatedAt: number;
 }
+
+/** What the attribution side reports about itself; read by the self-metrics at scrape time. */
+export interface PodResourcesStatus {
+  /** the last refresh succeeded */
+  up: boolean;
+  /** refresh failures since start, by reason (`unavailable`, `deadline`, `resource_exhausted`, `malformed`, `socket_missing`, …) */
+  errorsByReason: Readonly<Record<string, number>>;
+  /** ms since epoch of the last successful refresh, null before the first */
+  lastSuccessMs: number | null;
+  /** device IDs from the kubelet that matched no GPU on this node, since start */
+  unmatchedDeviceIds: number;
+}
