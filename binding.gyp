@@ -18,6 +18,16 @@
       "include_dirs": [ "native" ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-O2", "-fPIC" ],
       "libraries": [ "-lpthread", "-lm" ]
+    },
+    {
+      "target_name": "nvml_sim_legacy",
+      "type": "shared_library",
+      "product_name": "nvml_sim_legacy",
+      "sources": [ "native/fake/nvml_sim.c" ],
+      "include_dirs": [ "native" ],
+      "defines": [ "NVML_SIM_LEGACY=1" ],
+      "cflags": [ "-std=c11", "-Wall", "-Wextra", "-O2", "-fPIC" ],
+      "libraries": [ "-lpthread", "-lm" ]
     }
   ]
 }
