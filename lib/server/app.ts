@@ -1,0 +1,121 @@
+// The HTTP surface, built by a function (only bin/ listens): /metrics, /health, /ready, /, and
+// /api/v1/gpus. Every answer comes from memory: the last snapshot and the last pod map.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import type { GpusDocument } from '../exposition/gpus-json-types.js';
+
+export interface MetricsPage {
+  /** the GPU families; the same string object while nothing changed (its gzip is cached) */
+  gpuText: string;
+  /** the exporter's own metrics */
+  selfText: string;
+}
+
+export interface ServerSources {
+  renderMetrics(): Promise<MetricsPage> | MetricsPage;
+  ready(): { ok: boolean; reason: string };
+  gpusDocument(): GpusDocument | null;
+}
+
+export interface ServerOptions {
+  /** cap on open connections (default 256) */
+  maxConnections?: number;
+  /** ms a request may take to arrive whole (default 10000) */
+  requestTimeoutMs?: number;
+  /** ms an idle keep-alive connection is kept (default 65000, above Prometheus' idle timeout) */
+  keepAliveTimeoutMs?: number;
+}
+
+export const CONTENT_TYPE_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+const PATHS = new Set(['/', '/metrics', '/health', '/ready', '/api/v1/gpus']);
+
+function landingPage(): string {
+  return (
+    '<!doctype html><html><head><title>nvml-exporter</title></head><body>' +
+    '<h1>nvml-exporter</h1><p>GPU metrics over NVML, compatible with dcgm-exporter.</p><ul>' +
+    '<li><a href="metrics">/metrics</a> — Prometheus exposition</li>' +
+    '<li><a href="health">/health</a> — the process is alive</li>' +
+    '<li><a href="ready">/ready</a> — NVML is open and the last sweep is fresh</li>' +
+    '<li><a href="api/v1/gpus">/api/v1/gpus</a> — the current snapshot as JSON</li>' +
+    '</ul></body></html>\n'
+  );
+}
+
+export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: 1024,
+    requestTimeout: opts.requestTimeoutMs ?? 10000,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65000,
+    connectionTimeout: 30000,
+    return503OnClosing: true,
+  });
+  app.server.maxConnections = opts.maxConnections ?? 256;
+  app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
+
+  let gzCacheFor: string | null = null;
+  let gzCache: Buffer | null = null;
+  const gzipGpu = (text: string): Buffer => {
+    if (gzCacheFor !== text || !gzCache) {
+      gzCache = gzipSync(text, { level: 1 });
+      gzCacheFor = text;
+    }
+    return gzCache;
+  };
+
+  const metrics = async (req: FastifyRequest, reply: FastifyReply) => {
+    const page = await src.renderMetrics();
+    reply.header('content-type', CONTENT_TYPE_TEXT).header('x-content-type-options', 'nosniff');
+    const accepts = String(req.headers['accept-encoding'] ?? '');
+    if (/\bgzip\b/.test(accepts)) {
+      // Two gzip members back to back are one valid gzip stream; the GPU part is cached.
+      const body = Buffer.concat([gzipGpu(page.gpuText), gzipSync(page.selfText, { level: 1 })]);
+      return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(body);
+    }
+    return reply.send(page.gpuText + page.selfText);
+  };
+
+  app.route({ method: ['GET', 'HEAD'], url: '/metrics', handler: metrics });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/health',
+    handler: async (_req, reply) => reply.header('content-type', 'text/plain; charset=utf-8').send('OK\n'),
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/ready',
+    handler: async (_req, reply) => {
+      const r = src.ready();
+      return reply
+        .code(r.ok ? 200 : 503)
+        .header('content-type', 'text/plain; charset=utf-8')
+        .send(r.ok ? 'OK\n' : `not ready: ${r.reason}\n`);
+    },
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/api/v1/gpus',
+    handler: async (_req, reply) => {
+      const doc = src.gpusDocument();
+      if (!doc) return reply.code(503).send({ error: 'no sweep has completed yet' });
+      return reply.header('cache-control', 'no-store').send(doc);
+    },
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/',
+    handler: async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(landingPage()),
+  });
+
+  // Unknown path → 404; a known path with the wrong method → 405 with Allow.
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (PATHS.has(path)) {
+      return reply.code(405).header('allow', 'GET, HEAD').send({ error: `method ${req.method} not allowed on ${path}` });
+    }
+    return reply.code(404).send({ error: `no such path: ${path}` });
+  });
+  return app;
+}
