@@ -1,0 +1,177 @@
+// Pure: from the kubelet's List answer and the GPU identities of the last sweep, which pods hold
+// which GPU or MIG instance. Every device-ID form a device plugin hands the kubelet is understood:
+//   GPU-<uuid>                      a whole GPU
+//   MIG-<uuid>                      a MIG instance (single strategy under nvidia.com/gpu, mixed
+//                                   strategy under nvidia.com/mig-<profile>, `.me` variants too)
+//   MIG-GPU-<uuid>/<gi>/<ci>        the old (R450/R460) MIG form: parent GPU + GPU-instance id
+//   <any of the above>::<n>         replica n of a shared GPU (time-slicing, MPS)
+//   nvidia<N>, nvidia<N>/gi<G>, nvidia<N>/vgpu<V>, nvidia<N>/gi<G>/vgpu<V>
+//                                   GKE's device plugin: GPU by index, MIG by GPU-instance id,
+//                                   shared replica V. These cannot be mistaken for UUIDs, so they
+//                                   are recognised whatever --kubernetes-gpu-id-type says.
+import type { DeviceSample, MigDeviceSample, SweepResult } from '../nvml/types.js';
+import type { ListPodResourcesResponse } from './proto.js';
+import type { PodAttribution, PodMap } from './types.js';
+
+export type ParsedDeviceId =
+  | { kind: 'uuid'; uuid: string; replica?: string }
+  | { kind: 'mig-legacy'; parentUuid: string; gi: number; ci: number; replica?: string }
+  | { kind: 'index'; index: number; gi?: number; replica?: string }
+  | { kind: 'unknown' };
+
+const LEGACY_MIG = /^MIG-(GPU-[0-9a-fA-F-]+)\/(\d+)\/(\d+)$/;
+const GKE = /^nvidia(\d+)(?:\/gi(\d+))?(?:\/vgpu(\d+))?$/;
+
+/** Reads one device ID as the kubelet reports it. */
+export function parseDeviceId(raw: string): ParsedDeviceId {
+  const id = raw.trim();
+  const cut = id.indexOf('::');
+  const base = cut >= 0 ? id.slice(0, cut) : id;
+  const replica = cut >= 0 ? id.slice(cut + 2) : undefined;
+  if (replica !== undefined && !/^\d+$/.test(replica)) return { kind: 'unknown' };
+  const withReplica = <T extends object>(v: T): T & { replica?: string } =>
+    replica === undefined ? v : { ...v, replica };
+  const legacy = LEGACY_MIG.exec(base);
+  if (legacy) return withReplica({ kind: 'mig-legacy', parentUuid: legacy[1]!, gi: +legacy[2]!, ci: +legacy[3]! });
+  if (/^(GPU|MIG)-[0-9a-fA-F-]+$/.test(base)) return withReplica({ kind: 'uuid', uuid: base });
+  const gke = GKE.exec(base);
+  if (gke) {
+    const r: { kind: 'index'; index: number; gi?: number; replica?: string } = { kind: 'index', index: +gke[1]! };
+    if (gke[2] !== undefined) r.gi = +gke[2];
+    // a `/vgpu<n>` suffix and a `::<n>` suffix mean the same thing; `::` wins when both are there
+    const rep = replica ?? gke[3];
+    if (rep !== undefined) r.replica = rep;
+    return r;
+  }
+  return { kind: 'unknown' };
+}
+
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+export const SHARED_GPU_RESOURCE = 'nvidia.com/gpu.shared';
+export const MIG_RESOURCE_PREFIX = 'nvidia.com/mig-';
+
+/** Whether devices of this kubelet resource are GPUs we attribute. */
+export function isGpuResource(name: string, extra: readonly string[] = []): boolean {
+  return (
+    name === GPU_RESOURCE ||
+    name === SHARED_GPU_RESOURCE ||
+    name.startsWith(MIG_RESOURCE_PREFIX) ||
+    extra.includes(name)
+  );
+}
+
+/** Where a device ID points: the UUID of a GPU or MIG instance on this node. */
+export interface ResolvedDevice {
+  uuid: string;
+  replica?: string;
+}
+
+/** Lookups over the GPUs of one sweep. */
+export class GpuIndex {
+  private readonly byUuid = new Map<string, string>();
+  private readonly byIndex = new Map<number, DeviceSample>();
+
+  constructor(sweep: SweepResult | null) {
+    for (const d of sweep?.devices ?? []) {
+      this.byUuid.set(d.uuid.toLowerCase(), d.uuid);
+      this.byIndex.set(d.index, d);
+      for (const m of d.mig) this.byUuid.set(m.uuid.toLowerCase(), m.uuid);
+    }
+  }
+
+  get empty(): boolean {
+    return this.byIndex.size === 0;
+  }
+
+  private migOf(parent: DeviceSample | undefined, gi: number, ci?: number): MigDeviceSample | undefined {
+    if (!parent) return undefined;
+    const same = parent.mig.filter((m) => m.gpuInstanceId === gi);
+    return same.find((m) => m.computeInstanceId === ci) ?? same[0];
+  }
+
+  resolve(raw: string): ResolvedDevice | null {
+    const p = parseDeviceId(raw);
+    let uuid: string | undefined;
+    if (p.kind === 'uuid') uuid = this.byUuid.get(p.uuid.toLowerCase());
+    else if (p.kind === 'mig-legacy') {
+      const parentUuid = this.byUuid.get(p.parentUuid.toLowerCase());
+      const parent = [...this.byIndex.values()].find((d) => d.uuid === parentUuid);
+      uuid = this.migOf(parent, p.gi, p.ci)?.uuid;
+    } else if (p.kind === 'index') {
+      const dev = this.byIndex.get(p.index);
+      uuid = p.gi === undefined ? dev?.uuid : this.migOf(dev, p.gi)?.uuid;
+    }
+    if (uuid === undefined || p.kind === 'unknown') return null;
+    return p.replica === undefined ? { uuid } : { uuid, replica: p.replica };
+  }
+}
+
+export interface MatchOptions {
+  /** more kubelet resource names to accept (dcgm-exporter's --nvidia-resource-names) */
+  extraResourceNames?: readonly string[];
+  /**
+   * dcgm-exporter's default: one pod per device and no `vgpu` label. The pod kept is the first in
+   * (namespace, pod, container, replica) order, so the choice is the same on every refresh.
+   */
+  singlePod?: boolean;
+}
+
+export interface MatchResult {
+  map: PodMap;
+  /** distinct device IDs of accepted resources that matched no GPU or MIG instance of the sweep */
+  unmatched: string[];
+}
+
+function compareAttr(a: PodAttribution, b: PodAttribution): number {
+  return (
+    a.namespace.localeCompare(b.namespace) ||
+    a.pod.localeCompare(b.pod) ||
+    a.container.localeCompare(b.container) ||
+    Number(a.vgpu ?? -1) - Number(b.vgpu ?? -1)
+  );
+}
+
+/** Builds the pod map. `updatedAt` is the time of the List answer. */
+export function matchPods(
+  list: ListPodResourcesResponse,
+  sweep: SweepResult | null,
+  opts: MatchOptions = {},
+  updatedAt: number = Date.now(),
+): MatchResult {
+  const gpus = new GpuIndex(sweep);
+  const extra = opts.extraResourceNames ?? [];
+  const grouped = new Map<string, Map<string, PodAttribution>>();
+  const unmatched = new Set<string>();
+  for (const pod of list.pod_resources) {
+    for (const c of pod.containers) {
+      for (const dev of c.devices) {
+        if (!isGpuResource(dev.resource_name, extra)) continue;
+        for (const id of dev.device_ids) {
+          const hit = gpus.resolve(id);
+          if (!hit) {
+            unmatched.add(id);
+            continue;
+          }
+          const attr: PodAttribution = { namespace: pod.namespace, pod: pod.name, container: c.name };
+          if (hit.replica !== undefined) attr.vgpu = hit.replica;
+          attr.resourceName = dev.resource_name;
+          let forGpu = grouped.get(hit.uuid);
+          if (!forGpu) grouped.set(hit.uuid, (forGpu = new Map()));
+          // the same device listed twice for one container is one attribution
+          forGpu.set(`${attr.namespace}\0${attr.pod}\0${attr.container}\0${attr.vgpu ?? ''}`, attr);
+        }
+      }
+    }
+  }
+  const byUuid = new Map<string, readonly PodAttribution[]>();
+  for (const [uuid, attrs] of grouped) {
+    const sorted = [...attrs.values()].sort(compareAttr);
+    if (opts.singlePod) {
+      const { vgpu: _dropped, ...first } = sorted[0]!;
+      byUuid.set(uuid, [first]);
+    } else {
+      byUuid.set(uuid, sorted);
+    }
+  }
+  return { map: { byUuid, updatedAt }, unmatched: [...unmatched] };
+}
