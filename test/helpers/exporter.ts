@@ -1,0 +1,101 @@
+// Runs the real `nvml-exporter` command (dist/, as `npm ci` builds it) as a child process on the
+// simulated NVML, for integration and end-to-end tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
+import type { Scenario } from '../../lib/nvml/scenario.js';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cliPath = join(repoRoot, 'dist', 'bin', 'nvml-exporter.js');
+
+export interface RunningExporter {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  dir: string;
+  scenarioPath: string;
+  stderr: () => string;
+  stdout: () => string;
+  /** rewrites the scenario; the simulated library picks it up on its next call */
+  setScenario(s: Scenario): void;
+  /** SIGTERM, then waits for exit */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function startExporter(opts: {
+  scenario: Scenario;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** wait for this path to answer 200 (default /health) */
+  waitPath?: string;
+}): Promise<RunningExporter> {
+  const dir = mkdtempSync(join(tmpdir(), 'nvx-exp-'));
+  const scenarioPath = join(dir, 'scenario.txt');
+  writeScenario(scenarioPath, opts.scenario);
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [cliPath, '-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), ...(opts.args ?? [])],
+    { env: { ...process.env, NVML_SIM_SCENARIO: scenarioPath, NODE_NAME: 'test-node', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  let out = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`exporter exited with ${proc.exitCode}: ${err}`);
+    try {
+      const r = await fetch(url + (opts.waitPath ?? '/health'));
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`exporter did not answer within 15 s: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    proc,
+    dir,
+    scenarioPath,
+    stderr: () => err,
+    stdout: () => out,
+    setScenario: (s) => writeScenario(scenarioPath, s),
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGTERM');
+        await Promise.race([done, new Promise((r) => setTimeout(r, 8000))]);
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+      return { code: proc.exitCode, signal: proc.signalCode };
+    },
+  };
+}
+
+/** Parses a text exposition into samples (name, labels, value). */
+export function parseExposition(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparseable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+    let lm: RegExpExecArray | null;
+    while ((lm = re.exec(m[3] ?? '')) !== null) labels[lm[1]!] = lm[2]!.replace(/\\n/g, '\n').replace(/\\(.)/g, '$1');
+    out.push({ name: m[1]!, labels, value: Number(m[4]) });
+  }
+  return out;
+}
