@@ -20,4 +20,6 @@ export interface PodResourcesStatus {
   lastSuccessMs: number | null;
   /** device IDs from the kubelet that matched no GPU on this node, since start */
   unmatchedDeviceIds: number;
+  /** the last failure (reason, message, ms since epoch), null when none since start */
+  lastError?: { reason: string; message: string; atMs: number } | null;
 }

@@ -1,0 +1,240 @@
+// Pod attribution kept fresh off the scrape path. The attributor asks the kubelet on its own
+// interval and when asked (requestRefresh, coalesced, at most once per minGapMs), never with two
+// calls in flight, so however many scrapers there are the kubelet sees about one request per
+// second from us at most (its limit is 100 per second). A scrape only reads current(): the last
+// good answer joined with the GPUs of the last sweep. When the kubelet fails, the last good map is
+// kept for staleAfterMs, then dropped (series lose their pod labels rather than keep wrong ones).
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { SweepResult } from '../nvml/types.js';
+import { PodResourcesClient, PodResourcesError, type PodResourcesReason } from './client.js';
+import { GpuIndex, isGpuResource, matchPods, type MatchOptions } from './matching.js';
+import type { ListPodResourcesResponse } from './proto.js';
+import type { PodMap, PodResourcesStatus } from './types.js';
+
+export interface PodAttributorOptions extends MatchOptions {
+  /** the GPUs of the last sweep (the collector supplies it); null before the first sweep */
+  getSweep: () => SweepResult | null;
+  /** kubelet pod-resources socket; default /var/lib/kubelet/pod-resources/kubelet.sock */
+  socketPath?: string;
+  /** deadline of each kubelet call; default 10000 ms */
+  deadlineMs?: number;
+  /** how often to ask the kubelet; default 5000 ms */
+  refreshIntervalMs?: number;
+  /** the least time between the starts of two kubelet calls; default 1000 ms */
+  minGapMs?: number;
+  /** how long the last good map outlives failures; default 60000 ms */
+  staleAfterMs?: number;
+  logger?: Logger;
+  /** clock for freshness (ms since epoch); default Date.now */
+  now?: () => number;
+}
+
+const MAX_REMEMBERED_UNMATCHED = 10_000;
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  const x = v ?? dflt;
+  if (!Number.isFinite(x) || x <= 0) throw new Error(`pod attribution option ${name} must be a positive number of ms, got ${v}`);
+  return x;
+}
+
+export class PodAttributor {
+  private readonly client: PodResourcesClient;
+  private readonly getSweep: () => SweepResult | null;
+  private readonly match: MatchOptions;
+  private readonly intervalMs: number;
+  private readonly minGapMs: number;
+  private readonly staleAfterMs: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private inFlight: Promise<void> | null = null;
+  private pending = false;
+  private lastStart = -Infinity;
+  /** resolved when the next refresh to start has finished */
+  private waiters: (() => void)[] = [];
+
+  private lastList: ListPodResourcesResponse | null = null;
+  private lastSuccessMs: number | null = null;
+  private up = false;
+  private lastReason: PodResourcesReason | null = null;
+  private lastError: PodResourcesStatus['lastError'] = null;
+  private readonly errors: Record<string, number> = {};
+  private readonly unmatchedSeen = new Set<string>();
+  private unmatchedCount = 0;
+  private allocatableGeneration = 0;
+  private memo: { list: ListPodResourcesResponse; sweep: SweepResult | null; map: PodMap } | null = null;
+
+  constructor(opts: PodAttributorOptions) {
+    if (typeof opts?.getSweep !== 'function') throw new Error('PodAttributor needs getSweep: () => SweepResult | null');
+    this.client = new PodResourcesClient({ socketPath: opts.socketPath, deadlineMs: opts.deadlineMs });
+    this.getSweep = opts.getSweep;
+    this.match = { extraResourceNames: opts.extraResourceNames ?? [], singlePod: opts.singlePod ?? false };
+    this.intervalMs = positive('refreshIntervalMs', opts.refreshIntervalMs, 5000);
+    this.minGapMs = positive('minGapMs', opts.minGapMs, 1000);
+    this.staleAfterMs = positive('staleAfterMs', opts.staleAfterMs, 60_000);
+    this.log = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get socketPath(): string {
+    return this.client.socketPath;
+  }
+
+  /** Starts refreshing: one refresh now, then every refreshIntervalMs. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.requestRefresh();
+  }
+
+  /** Stops the timers and closes the channel (a call in flight is cancelled). */
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    this.pending = false;
+    this.client.close();
+    this.release(this.waiters.splice(0));
+  }
+
+  /**
+   * Asks for a refresh soon: at once when none ran in the last minGapMs, else when that gap is
+   * over; calls that arrive meanwhile share that refresh. The promise settles (never rejects)
+   * when it has finished, or at once when the attributor is not running.
+   */
+  requestRefresh(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.kick();
+    return done;
+  }
+
+  /** The last good pod map joined with the GPUs of the last sweep; null when none or too old. */
+  current(): PodMap | null {
+    const list = this.lastList;
+    if (!list || this.lastSuccessMs === null) return null;
+    if (this.now() - this.lastSuccessMs > this.staleAfterMs) return null;
+    const sweep = this.getSweep();
+    if (this.memo && this.memo.list === list && this.memo.sweep === sweep) return this.memo.map;
+    const { map, unmatched } = matchPods(list, sweep, this.match, this.lastSuccessMs);
+    if (sweep && sweep.devices.length > 0) this.noteUnmatched(unmatched);
+    this.memo = { list, sweep, map };
+    return map;
+  }
+
+  status(): PodResourcesStatus {
+    return {
+      up: this.up,
+      errorsByReason: { ...this.errors },
+      lastSuccessMs: this.lastSuccessMs,
+      unmatchedDeviceIds: this.unmatchedCount,
+      lastError: this.lastError ? { ...this.lastError } : null,
+    };
+  }
+
+  private release(ws: (() => void)[]): void {
+    for (const w of ws) w();
+  }
+
+  private schedule(at: number): void {
+    if (!this.running || (this.timer && this.timerAt <= at)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.kick();
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  private kick(): void {
+    if (!this.running) return;
+    if (this.inFlight) {
+      this.pending = true;
+      return;
+    }
+    const earliest = this.lastStart + this.minGapMs;
+    if (Date.now() < earliest) return this.schedule(earliest);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    this.lastStart = Date.now();
+    const waiting = this.waiters.splice(0);
+    this.inFlight = this.refreshOnce().finally(() => {
+      this.inFlight = null;
+      this.release(waiting);
+      if (!this.running) return;
+      if (this.pending || this.waiters.length > 0) {
+        this.pending = false;
+        this.schedule(this.lastStart + this.minGapMs);
+      } else {
+        this.schedule(this.lastStart + this.intervalMs);
+      }
+    });
+  }
+
+  private async refreshOnce(): Promise<void> {
+    try {
+      const list = await this.client.list();
+      if (!this.running) return;
+      const wasDown = !this.up && this.lastReason !== null;
+      this.lastList = list;
+      this.lastSuccessMs = this.now();
+      this.up = true;
+      this.lastReason = null;
+      if (wasDown) this.log.info('kubelet pod-resources answers again', { socket: this.client.socketPath });
+      this.current(); // match now, so unmatched IDs are counted and logged without waiting for a scrape
+      if (this.client.generation !== this.allocatableGeneration) {
+        this.allocatableGeneration = this.client.generation;
+        await this.logAllocatable();
+      }
+    } catch (e) {
+      if (!this.running) return;
+      const err = e instanceof PodResourcesError ? e : new PodResourcesError('other', String((e as Error)?.message ?? e));
+      this.errors[err.reason] = (this.errors[err.reason] ?? 0) + 1;
+      this.up = false;
+      this.lastError = { reason: err.reason, message: err.message, atMs: this.now() };
+      if (err.reason !== this.lastReason) {
+        const keeps = this.lastSuccessMs === null ? 'no pod labels yet' : `keeping the last pod map for up to ${this.staleAfterMs} ms`;
+        this.log.warn(`kubelet pod-resources refresh failed (${err.reason}); ${keeps}`, { error: err.message });
+      }
+      this.lastReason = err.reason;
+    }
+  }
+
+  /** Which GPU device IDs the kubelet can hand out, logged once per connection. */
+  private async logAllocatable(): Promise<void> {
+    try {
+      const res = await this.client.getAllocatableResources();
+      const gpus = new GpuIndex(this.getSweep());
+      const resources: Record<string, string[]> = {};
+      const unknown: string[] = [];
+      for (const d of res.devices) {
+        if (!isGpuResource(d.resource_name, this.match.extraResourceNames)) continue;
+        (resources[d.resource_name] ??= []).push(...d.device_ids);
+        if (!gpus.empty) unknown.push(...d.device_ids.filter((id) => !gpus.resolve(id)));
+      }
+      this.log.info('kubelet allocatable GPU devices', { socket: this.client.socketPath, resources, unknownToNvml: unknown });
+    } catch (e) {
+      this.log.warn('kubelet GetAllocatableResources failed (attribution still works from List)', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  private noteUnmatched(ids: string[]): void {
+    for (const id of ids) {
+      // each distinct ID counts once; past the cap new IDs are no longer counted
+      if (this.unmatchedSeen.has(id) || this.unmatchedSeen.size >= MAX_REMEMBERED_UNMATCHED) continue;
+      this.unmatchedSeen.add(id);
+      this.unmatchedCount++;
+      this.log.warn('kubelet device ID matches no GPU or MIG instance on this node', { deviceId: id });
+    }
+  }
+}
