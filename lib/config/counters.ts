@@ -1,0 +1,137 @@
+// The counters CSV (dcgm-exporter's format): which fields to export, with the metric name,
+// the Prometheus type written verbatim in # TYPE, and the HELP text. `#` starts a comment line,
+// blank lines are skipped, every record has exactly three fields (name, type, help).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from '../fields/index.js';
+import { parseCsvLine } from './csv.js';
+import { CountersError } from './errors.js';
+import { packageRoot } from './package-root.js';
+
+export interface SelectedField {
+  field: ValueField;
+  /** the metric name: exactly column 1 (a legacy name stays legacy) */
+  name: string;
+  /** column 2, written verbatim in # TYPE */
+  type: CsvType;
+  /** column 3, written in # HELP */
+  help: string;
+  line: number;
+}
+
+export interface SelectedLabel {
+  field: LabelField;
+  /** the label name: column 1 */
+  name: string;
+  help: string;
+  line: number;
+}
+
+export interface SkippedRow {
+  name: string;
+  line: number;
+  reason: string;
+}
+
+export interface FieldSelection {
+  /** the file the selection came from */
+  source: string;
+  /** numeric fields in ascending field-ID order (then by name), as dcgm-exporter emits them */
+  fields: readonly SelectedField[];
+  /** label rows, sorted by name */
+  labels: readonly SelectedLabel[];
+  /** rows naming fields we recognise but cannot provide (each was logged once) */
+  skipped: readonly SkippedRow[];
+}
+
+export interface CountersLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const HINT = 'not a DCGM field name; etc/default-counters.csv lists the fields this exporter provides';
+
+function unknownField(name: string): string {
+  const upper = name.toUpperCase();
+  const near = knownFieldNames().find((k) => k.toUpperCase() === upper);
+  return `unknown field "${name}" (${HINT}${near ? `; did you mean "${near}"?` : ''})`;
+}
+
+/** Parses counters-file text; `source` names the file in errors and log lines. */
+export function parseCounters(text: string, source: string, log?: CountersLog): FieldSelection {
+  const fields: SelectedField[] = [];
+  const labels: SelectedLabel[] = [];
+  const skipped: SkippedRow[] = [];
+  const seen = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = lines[i]!;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const parsed = parseCsvLine(line);
+    if (!parsed.ok) throw new CountersError(source, lineNo, parsed.error);
+    const cols = parsed.fields;
+    if (cols.length !== 3) {
+      throw new CountersError(source, lineNo,
+        `expected 3 comma-separated fields (name, type, help), got ${cols.length}; quote a help text that contains commas`);
+    }
+    const [name, typeText, help] = cols as [string, string, string];
+    if (name === '') throw new CountersError(source, lineNo, 'empty field name in column 1; give a DCGM field name such as DCGM_FI_DEV_GPU_UTIL');
+    const type = typeText as CsvType;
+    if (!(CSV_TYPES as readonly string[]).includes(typeText)) {
+      throw new CountersError(source, lineNo,
+        `field "${name}": unknown type "${typeText}" (expected one of ${CSV_TYPES.join(', ')})`);
+    }
+    const def = lookupField(name);
+    if (!def) throw new CountersError(source, lineNo, unknownField(name));
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new CountersError(source, lineNo, `field "${name}" is listed twice (first on line ${first}); remove one of the rows`);
+    }
+    seen.set(name, lineNo);
+    if (def.kind === 'unavailable') {
+      skipped.push({ name, line: lineNo, reason: def.reason });
+      log?.info(`counters file ${source} line ${lineNo}: skipping "${name}": not provided by NVML (${def.reason})`);
+      continue;
+    }
+    if (def.kind === 'label') {
+      if (type !== 'label') {
+        throw new CountersError(source, lineNo, `field "${name}" is a string field; give it the type label (got "${typeText}")`);
+      }
+      labels.push({ field: def, name, help, line: lineNo });
+      continue;
+    }
+    if (type === 'label') {
+      throw new CountersError(source, lineNo,
+        `field "${name}" is numeric; type label is only for string fields such as DCGM_FI_DRIVER_VERSION (use gauge or counter)`);
+    }
+    fields.push({ field: def, name, type, help, line: lineNo });
+  }
+  fields.sort((a, b) => a.field.id - b.field.id || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { source, fields, labels, skipped };
+}
+
+/** Reads and parses a counters file; a file that cannot be read is a CountersError too. */
+export function loadCounters(path: string, log?: CountersLog): FieldSelection {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new CountersError(path, null,
+      `cannot read it (${why}); pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default`);
+  }
+  return parseCounters(text, path, log);
+}
+
+/** etc/default-counters.csv in the installed package. */
+export function defaultCountersPath(): string {
+  return join(packageRoot(), 'etc', 'default-counters.csv');
+}
+
+/** The built-in default selection: etc/default-counters.csv parsed. */
+export function loadDefaultCounters(log?: CountersLog): FieldSelection {
+  return loadCounters(defaultCountersPath(), log);
+}
