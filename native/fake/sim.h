@@ -1,0 +1,128 @@
+/*
+ * sim.h — internal declarations of the simulated NVML (native/fake/).
+ *
+ * The library keeps one parsed scenario (sim_scenario_t) behind one mutex. Device handles are
+ * addresses in static arrays (one per GPU slot, one per MIG slot), so a handle stays the same
+ * pointer for the whole life of the process, across scenario reloads.
+ */
+#ifndef NVML_SIM_H
+#define NVML_SIM_H
+
+#include "nvml_abi.h"
+
+#define SIM_MAX_GPUS 64
+#define SIM_MAX_MIG 8    /* MIG slots per GPU (H100 has 7) */
+#define SIM_MAX_CALLS 48 /* error/delay entries per scope */
+#define SIM_MAX_XIDS 512
+#define SIM_STR 96
+#define SIM_FN 64
+#define SIM_NVLINK_LINKS 18
+
+#pragma GCC visibility push(hidden)
+
+/* Reading keys: the same names, in the same order, as READING_KEYS in lib/nvml/types.ts. */
+enum {
+  R_GPU_UTIL, R_MEM_UTIL, R_MEM_TOTAL, R_MEM_RESERVED, R_MEM_FREE, R_MEM_USED, R_POWER_USAGE,
+  R_POWER_LIMIT, R_ENERGY, R_GPU_TEMP, R_MEM_TEMP, R_SM_CLOCK, R_MEM_CLOCK, R_GRAPHICS_CLOCK,
+  R_VIDEO_CLOCK, R_MAX_SM_CLOCK, R_MAX_MEM_CLOCK, R_ENC_UTIL, R_DEC_UTIL, R_PCIE_REPLAY,
+  R_CLOCK_EVENT_REASONS, R_VIOL_POWER, R_VIOL_THERMAL, R_VIOL_SYNC_BOOST, R_VIOL_BOARD_LIMIT,
+  R_VIOL_LOW_UTIL, R_VIOL_RELIABILITY, R_ECC_SBE_VOL, R_ECC_DBE_VOL, R_ECC_SBE_AGG, R_ECC_DBE_AGG,
+  R_RETIRED_SBE, R_RETIRED_DBE, R_RETIRED_PENDING, R_REMAP_COR, R_REMAP_UNC, R_REMAP_PENDING,
+  R_REMAP_FAILURE, R_FAN_SPEED, R_NVLINK_TX, R_NVLINK_RX, R_PCIE_TX, R_PCIE_RX,
+  R_COUNT
+};
+extern const char *const sim_reading_names[R_COUNT];
+
+enum { V_UNSET = 0, V_CONST, V_WAVE, V_RAMP, V_UNSUPPORTED };
+typedef struct {
+  int kind;
+  double a, b, c, d; /* const: a; wave: min a, max b, period c, phase d; ramp: start a, per s b */
+} sim_value_t;
+
+typedef struct {
+  char fn[SIM_FN];
+  int value; /* return code (errors) or milliseconds (delays) */
+} sim_call_t;
+
+typedef struct {
+  int n;
+  sim_call_t e[SIM_MAX_CALLS];
+} sim_calls_t;
+
+typedef struct {
+  char profile[32];
+  char uuid[SIM_STR];
+  int gi, ci; /* -1 = derive */
+  sim_value_t v[R_COUNT];
+} sim_mig_t;
+
+typedef struct {
+  char uuid[SIM_STR], name[SIM_STR], pci[32], serial[32];
+  int minor;      /* -1 = derive */
+  int lost;       /* 0 = present, else the code every call returns */
+  int mig_capable; /* -1 = derive (capable when MIG instances are listed) */
+  sim_value_t v[R_COUNT];
+  sim_calls_t errors, delays;
+  int nmig;
+  sim_mig_t mig[SIM_MAX_MIG];
+} sim_gpu_t;
+
+typedef struct {
+  int gpu, xid;
+  long long id;
+} sim_xid_t;
+
+typedef struct {
+  char driver[SIM_STR], nvml[SIM_STR];
+  int cuda;
+  sim_calls_t errors, delays;
+  int ngpus;
+  sim_gpu_t gpu[SIM_MAX_GPUS];
+  int nxids;
+  sim_xid_t xid[SIM_MAX_XIDS];
+} sim_scenario_t;
+
+/* Handles: the simulated library's view of nvmlDevice_t. */
+struct nvmlDevice_st {
+  int gpu;  /* GPU index */
+  int slot; /* MIG slot, or -1 for the GPU itself */
+};
+
+/* sim_parse.c */
+/* Parses `text` into `out` (fills defaults). Returns 0, or the 1-based line of the first error
+ * with a message in `err`. */
+int sim_parse(const char *text, sim_scenario_t *out, char *err, size_t errlen);
+void sim_default_scenario(sim_scenario_t *out, int ngpus);
+
+/* sim_state.c */
+extern sim_scenario_t *sim_sc;                                /* current scenario (under the lock) */
+extern struct nvmlDevice_st sim_gpu_handles[SIM_MAX_GPUS];
+extern struct nvmlDevice_st sim_mig_handles[SIM_MAX_GPUS][SIM_MAX_MIG];
+void sim_lock(void);
+void sim_unlock(void);
+int sim_initialized(void); /* under the lock */
+nvmlReturn_t sim_init(const char *fn);
+nvmlReturn_t sim_shutdown(void);
+void sim_refresh(void); /* under the lock: reload the scenario if its file changed */
+/* The common prologue of every device call. On SUCCESS the lock is held and *gpu (and *mig, NULL
+ * for a GPU handle) point into the current scenario; on any other code the lock is released. */
+nvmlReturn_t sim_enter_dev(const char *fn, nvmlDevice_t dev, sim_gpu_t **gpu, sim_mig_t **mig);
+/* Same for calls without a device (system calls). */
+nvmlReturn_t sim_enter(const char *fn);
+nvmlReturn_t sim_leave(nvmlReturn_t r); /* releases the lock, returns r */
+void sim_sleep_ms(double ms);
+double sim_now_s(void); /* wall clock, seconds */
+/* Evaluates reading k of a GPU or MIG device: NOT_SUPPORTED or SUCCESS with *out. */
+nvmlReturn_t sim_read(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out);
+nvmlReturn_t sim_read_u32(const sim_gpu_t *g, const sim_mig_t *m, int k, unsigned int *out);
+nvmlReturn_t sim_read_u64(const sim_gpu_t *g, const sim_mig_t *m, int k, unsigned long long *out);
+int sim_gpu_index(const sim_gpu_t *g);
+int sim_mig_enabled(const sim_gpu_t *g);
+nvmlReturn_t sim_copy_str(char *buf, unsigned int len, const char *s);
+
+#pragma GCC visibility pop
+
+/* The exported NVML entry points. */
+#define SIM_API __attribute__((visibility("default")))
+
+#endif
