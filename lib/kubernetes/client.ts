@@ -1,7 +1,8 @@
 // A client for the kubelet PodResources v1 API over its unix socket. Each call has a deadline.
 // When the kubelet restarts it deletes and re-creates the socket; a channel bound to the old file
-// would sit in reconnect back-off, so before every call we compare the socket's inode with the one
-// the channel was opened on, and after UNAVAILABLE we drop the channel: the next call opens a new one.
+// would sit in reconnect back-off, so before every call we compare the socket file's identity
+// (inode, creation and change time) with the one the channel was opened on, and after UNAVAILABLE
+// we drop the channel: the next call opens a new one.
 import { stat } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -133,7 +134,9 @@ export class PodResourcesClient {
         `${this.socketPath} exists but is not a unix socket; point --pod-resources-kubelet-socket at the kubelet's pod-resources socket`,
       );
     }
-    const identity = `${st.dev}:${st.ino}`;
+    // inode numbers are reused at once on tmpfs, so the creation and change times are part of
+    // the identity too (a chmod also counts: one needless reconnect is cheap)
+    const identity = `${st.dev}:${st.ino}:${st.birthtimeMs}:${st.ctimeMs}`;
     if (this.client && this.identity !== identity) this.drop();
     if (!this.client) {
       const { Client } = podResourcesApi();
