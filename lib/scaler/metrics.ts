@@ -1,0 +1,80 @@
+// The scaler's own /metrics: exporter freshness, pulls, RPCs and the GPUs in view. Its own
+// registry, no default process metrics.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClusterView, PullEvent } from './cluster-view.js';
+import type { RpcMethod } from './grpc-server.js';
+
+export interface ScalerMetrics {
+  registry: Registry;
+  onRpc(method: RpcMethod, code: string): void;
+}
+
+export function createScalerMetrics(view: ClusterView): ScalerMetrics {
+  const registry = new Registry();
+  const exporters = new Gauge({
+    name: 'nvml_scaler_exporters',
+    help: 'Exporters known to the scaler, by state (fresh: answered within the stale bound; stale: excluded).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const all = view.exporters();
+      this.set({ state: 'fresh' }, all.filter((e) => e.fresh).length);
+      this.set({ state: 'stale' }, all.filter((e) => !e.fresh).length);
+    },
+  });
+  const up = new Gauge({
+    name: 'nvml_scaler_exporter_up',
+    help: 'Whether the exporter is fresh (1) or stale and excluded (0).',
+    labelNames: ['exporter'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of view.exporters()) this.set({ exporter: e.address }, e.fresh ? 1 : 0);
+    },
+  });
+  const lastSuccess = new Gauge({
+    name: 'nvml_scaler_exporter_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful pull of the exporter\'s /api/v1/gpus.',
+    labelNames: ['exporter'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of view.exporters()) if (e.lastSuccessMs !== null) this.set({ exporter: e.address }, e.lastSuccessMs / 1000);
+    },
+  });
+  const gpus = new Gauge({
+    name: 'nvml_scaler_gpus',
+    help: 'GPUs on fresh nodes in the scaler\'s cluster view.',
+    registers: [registry],
+    collect() {
+      this.set(view.documents().reduce((n, d) => n + d.gpus.length, 0));
+    },
+  });
+  const pullErrors = new Counter({
+    name: 'nvml_scaler_pull_errors_total',
+    help: 'Failed pulls of /api/v1/gpus, by exporter and reason (timeout, connect, http_status, invalid_json, invalid_document, stale_snapshot).',
+    labelNames: ['exporter', 'reason'],
+    registers: [registry],
+  });
+  const pullDuration = new Histogram({
+    name: 'nvml_scaler_pull_duration_seconds',
+    help: 'Duration of pulls of /api/v1/gpus, successful or not.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8],
+    registers: [registry],
+  });
+  const rpcs = new Counter({
+    name: 'nvml_scaler_rpcs_total',
+    help: 'KEDA external-scaler RPCs answered, by method and gRPC status code.',
+    labelNames: ['method', 'code'],
+    registers: [registry],
+  });
+  void exporters;
+  void up;
+  void lastSuccess;
+  void gpus;
+  view.on('pull', (ev: PullEvent) => {
+    pullDuration.observe(ev.durationMs / 1000);
+    if (!ev.ok) pullErrors.inc({ exporter: ev.exporter, reason: ev.reason ?? 'connect' });
+  });
+  return { registry, onRpc: (method, code) => rpcs.inc({ method, code }) };
+}
