@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// The `nvml-exporter` command. Exit codes: 0 ok (and after SIGTERM/SIGINT), 1 a runtime failure
+// (NVML cannot be opened, the address is in use), 2 bad flags, environment or counters file.
+import { parseCli } from '../lib/config/cli.js';
+import { ConfigError } from '../lib/config/errors.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { startExporter } from '../lib/exporter.js';
+import { runScaler } from '../lib/scaler/main.js';
+import { createNodeLocalScaler } from '../lib/scaler/main.js';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`nvml-exporter: ${err.message}\n`);
+      return err.exitCode ?? 2;
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help' || parsed.kind === 'version') {
+    process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : parsed.text + '\n');
+    return 0;
+  }
+  const log = createLogger({ format: parsed.config.logFormat, debug: parsed.config.debug });
+  for (const w of parsed.warnings) log.warn(w);
+  if (parsed.kind === 'scaler') return runScalerCommand(parsed.config, log);
+  return runExporterCommand(parsed.config, log);
+}
+
+async function runExporterCommand(config: import('../lib/config/cli.js').ExporterConfig, log: Logger): Promise<number> {
+  let exp;
+  try {
+    exp = await startExporter(config, log, { listen: !config.once });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error(err.message);
+      return 2;
+    }
+    log.error((err as Error).message);
+    return 1;
+  }
+  if (config.once) {
+    process.stdout.write(exp.renderGpuText());
+    await exp.close();
+    return 0;
+  }
+  const app = exp.app!;
+  try {
+    await app.listen({ host: config.address.host, port: config.address.port });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const addr = config.address.text;
+    log.error(e.code === 'EADDRINUSE' ? `cannot listen on ${addr}: the address is already in use` : `cannot listen on ${addr}: ${e.message}`);
+    await exp.close();
+    return 1;
+  }
+  log.info('serving metrics', { address: config.address.text, interval_ms: config.collectIntervalMs });
+
+  let scaler: { close(): Promise<void> } | null = null;
+  if (config.kedaScalerAddress) {
+    scaler = await createNodeLocalScaler(() => exp.gpusDocument(), config.kedaScalerAddress, log);
+  }
+
+  process.on('SIGHUP', () => {
+    exp.reload();
+  });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal: sig });
+      void (async () => {
+        await scaler?.close();
+        await exp.close(); // stops accepting, finishes scrapes in flight, closes NVML
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+async function runScalerCommand(config: import('../lib/config/cli.js').ScalerConfig, log: Logger): Promise<number> {
+  let handle;
+  try {
+    handle = await runScaler(config, log);
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = () => void handle.close().then(() => resolve(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`nvml-exporter: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,177 @@
+// Wires the parts together for `nvml-exporter` (bin/ calls this): NVML → collector → renderers →
+// HTTP server, plus pod attribution, SIGHUP reloads and the node-local KEDA scaler.
+import { hostname as osHostname, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Nvml } from './nvml/index.js';
+import { demoScenario, simulatedLibraryPath, writeScenario } from './nvml/simulation.js';
+import { Collector } from './collect/collector.js';
+import { buildApp } from './server/app.js';
+import { PodAttributor } from './kubernetes/attribution.js';
+import { startSimKubelet, demoPods, type SimKubelet } from './kubernetes/sim-kubelet.js';
+import { DEFAULT_POD_RESOURCES_SOCKET } from './kubernetes/client.js';
+import { loadCounters, loadDefaultCounters, type FieldSelection } from './config/counters.js';
+import type { ExporterConfig } from './config/cli.js';
+import { renderMetrics } from './exposition/render.js';
+import { buildGpusDocument } from './exposition/gpus-json.js';
+import { createSelfMetrics } from './exposition/self-metrics.js';
+import { packageVersion } from './config/package-root.js';
+import type { Logger } from './logger.js';
+import type { GpusDocument } from './exposition/gpus-json-types.js';
+
+export interface RunningExporter {
+  app: FastifyInstance | null;
+  collector: Collector;
+  /** renders the page /metrics serves (GPU families only) */
+  renderGpuText(): string;
+  gpusDocument(): GpusDocument | null;
+  reload(): boolean;
+  close(): Promise<void>;
+}
+
+/** Opens NVML (the simulated one with --simulate) and runs the collector and attribution. */
+export async function startExporter(config: ExporterConfig, log: Logger, opts: { listen: boolean }): Promise<RunningExporter> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let library = config.nvmlLibrary ?? undefined;
+  let sim: SimKubelet | null = null;
+  let socketPath = config.podResourcesSocket;
+
+  if (config.simulate !== null) {
+    const dir = mkdtempSync(join(tmpdir(), 'nvml-exporter-sim-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const scenario = demoScenario(config.simulate);
+    const file = join(dir, 'scenario.txt');
+    writeScenario(file, scenario);
+    process.env.NVML_SIM_SCENARIO = file;
+    library = simulatedLibraryPath();
+    if (config.kubernetes && socketPath === DEFAULT_POD_RESOURCES_SOCKET) {
+      socketPath = join(dir, 'kubelet.sock');
+      sim = await startSimKubelet(socketPath, demoPods(scenario.gpus.map((g) => g.uuid ?? '')));
+      cleanups.push(() => sim?.stop());
+      log.info('simulation: a simulated kubelet serves pod resources', { socket: socketPath });
+    }
+    log.info('simulation: running on simulated GPUs', { gpus: config.simulate, library });
+  }
+
+  const nvml = await Nvml.open({ library, sweepDeadlineMs: config.sweepDeadlineMs });
+  cleanups.unshift(() => nvml.close());
+  log.info('NVML opened', { library: nvml.libraryPath });
+
+  const collector = new Collector({ nvml, intervalMs: config.collectIntervalMs, pcieThroughput: config.pcieThroughput, logger: log });
+  await collector.start();
+  cleanups.unshift(() => collector.stop());
+  const first = collector.current();
+  if (first) {
+    log.info('first sweep', {
+      gpus: first.sweep.devices.length,
+      driver: first.sweep.driverVersion,
+      migInstances: first.sweep.devices.reduce((n, d) => n + d.mig.length, 0),
+    });
+  }
+
+  let attributor: PodAttributor | null = null;
+  if (config.kubernetes) {
+    attributor = new PodAttributor({
+      getSweep: () => collector.current()?.sweep ?? null,
+      socketPath,
+      refreshIntervalMs: config.podResourcesIntervalMs,
+      extraResourceNames: config.nvidiaResourceNames,
+      singlePod: !config.kubernetesVirtualGpus,
+      idType: config.kubernetesGpuIdType,
+      logger: log,
+    });
+    attributor.start();
+    await attributor.requestRefresh();
+    cleanups.unshift(() => attributor?.stop());
+  }
+
+  let selection: FieldSelection = loadSelection(config, log);
+  const reloads = { ok: 0, failed: 0 };
+  const hostname = process.env.NODE_NAME || osHostname();
+  const renderOpts = {
+    hostname,
+    replaceBlanksInModelName: config.replaceBlanksInModelName,
+    useOldNamespace: config.useOldNamespace,
+    virtualGpus: config.kubernetesVirtualGpus,
+    hostnameLabel: config.hostnameLabel,
+    devices: config.devices,
+  };
+  const renderGpuText = (): string => {
+    const snap = collector.current();
+    if (!snap) return '';
+    return renderMetrics({ snapshot: snap, selection, pods: attributor?.current() ?? null, ...renderOpts });
+  };
+
+  const self = createSelfMetrics({
+    collector: () => collector.status(),
+    podResources: attributor ? () => attributor!.status() : undefined,
+    reloads: () => reloads,
+    build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: first?.sweep.driverVersion ?? '' },
+  });
+
+  const freshMs = 3 * config.collectIntervalMs + 1000;
+  const reload = (): boolean => {
+    try {
+      selection = loadSelection(config, log);
+      reloads.ok++;
+      log.info('counters reloaded', { file: config.collectors ?? 'built-in default' });
+      return true;
+    } catch (err) {
+      reloads.failed++;
+      log.error('counters reload failed: keeping the previous selection', { error: (err as Error).message });
+      return false;
+    }
+  };
+
+  const gpusDocument = (): GpusDocument | null => {
+        const snap = collector.current();
+        if (!snap) return null;
+        const pods = attributor?.current() ?? null;
+        const st = attributor?.status();
+        return buildGpusDocument({
+          snapshot: snap,
+          pods,
+          hostname,
+          now: Date.now(),
+          staleAfterMs: freshMs,
+          podResources: {
+            enabled: attributor !== null,
+            up: st?.up ?? false,
+            ageSeconds: st?.lastSuccessMs ? (Date.now() - st.lastSuccessMs) / 1000 : null,
+          },
+          replaceBlanksInModelName: config.replaceBlanksInModelName,
+        });
+      };
+
+  let app: FastifyInstance | null = null;
+  if (opts.listen) {
+    app = buildApp({
+      renderMetrics: async () => ({ gpuText: renderGpuText(), selfText: await self.render() }),
+      ready: () => {
+        const age = collector.ageMs();
+        if (!collector.status().nvmlOpen) return { ok: false, reason: 'NVML is not open' };
+        if (age > freshMs) return { ok: false, reason: `the last good sweep is ${Number.isFinite(age) ? (age / 1000).toFixed(1) + ' s' : 'missing'} old (bound ${freshMs / 1000} s)` };
+        return { ok: true, reason: '' };
+      },
+      gpusDocument,
+    });
+  }
+
+  return {
+    app,
+    collector,
+    renderGpuText,
+    gpusDocument,
+    reload,
+    close: async () => {
+      if (app) await app.close();
+      for (const c of cleanups) await c();
+    },
+  };
+}
+
+function loadSelection(config: ExporterConfig, log: Logger): FieldSelection {
+  const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
+  return config.collectors ? loadCounters(config.collectors, sink) : loadDefaultCounters(sink);
+}
