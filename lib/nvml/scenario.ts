@@ -8,6 +8,8 @@ import type { ReadingKey } from './types.js';
 /** A reading's value: a constant in NVML's units, or a wave that moves with wall-clock time. */
 export type SimValue =
   | number
+  /** the GPU does not support this reading: its call (or field) returns NOT_SUPPORTED (3) */
+  | 'unsupported'
   | {
       /** triangle-free smooth wave: min + (max-min) * (1 - cos(2π (t/period + phase))) / 2 */
       wave: { min: number; max: number; periodS: number; phase?: number };

@@ -1,0 +1,277 @@
+// The simulated NVML from TypeScript: where the library is, and the scenario file it reads
+// (NVML_SIM_SCENARIO). The text format is documented in native/fake/README.md; serializeScenario
+// writes it and parseScenario reads it back (tests, and anyone who keeps scenarios as files).
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Scenario, SimGpu, SimMigDevice, SimValue } from './scenario.js';
+import { READING_KEYS, type ReadingKey } from './types.js';
+
+const PACKAGE_NAME = 'nvml-exporter';
+
+/** The package root: the nearest folder above this file whose package.json is `nvml-exporter`. */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
+      } catch {
+        // not ours (unreadable or not JSON): keep walking up
+      }
+    }
+    if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${from}`);
+  }
+}
+
+/** `<root>/build/Release/nvml_sim.so` (or `nvml_sim_legacy.so`: the older driver's symbol set). */
+export function simulatedLibraryPath(legacy = false): string {
+  return join(packageRoot(), 'build', 'Release', legacy ? 'nvml_sim_legacy.so' : 'nvml_sim.so');
+}
+
+// ---- writing ------------------------------------------------------------------------------------
+
+const KEYS: ReadonlySet<string> = new Set(READING_KEYS);
+
+function fail(where: string, what: string): never {
+  throw new Error(`scenario ${where}: ${what}`);
+}
+
+function num(where: string, n: unknown): string {
+  if (typeof n !== 'number' || !Number.isFinite(n)) fail(where, `expected a finite number, got ${String(n)}`);
+  return String(n);
+}
+
+function int(where: string, n: unknown, min: number, max: number): string {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+    fail(where, `expected an integer in ${min}..${max}, got ${String(n)}`);
+  return String(n);
+}
+
+function word(where: string, s: unknown): string {
+  if (typeof s !== 'string' || !/^\S+$/.test(s)) fail(where, `expected one word without spaces, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function text(where: string, s: unknown): string {
+  if (typeof s !== 'string' || s.trim() === '' || /[\r\n]/.test(s) || s !== s.trim())
+    fail(where, `expected one line of text without surrounding spaces, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function valueText(where: string, v: SimValue): string {
+  if (v === 'unsupported') return 'unsupported';
+  if (typeof v === 'number') return num(where, v);
+  if (v && typeof v === 'object' && 'wave' in v) {
+    const w = v.wave;
+    if (!(typeof w.periodS === 'number' && w.periodS > 0)) fail(`${where}.wave.periodS`, 'must be > 0 seconds');
+    const parts = ['wave', num(`${where}.wave.min`, w.min), num(`${where}.wave.max`, w.max), num(`${where}.wave.periodS`, w.periodS)];
+    if (w.phase !== undefined) parts.push(num(`${where}.wave.phase`, w.phase));
+    return parts.join(' ');
+  }
+  if (v && typeof v === 'object' && 'ramp' in v)
+    return `ramp ${num(`${where}.ramp.start`, v.ramp.start)} ${num(`${where}.ramp.perS`, v.ramp.perS)}`;
+  return fail(where, `expected a number, 'unsupported', {wave} or {ramp}, got ${JSON.stringify(v)}`);
+}
+
+function values(where: string, vals: Partial<Record<ReadingKey, SimValue>> | undefined, out: string[]): void {
+  for (const [k, v] of Object.entries(vals ?? {})) {
+    if (!KEYS.has(k)) fail(`${where}.${k}`, `unknown reading (known: ${READING_KEYS.join(', ')})`);
+    if (v !== undefined) out.push(`${k} ${valueText(`${where}.${k}`, v)}`);
+  }
+}
+
+function calls(where: string, kind: 'error' | 'delay', m: Record<string, number> | undefined, out: string[]): void {
+  for (const [fn, v] of Object.entries(m ?? {})) {
+    if (!/^nvml\w+$/.test(fn) || fn.length >= 64) fail(`${where}.${fn}`, 'expected an NVML function name like nvmlDeviceGetPowerUsage');
+    out.push(`${kind} ${fn} ${int(`${where}.${fn}`, v, 0, kind === 'error' ? 1_000_000 : 3_600_000)}`);
+  }
+}
+
+function mig(where: string, m: SimMigDevice, out: string[]): void {
+  if (typeof m.profile !== 'string' || !/^\d+g\.\d+gb(\+\w+)?$/.test(m.profile)) fail(`${where}.profile`, `expected a profile like 1g.10gb, got ${JSON.stringify(m.profile)}`);
+  out.push(`mig ${m.profile}`);
+  if (m.uuid !== undefined) out.push(`uuid ${word(`${where}.uuid`, m.uuid)}`);
+  if (m.gpuInstanceId !== undefined) out.push(`gi ${int(`${where}.gpuInstanceId`, m.gpuInstanceId, 0, 1000)}`);
+  if (m.computeInstanceId !== undefined) out.push(`ci ${int(`${where}.computeInstanceId`, m.computeInstanceId, 0, 1000)}`);
+  if (m.memTotal !== undefined) out.push(`memTotal ${num(`${where}.memTotal`, m.memTotal)}`);
+  values(`${where}.values`, m.values, out);
+}
+
+function gpu(i: number, g: SimGpu, out: string[]): void {
+  const where = `gpus[${i}]`;
+  out.push('', `gpu ${i}`);
+  if (g.uuid !== undefined) out.push(`uuid ${word(`${where}.uuid`, g.uuid)}`);
+  if (g.name !== undefined) out.push(`name ${text(`${where}.name`, g.name)}`);
+  if (g.pciBusId !== undefined) {
+    if (!/^[0-9a-fA-F]{1,8}:[0-9a-fA-F]{1,2}:[0-9a-fA-F]{1,2}\.0$/.test(g.pciBusId)) fail(`${where}.pciBusId`, `expected a bus id like 00000000:18:00.0, got ${JSON.stringify(g.pciBusId)}`);
+    out.push(`pci ${g.pciBusId}`);
+  }
+  if (g.serial !== undefined) out.push(`serial ${word(`${where}.serial`, g.serial)}`);
+  if (g.minor !== undefined) out.push(`minor ${int(`${where}.minor`, g.minor, 0, 1 << 20)}`);
+  if (g.lost === true) out.push('lost');
+  else if (typeof g.lost === 'number') out.push(`lost ${int(`${where}.lost`, g.lost, 1, 1_000_000)}`);
+  if (g.migCapable !== undefined) out.push(`migcapable ${g.migCapable ? 'yes' : 'no'}`);
+  calls(`${where}.errors`, 'error', g.errors, out);
+  calls(`${where}.delays`, 'delay', g.delays, out);
+  values(`${where}.values`, g.values, out);
+  if ((g.mig?.length ?? 0) > 8) fail(`${where}.mig`, 'at most 8 MIG devices per GPU');
+  g.mig?.forEach((m, s) => mig(`${where}.mig[${s}]`, m, out));
+}
+
+/** The scenario as the simulated library's text format. Throws on a value it cannot express. */
+export function serializeScenario(s: Scenario): string {
+  if (!s || !Array.isArray(s.gpus)) fail('gpus', 'expected an array of GPUs');
+  if (s.gpus.length > 64) fail('gpus', `at most 64 GPUs, got ${s.gpus.length}`);
+  const out = ['# nvml-exporter simulated NVML scenario (format: native/fake/README.md)'];
+  if (s.driverVersion !== undefined) out.push(`driver ${text('driverVersion', s.driverVersion)}`);
+  if (s.nvmlVersion !== undefined) out.push(`nvml ${text('nvmlVersion', s.nvmlVersion)}`);
+  if (s.cudaDriverVersion !== undefined) out.push(`cuda ${int('cudaDriverVersion', s.cudaDriverVersion, 0, 1_000_000)}`);
+  calls('errors', 'error', s.errors, out);
+  calls('delays', 'delay', s.delays, out);
+  s.xids?.forEach((x, i) => {
+    const g = int(`xids[${i}].gpu`, x.gpu, 0, s.gpus.length - 1);
+    const id = x.id === undefined ? '' : ` ${int(`xids[${i}].id`, x.id, 0, 2_000_000_000)}`;
+    out.push(`xid ${g} ${int(`xids[${i}].xid`, x.xid, 0, 1_000_000)}${id}`);
+  });
+  s.gpus.forEach((g, i) => gpu(i, g, out));
+  return out.join('\n') + '\n';
+}
+
+/** Writes the scenario atomically (a temp file beside it, then rename), so a reader never sees half. */
+export function writeScenario(path: string, s: Scenario): void {
+  const body = serializeScenario(s);
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, body);
+  renameSync(tmp, path);
+}
+
+// ---- reading (the TypeScript twin of native/fake/sim_parse.c, for round trips) -----------------
+
+function parseValue(where: string, t: string[]): SimValue {
+  const n = (s: string | undefined): number => {
+    const v = Number(s);
+    if (s === undefined || s === '' || !Number.isFinite(v)) fail(where, `'${s ?? ''}' is not a number`);
+    return v;
+  };
+  if (t[0] === 'unsupported' && t.length === 1) return 'unsupported';
+  if (t[0] === 'wave' && (t.length === 5 || t.length === 4)) {
+    const wave = { min: n(t[1]), max: n(t[2]), periodS: n(t[3]) };
+    return { wave: t.length === 5 ? { ...wave, phase: n(t[4]) } : wave };
+  }
+  if (t[0] === 'ramp' && t.length === 3) return { ramp: { start: n(t[1]), perS: n(t[2]) } };
+  if (t.length === 1) return n(t[0]);
+  return fail(where, `cannot read the value '${t.join(' ')}'`);
+}
+
+/** Parses the text format back into a Scenario (identity defaults stay absent, as in the text). */
+export function parseScenario(body: string, name = 'scenario'): Scenario {
+  const s: Scenario = { gpus: [] };
+  let g: SimGpu | undefined;
+  let m: SimMigDevice | undefined;
+  body.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = `${name}:${i + 1}`;
+    const [w = '', ...t] = line.split(/\s+/);
+    const rest = line.slice(w.length).trim();
+    const need = (ok: boolean): void => void (ok || fail(where, `cannot read '${line}'`));
+    const calls = (scope: { errors?: Record<string, number>; delays?: Record<string, number> }): void => {
+      need(t.length === 2);
+      const key = w === 'error' ? 'errors' : 'delays';
+      (scope[key] ??= {})[t[0]!] = Number(t[1]);
+    };
+    if (w === 'global') [g, m] = [undefined, undefined];
+    else if (w === 'gpus') for (need(t.length === 1), g = m = undefined; s.gpus.length < Number(t[0]); ) s.gpus.push({});
+    else if (w === 'gpu') {
+      const idx = Number(t[0]);
+      need(t.length === 1 && Number.isInteger(idx) && idx <= s.gpus.length);
+      if (idx === s.gpus.length) s.gpus.push({});
+      [g, m] = [s.gpus[idx], undefined];
+    } else if (w === 'xid') {
+      need(t.length === 2 || t.length === 3);
+      (s.xids ??= []).push(t.length === 3 ? { gpu: Number(t[0]), xid: Number(t[1]), id: Number(t[2]) } : { gpu: Number(t[0]), xid: Number(t[1]) });
+    } else if (!g) {
+      if (w === 'driver') s.driverVersion = rest;
+      else if (w === 'nvml') s.nvmlVersion = rest;
+      else if (w === 'cuda') s.cudaDriverVersion = Number(t[0]);
+      else if (w === 'error' || w === 'delay') calls(s);
+      else fail(where, `unknown word '${w}' outside a gpu block`);
+    } else if (w === 'mig') {
+      m = { profile: t[0] ?? '' };
+      (g.mig ??= []).push(m);
+    } else if (KEYS.has(w)) {
+      const v = parseValue(where, t);
+      if (m) (m.values ??= {})[w as ReadingKey] = v;
+      else (g.values ??= {})[w as ReadingKey] = v;
+    } else if (w === 'uuid') (m ?? g).uuid = t[0];
+    else if (m && w === 'gi') m.gpuInstanceId = Number(t[0]);
+    else if (m && w === 'ci') m.computeInstanceId = Number(t[0]);
+    else if (m) fail(where, `'${w}' is not allowed in a mig block`);
+    else if (w === 'name') g.name = rest;
+    else if (w === 'pci') g.pciBusId = t[0];
+    else if (w === 'serial') g.serial = t[0];
+    else if (w === 'minor') g.minor = Number(t[0]);
+    else if (w === 'lost') g.lost = t.length ? Number(t[0]) : true;
+    else if (w === 'migcapable') g.migCapable = t[0] === 'yes';
+    else if (w === 'error' || w === 'delay') calls(g);
+    else fail(where, `unknown word '${w}' in a gpu block`);
+  });
+  return s;
+}
+
+// ---- ready-made scenarios -------------------------------------------------------------------------
+
+const H100_MEM = 85520809984; // bytes (81559 MiB)
+
+/**
+ * n H100-like GPUs serving an inference load: utilization and power move together as slow waves
+ * (each GPU at its own phase), the clocks and temperatures follow them, memory holds a loaded
+ * model at ~90 %, energy and NVLink traffic count up. Whole GPUs only (no MIG).
+ */
+export function demoScenario(n: number): Scenario {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`demoScenario: the GPU count must be an integer in 1..64, got ${n}`);
+  const gpus: SimGpu[] = [];
+  for (let i = 0; i < n; i++) {
+    const phase = i / n;
+    const lag = phase + 0.04; // temperatures trail power a little
+    const wave = (min: number, max: number, periodS = 90, p = phase): SimValue => ({ wave: { min, max, periodS, phase: p } });
+    gpus.push({
+      values: {
+        gpuUtil: wave(20, 97),
+        memUtil: wave(8, 55),
+        memUsed: wave(Math.round(H100_MEM * 0.885), Math.round(H100_MEM * 0.905), 600),
+        powerUsage: wave(160_000, 640_000),
+        powerLimit: 700_000,
+        energy: { ramp: { start: 2.5e9 + i * 3.7e8, perS: 400_000 } },
+        smClock: wave(1410, 1980),
+        graphicsClock: wave(1410, 1980),
+        videoClock: wave(1200, 1755),
+        memClock: 2619,
+        gpuTemp: wave(36, 71, 90, lag),
+        memTemp: wave(44, 79, 90, lag),
+        encUtil: 0,
+        decUtil: 0,
+        nvlinkTx: { ramp: { start: 0, perS: 2_097_152 + i * 65_536 } },
+        nvlinkRx: { ramp: { start: 0, perS: 1_835_008 + i * 65_536 } },
+        pcieTx: wave(80_000, 900_000),
+        pcieRx: wave(200_000, 2_400_000),
+      },
+    });
+  }
+  return { gpus };
+}
+
+/** `gpus` MIG-enabled H100s with `perGpu` `1g.10gb` instances each (benchmarks: e.g. 8 × 7). */
+export function migScenario(gpus: number, perGpu: number): Scenario {
+  if (!Number.isInteger(perGpu) || perGpu < 1 || perGpu > 7) throw new Error(`migScenario: perGpu must be an integer in 1..7 (1g.10gb slots on an H100), got ${perGpu}`);
+  const s = demoScenario(gpus);
+  s.gpus.forEach((g, i) => {
+    g.migCapable = true;
+    g.mig = Array.from({ length: perGpu }, (_, k) => ({
+      profile: '1g.10gb',
+      values: { memUsed: { wave: { min: 2e9, max: 9e9, periodS: 120, phase: (i * perGpu + k) / (gpus * perGpu) } } },
+    }));
+  });
+  return s;
+}
