@@ -1,0 +1,146 @@
+// Test and benchmark helpers for the KEDA scaler: "exporters" (node:http servers on port 0 that
+// serve a GpusDocument the test changes at will), GpusDocument builders, and a KEDA-like gRPC
+// client made from our proto.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { GpuApiEntry, GpusDocument, MigApiEntry, PodAttribution } from '../../lib/exposition/gpus-json-types.js';
+import { externalScalerApi } from '../../lib/scaler/grpc-server.js';
+
+export function pod(namespace: string, name: string, extra: Partial<PodAttribution> = {}): PodAttribution {
+  return { namespace, pod: name, container: 'main', ...extra };
+}
+
+export function gpu(index: number, readings: Record<string, number>, pods: PodAttribution[] = [], mig: MigApiEntry[] = []): GpuApiEntry {
+  return {
+    gpu: index,
+    uuid: `GPU-${index}-${Math.random().toString(16).slice(2, 10)}`,
+    pciBusId: `00000000:${(0x10 + index).toString(16).toUpperCase()}:00.0`,
+    device: `nvidia${index}`,
+    modelName: 'NVIDIA H100 80GB HBM3',
+    serial: null,
+    migEnabled: mig.length > 0,
+    lost: false,
+    readings,
+    pods,
+    mig,
+  };
+}
+
+export function migInstance(gi: number, readings: Record<string, number>, pods: PodAttribution[]): MigApiEntry {
+  return { uuid: `MIG-${gi}-${Math.random().toString(16).slice(2, 10)}`, gpuInstanceId: gi, computeInstanceId: 0, profile: '1g.10gb', readings, pods };
+}
+
+export function gpusDoc(hostname: string, gpus: GpuApiEntry[]): GpusDocument {
+  return {
+    apiVersion: 1,
+    hostname,
+    timestamp: new Date().toISOString(),
+    ageSeconds: 0.1,
+    stale: false,
+    driverVersion: '550.144.03',
+    podResources: { enabled: true, up: true, ageSeconds: 0.5 },
+    gpus,
+  };
+}
+
+export interface FakeExporter {
+  address: string;
+  port: number;
+  doc: GpusDocument;
+  /** requests received on /api/v1/gpus */
+  requests: number;
+  /** when true, requests are held and never answered (until close) */
+  hang: boolean;
+  /** requests being held right now */
+  held: Set<ServerResponse>;
+  close(): Promise<void>;
+}
+
+export async function startExporter(doc: GpusDocument): Promise<FakeExporter> {
+  const held = new Set<ServerResponse>();
+  const ex: FakeExporter = {
+    address: '',
+    port: 0,
+    doc,
+    requests: 0,
+    hang: false,
+    held,
+    close: async () => {},
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url !== '/api/v1/gpus') {
+      res.writeHead(404).end();
+      return;
+    }
+    ex.requests++;
+    if (ex.hang) {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
+    }
+    const body = JSON.stringify({ ...ex.doc, timestamp: new Date().toISOString() });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  ex.port = (server.address() as AddressInfo).port;
+  ex.address = `127.0.0.1:${ex.port}`;
+  ex.close = () =>
+    new Promise<void>((resolve) => {
+      for (const r of held) r.destroy();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return ex;
+}
+
+export interface ScalerClient {
+  raw: grpc.Client;
+  isActive(ref: Ref): Promise<boolean>;
+  getMetricSpec(ref: Ref): Promise<{ metricName: string; targetSize: number; targetSizeFloat: number }[]>;
+  getMetrics(ref: Ref, metricName?: string): Promise<{ metricName: string; metricValue: number; metricValueFloat: number }[]>;
+  streamIsActive(ref: Ref): grpc.ClientReadableStream<{ result: boolean }>;
+  close(): void;
+}
+
+export interface Ref {
+  name: string;
+  namespace: string;
+  scalerMetadata: Record<string, string>;
+}
+
+type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+
+/** A client that talks to the scaler the way KEDA does, made from proto/externalscaler.proto. */
+export function scalerClient(target: string): ScalerClient {
+  const Ctor = externalScalerApi();
+  const c = new Ctor(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+  const call = <T>(method: string, req: unknown) =>
+    new Promise<T>((resolve, reject) => (c[method] as Unary).call(c, req, (err, res) => (err ? reject(err) : resolve(res as T))));
+  return {
+    raw: c,
+    isActive: async (ref) => (await call<{ result: boolean }>('IsActive', ref)).result,
+    getMetricSpec: async (ref) =>
+      (await call<{ metricSpecs: { metricName: string; targetSize: number; targetSizeFloat: number }[] }>('GetMetricSpec', ref)).metricSpecs,
+    getMetrics: async (ref, metricName = '') =>
+      (
+        await call<{ metricValues: { metricName: string; metricValue: number; metricValueFloat: number }[] }>('GetMetrics', {
+          scaledObjectRef: ref,
+          metricName,
+        })
+      ).metricValues,
+    streamIsActive: (ref) =>
+      (c as unknown as { StreamIsActive(r: Ref): grpc.ClientReadableStream<{ result: boolean }> }).StreamIsActive(ref),
+    close: () => c.close(),
+  };
+}
+
+/** Resolves when pred() holds, checking every few ms; rejects with msg after maxMs (a hang guard, not a timing). */
+export async function until(pred: () => boolean | Promise<boolean>, msg: string, maxMs = 10_000): Promise<void> {
+  const end = Date.now() + maxMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) throw new Error(`gave up waiting: ${msg}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
