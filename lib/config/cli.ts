@@ -1,0 +1,111 @@
+// argv + env → Config. dcgm-exporter's flags and env var names (env applies when the flag is
+// absent), plus ours. `nvml-exporter scaler …` is the scaler subcommand (scaler.ts).
+//
+//   parseCli(argv, env?, opts?) →
+//     { kind: 'run', config, warnings }      start the exporter; print each warning once
+//     { kind: 'scaler', config, warnings }   start the KEDA scaler
+//     { kind: 'help', text } | { kind: 'version', text }   print text to stdout, exit 0
+//   A bad flag, value or env var throws ConfigError (exitCode 2) naming it and what was expected.
+import { hostname as osHostname } from 'node:os';
+import { parseBool, parseFlags, helpTable, type RawValue } from './argv.js';
+import { parseListenAddress } from './address.js';
+import { parseDevices } from './devices.js';
+import { ConfigError } from './errors.js';
+import { EXPORTER_FLAGS } from './flags.js';
+import { packageVersion } from './package-root.js';
+import { parseScalerArgs, scalerHelp } from './scaler.js';
+import { commaList, nonEmpty, oneOf, positiveInt } from './values.js';
+import type { CliResult, Config } from './types.js';
+
+export { ConfigError } from './errors.js';
+export type { CliResult, Config, ScalerConfig } from './types.js';
+/** the exporter's configuration (alias of Config) */
+export type { Config as ExporterConfig } from './types.js';
+
+const HELP_HINT = 'run nvml-exporter --help for the list of flags';
+
+export interface CliOptions {
+  /** the host name when NODE_NAME is unset (default os.hostname) */
+  hostname?: () => string;
+}
+
+export function exporterHelp(): string {
+  return [
+    'nvml-exporter: GPU metrics over NVML, compatible with dcgm-exporter.',
+    '',
+    'Usage: nvml-exporter [flags]',
+    '       nvml-exporter scaler [flags]   (KEDA external scaler; nvml-exporter scaler --help)',
+    '',
+    'Flags (--flag value or --flag=value; an env var applies when its flag is absent):',
+    helpTable(EXPORTER_FLAGS),
+    '',
+    'Environment: NODE_NAME sets the host label (default: the host name).',
+    '',
+  ].join('\n');
+}
+
+export function versionText(): string {
+  return `nvml-exporter ${packageVersion()} (node ${process.version})\n`;
+}
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: CliOptions = {}): CliResult {
+  if (argv[0] === 'scaler') {
+    const rest = argv.slice(1);
+    if (rest.some((a) => a === '--help' || a === '-help' || a === '-h')) return { kind: 'help', text: scalerHelp() };
+    if (rest.some((a) => a === '--version' || a === '-version')) return { kind: 'version', text: versionText() };
+    const { config, warnings } = parseScalerArgs(rest, env);
+    return { kind: 'scaler', config, warnings };
+  }
+  const parsed = parseFlags(argv, env, EXPORTER_FLAGS, HELP_HINT);
+  const get = (name: string): RawValue | undefined => parsed.values.get(name);
+  const bool = (name: string): boolean => {
+    const v = get(name);
+    return v ? parseBool(v.value, v.label) : false;
+  };
+  if (bool('help')) return { kind: 'help', text: exporterHelp() };
+  if (bool('version')) return { kind: 'version', text: versionText() };
+  if (parsed.positionals.length > 0) {
+    throw new ConfigError(`unexpected argument "${parsed.positionals[0]}": nvml-exporter takes only flags; ${HELP_HINT}`);
+  }
+
+  const str = (name: string, fallback: string): RawValue => get(name) ?? { value: fallback, label: `--${name}` };
+  const address = str('address', ':9400');
+  const singlePod = bool('kubernetes-single-pod');
+  const virtualGpus = bool('kubernetes-virtual-gpus');
+  if (singlePod && virtualGpus) {
+    throw new ConfigError('--kubernetes-single-pod and --kubernetes-virtual-gpus contradict each other (one pod per GPU vs one series per sharing pod); give one of them');
+  }
+  const collectors = get('collectors');
+  const library = get('nvml-library');
+  const simulate = get('simulate');
+  const keda = get('keda-scaler-address');
+  const nodeName = env.NODE_NAME?.trim();
+
+  const config: Config = {
+    address: parseListenAddress(address.value, address.label),
+    collectIntervalMs: positiveInt(str('collect-interval', '1000'), 'number of milliseconds'),
+    collectors: collectors ? nonEmpty(collectors, 'the path of a counters CSV file') : null,
+    kubernetes: bool('kubernetes'),
+    kubernetesGpuIdType: oneOf(str('kubernetes-gpu-id-type', 'uid'), ['uid', 'device-name'] as const),
+    podResourcesSocket: nonEmpty(str('pod-resources-kubelet-socket', '/var/lib/kubelet/pod-resources/kubelet.sock'),
+      'the path of the kubelet PodResources socket'),
+    kubernetesVirtualGpus: virtualGpus,
+    sharedGpus: singlePod ? 'single-pod' : 'per-pod',
+    nvidiaResourceNames: get('nvidia-resource-names') ? commaList(get('nvidia-resource-names')!) : [],
+    devices: ((v) => parseDevices(v.value, v.label))(str('devices', 'f')),
+    replaceBlanksInModelName: bool('replace-blanks-in-model-name'),
+    useOldNamespace: bool('use-old-namespace'),
+    logFormat: oneOf(str('log-format', 'text'), ['text', 'json'] as const),
+    debug: bool('debug'),
+    nvmlLibrary: library ? nonEmpty(library, 'the path of libnvidia-ml.so') : null,
+    simulate: simulate ? positiveInt(simulate, 'number of simulated GPUs', 64) : null,
+    once: bool('once'),
+    podResourcesIntervalMs: positiveInt(str('pod-resources-refresh-interval', '5000'), 'number of milliseconds'),
+    pcieThroughput: bool('pcie-throughput'),
+    hostnameLabel: oneOf(str('hostname-label', 'Hostname'), ['Hostname', 'hostname'] as const),
+    hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),
+    kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenAddress(keda.value, keda.label) : null,
+    sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
+  };
+  return { kind: 'run', config, warnings: parsed.warnings };
+}

@@ -1,0 +1,60 @@
+// The `nvml-exporter scaler` subcommand's flags: where to serve KEDA's gRPC API, and which
+// exporters to pull /api/v1/gpus from (a fixed list, or a DNS name resolved on every pull).
+import { parseBool, parseFlags, helpTable, type FlagSpec, type RawValue } from './argv.js';
+import { parseHostPort, parseListenAddress } from './address.js';
+import { ConfigError } from './errors.js';
+import { commaList, oneOf, positiveInt } from './values.js';
+import type { ScalerConfig } from './types.js';
+
+const s = (names: string[], env: string, defaultText: string, help: string): FlagSpec =>
+  ({ names, kind: 'string', env, defaultText, help });
+
+export const SCALER_FLAGS: readonly FlagSpec[] = [
+  s(['grpc-address'], 'NVML_EXPORTER_SCALER_GRPC_ADDRESS', ':6000', 'KEDA external-scaler gRPC listen address'),
+  s(['address', 'a'], 'NVML_EXPORTER_SCALER_LISTEN', ':9401', "HTTP listen address for the scaler's /metrics and /health"),
+  s(['exporters'], 'NVML_EXPORTER_SCALER_EXPORTERS', 'none', 'exporters to pull, comma-separated host:port'),
+  s(['exporters-dns'], 'NVML_EXPORTER_SCALER_EXPORTERS_DNS', 'none',
+    'a DNS name:port (e.g. a headless Service) whose addresses are the exporters'),
+  s(['pull-interval'], 'NVML_EXPORTER_SCALER_PULL_INTERVAL', '1000', 'interval between pulls, in milliseconds'),
+  s(['stale-after'], 'NVML_EXPORTER_SCALER_STALE_AFTER', '5000', 'ignore an exporter whose last answer is older than this (ms)'),
+  s(['log-format'], 'DCGM_EXPORTER_LOG_FORMAT', 'text', 'log format: text or json'),
+  { names: ['debug'], kind: 'bool', env: 'DCGM_EXPORTER_DEBUG', defaultText: 'false', help: 'debug logging' },
+];
+
+export function scalerHelp(): string {
+  return ['Usage: nvml-exporter scaler --exporters host:port,… | --exporters-dns name:port [flags]', '',
+    'Flags (--flag value or --flag=value; an env var applies when its flag is absent):', helpTable(SCALER_FLAGS), ''].join('\n');
+}
+
+export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { config: ScalerConfig; warnings: string[] } {
+  const parsed = parseFlags(argv, env, SCALER_FLAGS, 'run nvml-exporter scaler --help for the list of flags');
+  if (parsed.positionals.length > 0) {
+    throw new ConfigError(`unexpected argument "${parsed.positionals[0]}": nvml-exporter scaler takes only flags`);
+  }
+  const get = (n: string) => parsed.values.get(n);
+  const str = (n: string, d: string): RawValue => get(n) ?? { value: d, label: `--${n}` };
+  const exportersRaw = get('exporters');
+  const dnsRaw = get('exporters-dns');
+  const exporters = exportersRaw ? commaList(exportersRaw).map((e) => parseHostPort(e, exportersRaw.label)) : [];
+  const exportersDns = dnsRaw && dnsRaw.value.trim() !== '' ? parseHostPort(dnsRaw.value, dnsRaw.label) : null;
+  if (exporters.length > 0 && exportersDns) {
+    throw new ConfigError('--exporters and --exporters-dns are both set; give one of them');
+  }
+  if (exporters.length === 0 && !exportersDns) {
+    throw new ConfigError('no exporters to pull: give --exporters host:port,… or --exporters-dns name:port (e.g. nvml-exporter.monitoring.svc:9400)');
+  }
+  const grpc = str('grpc-address', ':6000');
+  const http = str('address', ':9401');
+  const debug = get('debug');
+  const config: ScalerConfig = {
+    grpcAddress: parseListenAddress(grpc.value, grpc.label),
+    address: parseListenAddress(http.value, http.label),
+    exporters,
+    exportersDns,
+    pullIntervalMs: positiveInt(str('pull-interval', '1000'), 'number of milliseconds'),
+    staleAfterMs: positiveInt(str('stale-after', '5000'), 'number of milliseconds'),
+    logFormat: oneOf(str('log-format', 'text'), ['text', 'json'] as const),
+    debug: debug ? parseBool(debug.value, debug.label) : false,
+  };
+  return { config, warnings: parsed.warnings };
+}

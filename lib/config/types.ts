@@ -1,0 +1,59 @@
+// The typed configuration the CLI produces (see cli.ts for how flags and env vars map to it).
+import type { ListenAddress, HostPort } from './address.js';
+import type { DeviceSelection } from './devices.js';
+
+export type { ListenAddress, HostPort, DeviceSelection };
+
+export interface Config {
+  address: ListenAddress;
+  collectIntervalMs: number;
+  /** -f/--collectors; null = the built-in etc/default-counters.csv */
+  collectors: string | null;
+  kubernetes: boolean;
+  kubernetesGpuIdType: 'uid' | 'device-name';
+  podResourcesSocket: string;
+  /** --kubernetes-virtual-gpus was given (per-pod series are our default anyway) */
+  kubernetesVirtualGpus: boolean;
+  /** how a GPU shared by several pods is exposed: one series per pod with `vgpu`, or one pod */
+  sharedGpus: 'per-pod' | 'single-pod';
+  nvidiaResourceNames: string[];
+  devices: DeviceSelection;
+  replaceBlanksInModelName: boolean;
+  useOldNamespace: boolean;
+  logFormat: 'text' | 'json';
+  debug: boolean;
+  /** null = `libnvidia-ml.so.1` through the dynamic loader */
+  nvmlLibrary: string | null;
+  /** number of simulated GPUs, null = real NVML */
+  simulate: number | null;
+  once: boolean;
+  podResourcesIntervalMs: number;
+  pcieThroughput: boolean;
+  hostnameLabel: 'Hostname' | 'hostname';
+  /** the host label's value: NODE_NAME, else the host name */
+  hostname: string;
+  /** null = the KEDA scaler API is off */
+  kedaScalerAddress: ListenAddress | null;
+  sweepDeadlineMs: number;
+}
+
+export interface ScalerConfig {
+  grpcAddress: ListenAddress;
+  /** where the scaler serves its own /metrics and /health */
+  address: ListenAddress;
+  /** a fixed list of exporters to pull /api/v1/gpus from */
+  exporters: HostPort[];
+  /** or a DNS name (a headless Service) resolved on every pull, with the port */
+  exportersDns: HostPort | null;
+  pullIntervalMs: number;
+  /** an exporter's document older than this is not used */
+  staleAfterMs: number;
+  logFormat: 'text' | 'json';
+  debug: boolean;
+}
+
+export type CliResult =
+  | { kind: 'run'; config: Config; warnings: string[] }
+  | { kind: 'scaler'; config: ScalerConfig; warnings: string[] }
+  | { kind: 'help'; text: string }
+  | { kind: 'version'; text: string };
