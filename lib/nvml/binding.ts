@@ -1,0 +1,68 @@
+// The only place that loads the native addon (build/Release/nvml_addon.node). Everything else in
+// lib/ uses the typed API in ./index.ts.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SweepResult, XidEvent } from './types.js';
+
+export interface RawOpenResult {
+  /** 0 = opened and initialised; 12 with stage `dlopen`; the nvmlInit code with stage `init` */
+  code: number;
+  stage: 'ok' | 'dlopen' | 'init';
+  /** dlerror() text, or nvmlErrorString() of the init code */
+  detail: string;
+  /** the file the dynamic loader opened */
+  path?: string;
+}
+
+/** errorCode 0: the second argument is the SweepResult; otherwise the name of the failing call. */
+export type RawSweepCallback = (errorCode: number, result: SweepResult | string) => void;
+
+export interface RawHandle {
+  open(path: string, onSweep: RawSweepCallback): RawOpenResult;
+  sweep(pcieThroughput: boolean): boolean;
+  busy(): boolean;
+  startEvents(onXid: (e: XidEvent) => void): boolean;
+  close(): void;
+}
+
+export interface RawBinding {
+  NvmlHandle: new () => RawHandle;
+  defaultLibrary: string;
+}
+
+/** The directory holding the package.json named `nvml-exporter`, from lib/ or dist/lib/. */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'nvml-exporter') return dir;
+      } catch {
+        // not ours: keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`nvml-exporter: cannot find the package root (package.json) above ${from}`);
+    dir = up;
+  }
+}
+
+export function addonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'nvml_addon.node');
+}
+
+let cached: RawBinding | null = null;
+
+export function loadBinding(): RawBinding {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!existsSync(file)) {
+    throw new Error(`nvml-exporter: the native addon ${file} is missing: build it with \`npm run build\` (or \`npm ci\`)`);
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(file) as RawBinding;
+  return cached;
+}

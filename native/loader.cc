@@ -1,0 +1,123 @@
+// loader.cc — dlopen of the NVML library and the one-time symbol resolution (see loader.h).
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <link.h>
+
+namespace nvx {
+
+namespace {
+
+// The first of `names` the library exports, or NULL.
+template <typename Fn>
+Fn Resolve(void *handle, std::initializer_list<const char *> names, const char **found = nullptr) {
+  for (const char *name : names) {
+    void *p = dlsym(handle, name);
+    if (p != nullptr) {
+      if (found != nullptr) *found = name;
+      return reinterpret_cast<Fn>(p);
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Library::~Library() { Close(); }
+
+bool Library::Open(const std::string &path, std::string &error) {
+  const char *file = path.empty() ? kDefaultLibrary : path.c_str();
+  dlerror();
+  handle_ = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+  if (handle_ == nullptr) {
+    const char *e = dlerror();
+    error = e != nullptr ? e : "dlopen failed";
+    return false;
+  }
+  // The file the loader actually picked (the default name resolves through the search path).
+  struct link_map *map = nullptr;
+  if (dlinfo(handle_, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && map->l_name != nullptr &&
+      map->l_name[0] != '\0') {
+    path_ = map->l_name;
+  } else {
+    path_ = file;
+  }
+
+  void *h = handle_;
+  NvmlApi &a = api_;
+  a.init = Resolve<nvmlInit_fn>(h, {"nvmlInit_v2", "nvmlInit"});
+  a.shutdown = Resolve<nvmlShutdown_fn>(h, {"nvmlShutdown"});
+  a.errorString = Resolve<nvmlErrorString_fn>(h, {"nvmlErrorString"});
+  a.systemGetDriverVersion = Resolve<nvmlSystemGetString_fn>(h, {"nvmlSystemGetDriverVersion"});
+  a.systemGetNvmlVersion = Resolve<nvmlSystemGetString_fn>(h, {"nvmlSystemGetNVMLVersion"});
+  a.systemGetCudaDriverVersion = Resolve<nvmlSystemGetCudaDriverVersion_fn>(
+      h, {"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"});
+  a.deviceGetCount = Resolve<nvmlDeviceGetCount_fn>(h, {"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"});
+  a.deviceGetHandleByIndex = Resolve<nvmlDeviceGetHandleByIndex_fn>(
+      h, {"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"});
+
+  a.deviceGetIndex = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetIndex"});
+  a.deviceGetMinorNumber = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetMinorNumber"});
+  a.deviceGetUuid = Resolve<nvmlDeviceGetString_fn>(h, {"nvmlDeviceGetUUID"});
+  a.deviceGetName = Resolve<nvmlDeviceGetString_fn>(h, {"nvmlDeviceGetName"});
+  a.deviceGetSerial = Resolve<nvmlDeviceGetString_fn>(h, {"nvmlDeviceGetSerial"});
+  a.deviceGetPciInfo = Resolve<nvmlDeviceGetPciInfo_fn>(
+      h, {"nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo_v2", "nvmlDeviceGetPciInfo"});
+  a.deviceGetMigMode = Resolve<nvmlDeviceGetMigMode_fn>(h, {"nvmlDeviceGetMigMode"});
+
+  a.deviceGetUtilizationRates = Resolve<nvmlDeviceGetUtilizationRates_fn>(h, {"nvmlDeviceGetUtilizationRates"});
+  a.deviceGetMemoryInfoV2 = Resolve<nvmlDeviceGetMemoryInfo_v2_fn>(h, {"nvmlDeviceGetMemoryInfo_v2"});
+  a.deviceGetMemoryInfo = Resolve<nvmlDeviceGetMemoryInfo_fn>(h, {"nvmlDeviceGetMemoryInfo"});
+  a.deviceGetPowerUsage = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetPowerUsage"});
+  a.deviceGetEnforcedPowerLimit = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetEnforcedPowerLimit"});
+  a.deviceGetTotalEnergyConsumption =
+      Resolve<nvmlDeviceGetULL_fn>(h, {"nvmlDeviceGetTotalEnergyConsumption"});
+  a.deviceGetTemperatureV = Resolve<nvmlDeviceGetTemperatureV_fn>(h, {"nvmlDeviceGetTemperatureV"});
+  a.deviceGetTemperature = Resolve<nvmlDeviceGetTemperature_fn>(h, {"nvmlDeviceGetTemperature"});
+  a.deviceGetFieldValues = Resolve<nvmlDeviceGetFieldValues_fn>(h, {"nvmlDeviceGetFieldValues"});
+  a.deviceGetClockInfo = Resolve<nvmlDeviceGetClockInfo_fn>(h, {"nvmlDeviceGetClockInfo"});
+  a.deviceGetMaxClockInfo = Resolve<nvmlDeviceGetClockInfo_fn>(h, {"nvmlDeviceGetMaxClockInfo"});
+  a.deviceGetEncoderUtilization = Resolve<nvmlDeviceGetUtilSampled_fn>(h, {"nvmlDeviceGetEncoderUtilization"});
+  a.deviceGetDecoderUtilization = Resolve<nvmlDeviceGetUtilSampled_fn>(h, {"nvmlDeviceGetDecoderUtilization"});
+  a.deviceGetPcieReplayCounter = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetPcieReplayCounter"});
+  a.deviceGetClockEventReasons = Resolve<nvmlDeviceGetULL_fn>(
+      h, {"nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"});
+  a.deviceGetViolationStatus = Resolve<nvmlDeviceGetViolationStatus_fn>(h, {"nvmlDeviceGetViolationStatus"});
+  a.deviceGetTotalEccErrors = Resolve<nvmlDeviceGetTotalEccErrors_fn>(h, {"nvmlDeviceGetTotalEccErrors"});
+  a.deviceGetRetiredPages = Resolve<nvmlDeviceGetRetiredPages_fn>(h, {"nvmlDeviceGetRetiredPages"});
+  a.deviceGetRemappedRows = Resolve<nvmlDeviceGetRemappedRows_fn>(h, {"nvmlDeviceGetRemappedRows"});
+  a.deviceGetFanSpeed = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetFanSpeed"});
+  a.deviceGetPcieThroughput = Resolve<nvmlDeviceGetPcieThroughput_fn>(h, {"nvmlDeviceGetPcieThroughput"});
+
+  a.deviceGetMaxMigDeviceCount = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetMaxMigDeviceCount"});
+  a.deviceGetMigDeviceHandleByIndex =
+      Resolve<nvmlDeviceGetMigDeviceHandleByIndex_fn>(h, {"nvmlDeviceGetMigDeviceHandleByIndex"});
+  a.deviceGetGpuInstanceId = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetGpuInstanceId"});
+  a.deviceGetComputeInstanceId = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetComputeInstanceId"});
+
+  a.eventSetCreate = Resolve<nvmlEventSetCreate_fn>(h, {"nvmlEventSetCreate"});
+  a.deviceGetSupportedEventTypes = Resolve<nvmlDeviceGetULL_fn>(h, {"nvmlDeviceGetSupportedEventTypes"});
+  a.deviceRegisterEvents = Resolve<nvmlDeviceRegisterEvents_fn>(h, {"nvmlDeviceRegisterEvents"});
+  const char *waitName = nullptr;
+  a.eventSetWait = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}, &waitName);
+  a.eventSetWaitIsV2 = waitName != nullptr && std::string(waitName) == "nvmlEventSetWait_v2";
+  a.eventSetFree = Resolve<nvmlEventSetFree_fn>(h, {"nvmlEventSetFree"});
+  return true;
+}
+
+nvmlReturn_t Library::Init() {
+  if (api_.init == nullptr) return NVML_ERROR_FUNCTION_NOT_FOUND;
+  nvmlReturn_t r = api_.init();
+  initialized_ = r == NVML_SUCCESS;
+  return r;
+}
+
+void Library::Close() {
+  if (initialized_ && api_.shutdown != nullptr) api_.shutdown();
+  initialized_ = false;
+  if (handle_ != nullptr) dlclose(handle_);
+  handle_ = nullptr;
+  api_ = NvmlApi();
+}
+
+}  // namespace nvx

@@ -1,0 +1,96 @@
+// loader.h — opens libnvidia-ml (or a file named by the caller) with dlopen and resolves every
+// entry point the addon uses into one table, once. A symbol the library lacks stays NULL: the
+// caller reports NVML_ERROR_FUNCTION_NOT_FOUND for that reading and never calls through it.
+#ifndef NVML_EXPORTER_LOADER_H
+#define NVML_EXPORTER_LOADER_H
+
+#include <string>
+
+#include "nvml_abi.h"
+
+namespace nvx {
+
+constexpr const char *kDefaultLibrary = "libnvidia-ml.so.1";
+
+struct NvmlApi {
+  nvmlInit_fn init = nullptr;  // nvmlInit_v2 > nvmlInit
+  nvmlShutdown_fn shutdown = nullptr;
+  nvmlErrorString_fn errorString = nullptr;
+  nvmlSystemGetString_fn systemGetDriverVersion = nullptr;
+  nvmlSystemGetString_fn systemGetNvmlVersion = nullptr;
+  nvmlSystemGetCudaDriverVersion_fn systemGetCudaDriverVersion = nullptr;  // _v2 > plain
+  nvmlDeviceGetCount_fn deviceGetCount = nullptr;                          // _v2 > plain
+  nvmlDeviceGetHandleByIndex_fn deviceGetHandleByIndex = nullptr;          // _v2 > plain
+  // identity
+  nvmlDeviceGetUInt_fn deviceGetIndex = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetMinorNumber = nullptr;
+  nvmlDeviceGetString_fn deviceGetUuid = nullptr;
+  nvmlDeviceGetString_fn deviceGetName = nullptr;
+  nvmlDeviceGetString_fn deviceGetSerial = nullptr;
+  nvmlDeviceGetPciInfo_fn deviceGetPciInfo = nullptr;  // _v3 > _v2 > plain
+  nvmlDeviceGetMigMode_fn deviceGetMigMode = nullptr;
+  // readings
+  nvmlDeviceGetUtilizationRates_fn deviceGetUtilizationRates = nullptr;
+  nvmlDeviceGetMemoryInfo_v2_fn deviceGetMemoryInfoV2 = nullptr;
+  nvmlDeviceGetMemoryInfo_fn deviceGetMemoryInfo = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetPowerUsage = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetEnforcedPowerLimit = nullptr;
+  nvmlDeviceGetULL_fn deviceGetTotalEnergyConsumption = nullptr;
+  nvmlDeviceGetTemperatureV_fn deviceGetTemperatureV = nullptr;
+  nvmlDeviceGetTemperature_fn deviceGetTemperature = nullptr;
+  nvmlDeviceGetFieldValues_fn deviceGetFieldValues = nullptr;
+  nvmlDeviceGetClockInfo_fn deviceGetClockInfo = nullptr;
+  nvmlDeviceGetClockInfo_fn deviceGetMaxClockInfo = nullptr;
+  nvmlDeviceGetUtilSampled_fn deviceGetEncoderUtilization = nullptr;
+  nvmlDeviceGetUtilSampled_fn deviceGetDecoderUtilization = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetPcieReplayCounter = nullptr;
+  nvmlDeviceGetULL_fn deviceGetClockEventReasons = nullptr;  // ...ClocksEventReasons > ...ThrottleReasons
+  nvmlDeviceGetViolationStatus_fn deviceGetViolationStatus = nullptr;
+  nvmlDeviceGetTotalEccErrors_fn deviceGetTotalEccErrors = nullptr;
+  nvmlDeviceGetRetiredPages_fn deviceGetRetiredPages = nullptr;
+  nvmlDeviceGetRemappedRows_fn deviceGetRemappedRows = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetFanSpeed = nullptr;
+  nvmlDeviceGetPcieThroughput_fn deviceGetPcieThroughput = nullptr;
+  // MIG
+  nvmlDeviceGetUInt_fn deviceGetMaxMigDeviceCount = nullptr;
+  nvmlDeviceGetMigDeviceHandleByIndex_fn deviceGetMigDeviceHandleByIndex = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetGpuInstanceId = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetComputeInstanceId = nullptr;
+  // events
+  nvmlEventSetCreate_fn eventSetCreate = nullptr;
+  nvmlDeviceGetULL_fn deviceGetSupportedEventTypes = nullptr;
+  nvmlDeviceRegisterEvents_fn deviceRegisterEvents = nullptr;
+  nvmlEventSetWait_fn eventSetWait = nullptr;  // _v2 > plain
+  bool eventSetWaitIsV2 = false;
+  nvmlEventSetFree_fn eventSetFree = nullptr;
+};
+
+// One opened library: the dlopen handle, the table, and whether nvmlInit succeeded.
+class Library {
+ public:
+  Library() = default;
+  ~Library();
+  Library(const Library &) = delete;
+  Library &operator=(const Library &) = delete;
+
+  // dlopen + dlsym. Returns false with `error` set to dlerror() when the file cannot be opened.
+  bool Open(const std::string &path, std::string &error);
+  // nvmlInit (newest symbol). Returns the NVML code (13 when no init symbol exists).
+  nvmlReturn_t Init();
+  // nvmlShutdown (if initialised) and dlclose. Idempotent.
+  void Close();
+
+  const NvmlApi &api() const { return api_; }
+  const std::string &path() const { return path_; }
+  bool initialized() const { return initialized_; }
+
+ private:
+  void *handle_ = nullptr;
+  bool initialized_ = false;
+  std::string path_;
+  NvmlApi api_;
+};
+
+}  // namespace nvx
+
+#endif

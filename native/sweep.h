@@ -1,0 +1,94 @@
+// sweep.h — one pass over every GPU: plain C++ structs, no V8. The sweep thread fills a
+// SweepData; the N-API layer turns it into the JS SweepResult in one crossing (result.cc).
+#ifndef NVML_EXPORTER_SWEEP_H
+#define NVML_EXPORTER_SWEEP_H
+
+#include <string>
+#include <vector>
+
+#include "loader.h"
+
+namespace nvx {
+
+// The same keys, in the same order, as READING_KEYS in lib/nvml/types.ts.
+enum Reading {
+  R_GPU_UTIL, R_MEM_UTIL, R_MEM_TOTAL, R_MEM_RESERVED, R_MEM_FREE, R_MEM_USED, R_POWER_USAGE,
+  R_POWER_LIMIT, R_ENERGY, R_GPU_TEMP, R_MEM_TEMP, R_SM_CLOCK, R_MEM_CLOCK, R_GRAPHICS_CLOCK,
+  R_VIDEO_CLOCK, R_MAX_SM_CLOCK, R_MAX_MEM_CLOCK, R_ENC_UTIL, R_DEC_UTIL, R_PCIE_REPLAY,
+  R_CLOCK_EVENT_REASONS, R_VIOL_POWER, R_VIOL_THERMAL, R_VIOL_SYNC_BOOST, R_VIOL_BOARD_LIMIT,
+  R_VIOL_LOW_UTIL, R_VIOL_RELIABILITY, R_ECC_SBE_VOL, R_ECC_DBE_VOL, R_ECC_SBE_AGG, R_ECC_DBE_AGG,
+  R_RETIRED_SBE, R_RETIRED_DBE, R_RETIRED_PENDING, R_REMAP_COR, R_REMAP_UNC, R_REMAP_PENDING,
+  R_REMAP_FAILURE, R_FAN_SPEED, R_NVLINK_TX, R_NVLINK_RX, R_PCIE_TX, R_PCIE_RX,
+  R_COUNT
+};
+extern const char *const kReadingNames[R_COUNT];
+
+constexpr int kNotRead = -1;
+
+struct ReadingSet {
+  double value[R_COUNT];
+  int status[R_COUNT];  // kNotRead, NVML_SUCCESS (value valid) or the NVML code
+  ReadingSet() { Clear(); }
+  void Clear() {
+    for (int k = 0; k < R_COUNT; k++) {
+      value[k] = 0;
+      status[k] = kNotRead;
+    }
+  }
+  void Set(int k, double v) {
+    value[k] = v;
+    status[k] = NVML_SUCCESS;
+  }
+  void Fail(int k, int code) { status[k] = code; }
+};
+
+struct MigSample {
+  unsigned slot = 0;
+  std::string uuid, name, profile;
+  long long gpuInstanceId = -1, computeInstanceId = -1;  // -1 = not readable
+  ReadingSet r;
+};
+
+struct GpuSample {
+  unsigned index = 0;
+  long long minor = -1;  // -1 = null
+  std::string uuid, name, pciBusId, serial;
+  bool hasSerial = false;
+  int migMode = -1;  // -1 = null (no MIG support), 0 disabled, 1 enabled
+  int lostCode = 0;  // 0 = answered
+  ReadingSet r;
+  std::vector<MigSample> mig;
+};
+
+struct SweepData {
+  int errorCode = 0;  // non-zero: the whole sweep failed (nvmlDeviceGetCount)
+  std::string errorCall;
+  double timestampMs = 0;
+  double durationUs = 0;
+  std::string driverVersion, nvmlVersion;
+  int cudaDriverVersion = -1;  // -1 = null
+  std::vector<GpuSample> gpus;
+};
+
+// Keeps device handles and the identity of each GPU between sweeps. Used by one thread at a time.
+class Sweeper {
+ public:
+  explicit Sweeper(const NvmlApi &api) : a_(api) {}
+  void Run(bool pcieThroughput, SweepData &out);
+
+ private:
+  struct Slot {
+    nvmlDevice_t handle = nullptr;
+    bool valid = false;
+    GpuSample identity;  // last seen identity (kept while the GPU is lost)
+  };
+  void ReadIdentity(nvmlDevice_t h, GpuSample &g, int &lost);
+  void ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost);
+  void ReadMig(nvmlDevice_t h, GpuSample &g, int &lost);
+  const NvmlApi &a_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace nvx
+
+#endif

@@ -1,0 +1,93 @@
+// worker.cc — the sweep thread (see worker.h).
+#include "worker.h"
+
+#include "result.h"
+
+namespace nvx {
+
+SweepWorker::SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onDone)
+    : state_(std::make_shared<State>()) {
+  state_->lib = lib;
+  state_->sweeper = std::make_unique<Sweeper>(lib->api());
+  state_->tsfn = Napi::ThreadSafeFunction::New(env, onDone, "nvml-sweep", 0, 1);
+  // An idle worker must not keep the process alive; lib/nvml keeps a timer while a sweep runs.
+  state_->tsfn.Unref(env);
+  thread_ = std::thread(Loop, state_);
+}
+
+SweepWorker::~SweepWorker() { Stop(); }
+
+bool SweepWorker::Request(bool pcieThroughput) {
+  std::lock_guard<std::mutex> lock(state_->m);
+  if (state_->stop || state_->busy || state_->pending) return false;
+  state_->pending = true;
+  state_->pcie = pcieThroughput;
+  state_->cv.notify_one();
+  return true;
+}
+
+bool SweepWorker::Busy() {
+  std::lock_guard<std::mutex> lock(state_->m);
+  return state_->busy || state_->pending;
+}
+
+void SweepWorker::Stop() {
+  if (!thread_.joinable()) return;
+  bool busy;
+  {
+    std::lock_guard<std::mutex> lock(state_->m);
+    state_->stop = true;
+    busy = state_->busy;
+    state_->cv.notify_one();
+  }
+  if (busy) {
+    thread_.detach();  // stuck in NVML: it exits by itself after the call returns
+  } else {
+    thread_.join();
+  }
+}
+
+void SweepWorker::Loop(std::shared_ptr<State> s) {
+  for (;;) {
+    bool pcie;
+    {
+      std::unique_lock<std::mutex> lock(s->m);
+      s->cv.wait(lock, [&] { return s->pending || s->stop; });
+      if (s->stop) break;
+      s->pending = false;
+      s->busy = true;
+      pcie = s->pcie;
+    }
+    auto *data = new SweepData();
+    s->sweeper->Run(pcie, *data);
+    bool stopped;
+    {
+      std::lock_guard<std::mutex> lock(s->m);
+      s->busy = false;  // JS may ask for the next sweep from inside the completion callback
+      stopped = s->stop;
+    }
+    if (stopped) {
+      delete data;
+      break;
+    }
+    napi_status st = s->tsfn.BlockingCall(data, [](Napi::Env env, Napi::Function cb, SweepData *d) {
+      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) {
+        if (d->errorCode != 0) {
+          cb.Call({Napi::Number::New(env, d->errorCode), Napi::String::New(env, d->errorCall)});
+        } else {
+          cb.Call({Napi::Number::New(env, 0), SweepToJs(env, *d)});
+        }
+      }
+      delete d;
+    });
+    if (st != napi_ok) {
+      delete data;
+      break;
+    }
+  }
+  s->sweeper.reset();
+  s->tsfn.Release();
+  s->lib.reset();  // the last owner shuts NVML down and closes the library
+}
+
+}  // namespace nvx

@@ -1,0 +1,47 @@
+// worker.h — the dedicated sweep thread (not the libuv pool). It takes at most one request at a
+// time; the result crosses back to JS in one thread-safe-function call that builds the whole
+// SweepResult object on the main thread.
+#ifndef NVML_EXPORTER_WORKER_H
+#define NVML_EXPORTER_WORKER_H
+
+#include <napi.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "loader.h"
+#include "sweep.h"
+
+namespace nvx {
+
+class SweepWorker {
+ public:
+  // `onDone(errorCode, resultOrCallName)` is called on the main thread once per request.
+  SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onDone);
+  ~SweepWorker();
+  // Queues one sweep. False when a sweep is still running (or the worker is stopping).
+  bool Request(bool pcieThroughput);
+  bool Busy();
+  // Stops the thread: joins it when idle; when a sweep is stuck in NVML the thread is detached
+  // and finishes (and releases the library) on its own once the call returns.
+  void Stop();
+
+ private:
+  struct State {
+    std::mutex m;
+    std::condition_variable cv;
+    bool pending = false, busy = false, stop = false, pcie = false;
+    std::shared_ptr<Library> lib;
+    std::unique_ptr<Sweeper> sweeper;
+    Napi::ThreadSafeFunction tsfn;
+  };
+  static void Loop(std::shared_ptr<State> s);
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+}  // namespace nvx
+
+#endif
