@@ -20,7 +20,7 @@ import type { CliResult, Config } from './types.js';
 export { ConfigError } from './errors.js';
 export type { CliResult, Config, ScalerConfig } from './types.js';
 /** the exporter's configuration (alias of Config) */
-export type { Config as ExporterConfig } from './types.js';
+export type { ExporterConfig } from './types.js';
 
 const HELP_HINT = 'run nvml-exporter --help for the list of flags';
 

@@ -15,8 +15,9 @@ export const SCALER_FLAGS: readonly FlagSpec[] = [
   s(['exporters'], 'NVML_EXPORTER_SCALER_EXPORTERS', 'none', 'exporters to pull, comma-separated host:port'),
   s(['exporters-dns'], 'NVML_EXPORTER_SCALER_EXPORTERS_DNS', 'none',
     'a DNS name:port (e.g. a headless Service) whose addresses are the exporters'),
-  s(['pull-interval'], 'NVML_EXPORTER_SCALER_PULL_INTERVAL', '1000', 'interval between pulls, in milliseconds'),
-  s(['stale-after'], 'NVML_EXPORTER_SCALER_STALE_AFTER', '5000', 'ignore an exporter whose last answer is older than this (ms)'),
+  s(['pull-interval'], 'NVML_EXPORTER_SCALER_PULL_INTERVAL', '500', 'interval between pulls, in milliseconds'),
+  s(['pull-timeout'], 'NVML_EXPORTER_SCALER_PULL_TIMEOUT', '400', 'deadline of one pull, in milliseconds'),
+  s(['stale-after'], 'NVML_EXPORTER_SCALER_STALE_AFTER', '3000', 'exclude an exporter that has not answered for this long (ms)'),
   s(['log-format'], 'DCGM_EXPORTER_LOG_FORMAT', 'text', 'log format: text or json'),
   { names: ['debug'], kind: 'bool', env: 'DCGM_EXPORTER_DEBUG', defaultText: 'false', help: 'debug logging' },
 ];
@@ -46,13 +47,17 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const grpc = str('grpc-address', ':6000');
   const http = str('address', ':9401');
   const debug = get('debug');
+  const grpcText = grpc.value.trim();
+  if (!grpcText.startsWith('/') && !grpcText.startsWith('unix:')) parseListenAddress(grpcText, grpc.label);
+  parseListenAddress(http.value, http.label);
   const config: ScalerConfig = {
-    grpcAddress: parseListenAddress(grpc.value, grpc.label),
-    address: parseListenAddress(http.value, http.label),
-    exporters,
-    exportersDns,
-    pullIntervalMs: positiveInt(str('pull-interval', '1000'), 'number of milliseconds'),
-    staleAfterMs: positiveInt(str('stale-after', '5000'), 'number of milliseconds'),
+    grpcAddress: grpcText,
+    address: http.value.trim(),
+    exporters: exporters.map((e) => `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`),
+    exportersDns: exportersDns ? `${exportersDns.host}:${exportersDns.port}` : null,
+    pullIntervalMs: positiveInt(str('pull-interval', '500'), 'number of milliseconds'),
+    pullTimeoutMs: positiveInt(str('pull-timeout', '400'), 'number of milliseconds'),
+    staleAfterMs: positiveInt(str('stale-after', '3000'), 'number of milliseconds'),
     logFormat: oneOf(str('log-format', 'text'), ['text', 'json'] as const),
     debug: debug ? parseBool(debug.value, debug.label) : false,
   };

@@ -37,16 +37,20 @@ export interface Config {
   sweepDeadlineMs: number;
 }
 
+/** `nvml-exporter scaler` options, validated; field names and shapes match lib/scaler's ScalerOptions. */
 export interface ScalerConfig {
-  grpcAddress: ListenAddress;
-  /** where the scaler serves its own /metrics and /health */
-  address: ListenAddress;
-  /** a fixed list of exporters to pull /api/v1/gpus from */
-  exporters: HostPort[];
-  /** or a DNS name (a headless Service) resolved on every pull, with the port */
-  exportersDns: HostPort | null;
+  /** `:6000`, `host:port`, or a unix socket path (`/run/x.sock`, `unix:///run/x.sock`) */
+  grpcAddress: string;
+  /** where the scaler serves its own /metrics and /health (`:9401`) */
+  address: string;
+  /** a fixed list of exporters (`host:port`) to pull /api/v1/gpus from */
+  exporters: string[];
+  /** or a DNS name:port (a headless Service) whose addresses are the exporters */
+  exportersDns: string | null;
   pullIntervalMs: number;
-  /** an exporter's document older than this is not used */
+  /** deadline of one pull */
+  pullTimeoutMs: number;
+  /** an exporter not answering for this long is excluded */
   staleAfterMs: number;
   logFormat: 'text' | 'json';
   debug: boolean;
@@ -57,3 +61,6 @@ export type CliResult =
   | { kind: 'scaler'; config: ScalerConfig; warnings: string[] }
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string };
+
+/** the exporter configuration (the name bin/ and lib/exporter.ts use) */
+export type ExporterConfig = Config;
