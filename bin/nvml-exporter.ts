@@ -5,8 +5,8 @@ import { parseCli } from '../lib/config/cli.js';
 import { ConfigError } from '../lib/config/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { startExporter } from '../lib/exporter.js';
-import { runScaler } from '../lib/scaler/main.js';
-import { createNodeLocalScaler } from '../lib/scaler/main.js';
+import { runScaler, createNodeLocalScaler } from '../lib/scaler/main.js';
+import type { Config as ExporterConfig, ScalerConfig, ListenAddress } from '../lib/config/types.js';
 
 async function main(): Promise<number> {
   let parsed;
@@ -15,7 +15,7 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`nvml-exporter: ${err.message}\n`);
-      return err.exitCode ?? 2;
+      return err.exitCode;
     }
     throw err;
   }
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   return runExporterCommand(parsed.config, log);
 }
 
-async function runExporterCommand(config: import('../lib/config/cli.js').ExporterConfig, log: Logger): Promise<number> {
+async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<number> {
   let exp;
   try {
     exp = await startExporter(config, log, { listen: !config.once });
@@ -48,7 +48,7 @@ async function runExporterCommand(config: import('../lib/config/cli.js').Exporte
   }
   const app = exp.app!;
   try {
-    await app.listen({ host: config.address.host, port: config.address.port });
+    await listenOn(config.address, (host, port) => app.listen({ host, port }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const addr = config.address.text;
@@ -60,7 +60,16 @@ async function runExporterCommand(config: import('../lib/config/cli.js').Exporte
 
   let scaler: { close(): Promise<void> } | null = null;
   if (config.kedaScalerAddress) {
-    scaler = await createNodeLocalScaler(() => exp.gpusDocument(), config.kedaScalerAddress, log);
+    const local = createNodeLocalScaler(() => exp.gpusDocument(), { logger: log });
+    try {
+      await local.listen(config.kedaScalerAddress.text);
+    } catch (err) {
+      log.error(`cannot serve the KEDA scaler API on ${config.kedaScalerAddress.text}: ${(err as Error).message}`);
+      await exp.close();
+      return 1;
+    }
+    scaler = local;
+    log.info('serving the node-local KEDA external scaler', { address: config.kedaScalerAddress.text });
   }
 
   process.on('SIGHUP', () => {
@@ -83,10 +92,21 @@ async function runExporterCommand(config: import('../lib/config/cli.js').Exporte
   });
 }
 
-async function runScalerCommand(config: import('../lib/config/cli.js').ScalerConfig, log: Logger): Promise<number> {
-  let handle;
+async function runScalerCommand(config: ScalerConfig, log: Logger): Promise<number> {
+  let handle: Awaited<ReturnType<typeof runScaler>>;
   try {
-    handle = await runScaler(config, log);
+    handle = await runScaler(
+      {
+        grpcAddress: config.grpcAddress,
+        address: config.address,
+        exporters: config.exporters,
+        exportersDns: config.exportersDns ?? undefined,
+        pullIntervalMs: config.pullIntervalMs,
+        pullTimeoutMs: config.pullTimeoutMs,
+        staleAfterMs: config.staleAfterMs,
+      },
+      log,
+    );
   } catch (err) {
     log.error((err as Error).message);
     return 1;
@@ -96,6 +116,16 @@ async function runScalerCommand(config: import('../lib/config/cli.js').ScalerCon
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+}
+
+/** Binds `:port` dual-stack, falling back to 0.0.0.0 where IPv6 is disabled. */
+async function listenOn(addr: ListenAddress, listen: (host: string, port: number) => Promise<unknown>): Promise<void> {
+  try {
+    await listen(addr.host, addr.port);
+  } catch (err) {
+    if (addr.anyHost && (err as NodeJS.ErrnoException).code === 'EAFNOSUPPORT') await listen('0.0.0.0', addr.port);
+    else throw err;
+  }
 }
 
 main().then(

@@ -12,7 +12,7 @@ import { PodAttributor } from './kubernetes/attribution.js';
 import { startSimKubelet, demoPods, type SimKubelet } from './kubernetes/sim-kubelet.js';
 import { DEFAULT_POD_RESOURCES_SOCKET } from './kubernetes/client.js';
 import { loadCounters, loadDefaultCounters, type FieldSelection } from './config/counters.js';
-import type { ExporterConfig } from './config/cli.js';
+import type { Config as ExporterConfig } from './config/types.js';
 import { renderMetrics } from './exposition/render.js';
 import { buildGpusDocument } from './exposition/gpus-json.js';
 import { createSelfMetrics } from './exposition/self-metrics.js';
@@ -77,8 +77,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
       socketPath,
       refreshIntervalMs: config.podResourcesIntervalMs,
       extraResourceNames: config.nvidiaResourceNames,
-      singlePod: !config.kubernetesVirtualGpus,
-      idType: config.kubernetesGpuIdType,
+      singlePod: config.sharedGpus === 'single-pod',
       logger: log,
     });
     attributor.start();
@@ -88,7 +87,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
 
   let selection: FieldSelection = loadSelection(config, log);
   const reloads = { ok: 0, failed: 0 };
-  const hostname = process.env.NODE_NAME || osHostname();
+  const hostname = config.hostname || process.env.NODE_NAME || osHostname();
   const renderOpts = {
     hostname,
     replaceBlanksInModelName: config.replaceBlanksInModelName,
