@@ -84,11 +84,14 @@ export class PodAttributor {
     return this.client.socketPath;
   }
 
-  /** Starts refreshing: one refresh now, then every refreshIntervalMs. */
-  start(): void {
-    if (this.running) return;
+  /**
+   * Starts refreshing: one refresh now, then every refreshIntervalMs. The promise settles (never
+   * rejects) when that first refresh has finished, whatever its outcome; nothing needs to wait on it.
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
     this.running = true;
-    void this.requestRefresh();
+    return this.requestRefresh();
   }
 
   /** Stops the timers and closes the channel (a call in flight is cancelled). */
@@ -111,6 +114,8 @@ export class PodAttributor {
     if (!this.running) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.waiters.push(resolve));
     this.kick();
+    // someone waits on this refresh: its timer must keep the process alive until it has run
+    this.timer?.ref();
     return done;
   }
 
@@ -150,7 +155,7 @@ export class PodAttributor {
       this.timerAt = Infinity;
       this.kick();
     }, Math.max(0, at - Date.now()));
-    this.timer.unref();
+    if (this.waiters.length === 0) this.timer.unref();
   }
 
   private kick(): void {
