@@ -1,0 +1,125 @@
+// The GPU families of /metrics, rendered from one Snapshot: pure, no I/O. One family per selected
+// field in ascending field-ID order (`# HELP`, `# TYPE` as the counters file gives them), samples
+// in GPU index order, a family with no samples is not written (as dcgm-exporter). Lost GPUs have
+// no series. A render of the same snapshot, selection, pod map and options is a cached string.
+//
+// Device selection (-d): `f` — whole GPUs, except that on a GPU with MIG instances each field a
+// MIG instance measures itself (framebuffer) is written per instance instead, while device-wide
+// fields (temperature, power, clocks, utilisation, XID…) stay on the GPU, written once; `g[:ids]`
+// — whole GPUs only; `i[:ids]` — MIG instances only (ids are GPU_I_ID values).
+import type { Snapshot } from '../collect/types.js';
+import type { PodMap } from '../kubernetes/types.js';
+import type { FieldSelection, SelectedField } from '../config/counters.js';
+import type { DeviceSelection } from '../config/devices.js';
+import type { DeviceSample, MigDeviceSample } from '../nvml/types.js';
+import { buildTarget, labelSet, type SeriesOptions, type Target } from './series.js';
+import { escapeHelp, formatValue } from './text-format.js';
+
+export interface RenderInput {
+  snapshot: Snapshot;
+  selection: FieldSelection;
+  /** null: no pod attribution (no -k, or no map yet) */
+  pods: PodMap | null;
+  /** the host label's value; empty = no host label */
+  hostname: string;
+  /** `Hostname` (dcgm-exporter ≤ 4.8.2, default) or `hostname` (4.8.3+) */
+  hostnameLabel?: 'Hostname' | 'hostname';
+  replaceBlanksInModelName?: boolean;
+  /** -o: `uuid`, `container_name`, `pod_name`, `pod_namespace` */
+  useOldNamespace?: boolean;
+  /**
+   * A GPU held by several pods: `per-pod` (default) writes one series per pod in the map, with
+   * `vgpu` when the attribution carries a replica index; `single-pod` writes the last pod only,
+   * without `vgpu` (dcgm-exporter's behaviour without --kubernetes-virtual-gpus).
+   */
+  sharedGpus?: 'per-pod' | 'single-pod';
+  /** -d; default `f` */
+  devices?: DeviceSelection;
+}
+
+interface CacheEntry {
+  selection: FieldSelection;
+  pods: PodMap | null;
+  key: string;
+  text: string;
+}
+
+const cache = new WeakMap<Snapshot, CacheEntry>();
+
+function optionsKey(o: SeriesOptions, devices: DeviceSelection): string {
+  const ids = devices.kind === 'flex' ? '' : (devices.ids ?? []).join(',') + (devices.ids ? '' : '*');
+  return `${o.hostname}\u0000${o.hostnameLabel}\u0000${o.replaceBlanksInModelName}\u0000${o.useOldNamespace}\u0000${o.sharedGpus}\u0000${devices.kind}:${ids}`;
+}
+
+/** The GPU families as exposition text (ends with a newline, or '' when there is nothing). */
+export function renderMetrics(input: RenderInput): string {
+  const opts: SeriesOptions = {
+    hostname: input.hostname,
+    hostnameLabel: input.hostnameLabel ?? 'Hostname',
+    replaceBlanksInModelName: input.replaceBlanksInModelName ?? false,
+    useOldNamespace: input.useOldNamespace ?? false,
+    sharedGpus: input.sharedGpus ?? 'per-pod',
+  };
+  const devices = input.devices ?? { kind: 'flex' };
+  const key = optionsKey(opts, devices);
+  const hit = cache.get(input.snapshot);
+  if (hit && hit.selection === input.selection && hit.pods === input.pods && hit.key === key) return hit.text;
+  const text = render(input.snapshot, input.selection, input.pods, opts, devices);
+  cache.set(input.snapshot, { selection: input.selection, pods: input.pods, key, text });
+  return text;
+}
+
+interface DeviceTargets {
+  device: Target;
+  /** MIG instance targets (only where MIG is on and instances exist) */
+  instances: Target[] | null;
+}
+
+function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, opts: SeriesOptions, sel: DeviceSelection): string {
+  const sweep = snap.sweep;
+  const live = sweep.devices.filter((d) => d.lostCode === null).sort((a, b) => a.index - b.index);
+  const targets: DeviceTargets[] = [];
+  for (const d of live) {
+    if (sel.kind === 'gpu' && sel.ids && !sel.ids.includes(d.index)) continue;
+    const migOn = d.migEnabled === true && d.mig.length > 0;
+    let instances: Target[] | null = null;
+    if (migOn && sel.kind !== 'gpu') {
+      const ms = sel.kind === 'instance' && sel.ids ? d.mig.filter((m) => sel.ids!.includes(m.gpuInstanceId)) : d.mig;
+      instances = ms.map((m) => buildTarget(sweep, d, m, selection.labels, pods, opts));
+    }
+    if (sel.kind === 'instance' && !instances) continue;
+    targets.push({ device: buildTarget(sweep, d, null, selection.labels, pods, opts), instances });
+  }
+
+  let out = '';
+  for (const f of selection.fields) {
+    const body = family(f, targets, snap, sel);
+    if (body === '') continue;
+    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n${body}`;
+  }
+  return out;
+}
+
+function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snapshot, sel: DeviceSelection): string {
+  const def = f.field;
+  let body = '';
+  const write = (t: Target, v: number | undefined, d: DeviceSample) => {
+    if (v === undefined) return;
+    const text = formatValue(v, def.format);
+    if (text === null) return;
+    const attrs = def.attributes && !t.mig ? def.attributes(d, snap) : null;
+    for (const variant of t.variants) {
+      const labels = attrs ? labelSet(t.head, [...variant.pairs, ...attrs]) : variant.labels;
+      body += `${f.name}${labels} ${text}\n`;
+    }
+  };
+  for (const dt of targets) {
+    const d = dt.device.device;
+    if (dt.instances && def.mig) {
+      for (const t of dt.instances) write(t, def.mig(t.mig as MigDeviceSample, d, snap), d);
+    } else if (sel.kind !== 'instance') {
+      write(dt.device, def.device(d, snap), d);
+    }
+  }
+  return body;
+}
