@@ -164,7 +164,7 @@ t.test('StreamMetricSpec (not implemented) → UNIMPLEMENTED', async (t) => {
 });
 
 t.test('seed ScaledObject parameters are accepted', async (t) => {
-  const seed = [
+  const seed: Record<string, string>[] = [
     { profile: 'vllm-inference' },
     { targetGpuUtilization: '80' },
     { targetMemoryUtilization: '70' },
