@@ -44,6 +44,12 @@ function modelFor(doc: K8sObject): ModelClass | undefined {
   return MODELS[kindKey(doc)];
 }
 
+/** The document as its model expects it (an aliased API group replaced by the model's). */
+function canonical(doc: K8sObject): K8sObject {
+  const alias = GROUP_ALIASES[String(doc.apiVersion)];
+  return alias ? { ...doc, apiVersion: alias } : doc;
+}
+
 interface Access { got: Set<string>; enumerated: boolean }
 
 function record(value: unknown, path: string, log: Map<string, { access: Access; value: object }>): unknown {
@@ -74,7 +80,7 @@ export function unknownFields(doc: K8sObject): string[] {
   const model = modelFor(doc);
   if (!model) return [];
   const log = new Map<string, { access: Access; value: object }>();
-  const proxy = record(doc, '', log);
+  const proxy = record(canonical(doc), '', log);
   try {
     model.prototype.validate.call(proxy);
   } catch {
@@ -97,7 +103,7 @@ export function schemaErrors(doc: K8sObject): string[] {
     return [`no schema for ${kindKey(doc)}: add its kubernetes-models class to test/deploy/helpers/schema.ts`];
   }
   try {
-    new model(doc as never).validate();
+    new model(canonical(doc) as never).validate();
     return [];
   } catch (err) {
     return [(err as Error).message];

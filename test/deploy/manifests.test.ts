@@ -1,0 +1,139 @@
+// The kustomize base and every overlay render offline, validate, and carry the settings the
+// DaemonSet, Services, ServiceMonitor and KEDA scaler depend on.
+import t from 'tap';
+import { join } from 'node:path';
+import { ROOT, findObject, kubectlSkipReason, kustomize, rel } from './helpers/files.js';
+import { type K8sObject, validateObject } from './helpers/schema.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Any = any;
+
+const RENDERS = [
+  'deploy/manifests',
+  'deploy/manifests/base',
+  'deploy/manifests/overlays/monitoring',
+  'deploy/manifests/overlays/keda-scaler',
+  'deploy/manifests/overlays/full',
+  'deploy/examples/c-aks-managed-prometheus/exporter',
+];
+
+const skip = kubectlSkipReason();
+const rendered = new Map<string, K8sObject[]>();
+if (!skip) for (const dir of RENDERS) rendered.set(dir, kustomize(join(ROOT, dir)));
+
+const opts = skip ? { skip } : {};
+
+t.test('every render validates (schemas and unknown fields)', opts, async (t) => {
+  for (const [dir, docs] of rendered) {
+    t.ok(docs.length >= 5, `${dir} renders objects`);
+    for (const doc of docs) {
+      t.same(validateObject(doc), [], `${dir}: ${String(doc.kind)} ${(doc.metadata as Any)?.name}`);
+    }
+  }
+});
+
+t.test('the base holds the objects the issue lists, all namespaced to nvml-exporter', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests')!;
+  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Namespace', 'Service', 'Service', 'ServiceAccount']);
+  for (const d of docs.filter((d) => d.kind !== 'Namespace')) t.equal((d.metadata as Any).namespace, 'nvml-exporter', `${d.kind} namespace`);
+  const cm = findObject(docs, 'ConfigMap');
+  t.match((cm.data as Any)['counters.csv'], /^DCGM_FI_DEV_GPU_UTIL, gauge, GPU utilization \(in %\)\.$/m);
+});
+
+t.test('the DaemonSet: GPU nodes, pod-resources mount, env, probes, security, rolling update', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests')!;
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  const pod = ds.spec.template.spec;
+  const c = pod.containers[0];
+  t.equal(ds.spec.updateStrategy.type, 'RollingUpdate');
+  t.same(pod.nodeSelector, { 'nvidia.com/gpu.present': 'true' });
+  t.ok(pod.tolerations.some((x: Any) => x.key === 'nvidia.com/gpu' && x.operator === 'Exists' && x.effect === 'NoSchedule'), 'tolerates nvidia.com/gpu');
+  t.equal(pod.priorityClassName, 'system-node-critical');
+  t.equal(c.image, 'nvml-exporter:0.1.0', 'image tag set by kustomize images');
+  t.ok(c.args.includes('-k'), '-k on');
+  const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e]));
+  t.equal(env.NODE_NAME.valueFrom.fieldRef.fieldPath, 'spec.nodeName');
+  t.equal(env.DCGM_EXPORTER_LISTEN.value, ':9400');
+  t.same(c.ports, [{ name: 'metrics', containerPort: 9400, protocol: 'TCP' }]);
+  t.equal(c.livenessProbe.httpGet.path, '/health');
+  t.equal(c.readinessProbe.httpGet.path, '/ready');
+  const mount = c.volumeMounts.find((m: Any) => m.mountPath === '/var/lib/kubelet/pod-resources');
+  t.ok(mount?.readOnly, 'pod-resources mounted read-only');
+  const vol = pod.volumes.find((v: Any) => v.name === mount.name);
+  t.same(vol.hostPath, { path: '/var/lib/kubelet/pod-resources', type: 'Directory' }, 'the directory, not the socket');
+  const cfgMount = c.volumeMounts.find((m: Any) => m.name === 'counters');
+  const fIndex = c.args.indexOf('-f');
+  t.ok(c.args[fIndex + 1].startsWith(`${cfgMount.mountPath}/`), '-f points into the counters mount');
+  const cm = findObject(docs, 'ConfigMap') as Any;
+  t.equal(pod.volumes.find((v: Any) => v.name === 'counters').configMap.name, cm.metadata.name, 'hashed ConfigMap name is referenced');
+  const sc = c.securityContext;
+  t.equal(sc.readOnlyRootFilesystem, true);
+  t.equal(sc.allowPrivilegeEscalation, false);
+  t.equal(sc.privileged, false);
+  t.same(sc.capabilities, { drop: ['ALL'] });
+  t.equal(sc.runAsUser, 0, 'root only for the kubelet socket');
+  t.ok(c.resources.limits.memory && c.resources.requests.memory, 'memory request and limit set');
+  t.equal(pod.automountServiceAccountToken, false);
+});
+
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+t.test('the ServiceMonitor selects exactly the scrape Service, by labels and port name', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/monitoring')!;
+  const sm = findObject(docs, 'ServiceMonitor', 'nvml-exporter') as Any;
+  const services = docs.filter((d) => d.kind === 'Service') as Any[];
+  const matched = services.filter((s) => selects(sm.spec.selector.matchLabels, s.metadata.labels));
+  t.same(matched.map((s) => s.metadata.name), ['nvml-exporter'], 'not the headless discovery Service');
+  const svc = matched[0];
+  const namespaces: string[] = sm.spec.namespaceSelector?.matchNames ?? [sm.metadata.namespace];
+  t.ok(namespaces.includes(svc.metadata.namespace), 'the ServiceMonitor looks in the Service\'s namespace');
+  const ep = sm.spec.endpoints[0];
+  t.equal(ep.port, 'metrics');
+  t.ok(svc.spec.ports.some((p: Any) => p.name === 'metrics' && p.port === 9400));
+  t.equal(ep.honorLabels, true);
+  t.equal(ep.interval, '15s');
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  t.ok(selects(svc.spec.selector, ds.spec.template.metadata.labels), 'the Service selects the DaemonSet pods');
+});
+
+t.test('the headless Service finds the exporter pods for the scaler', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests')!;
+  const nodes = findObject(docs, 'Service', 'nvml-exporter-nodes') as Any;
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  t.equal(nodes.spec.clusterIP, 'None');
+  t.ok(selects(nodes.spec.selector, ds.spec.template.metadata.labels));
+  t.equal(nodes.spec.ports[0].port, 9400);
+});
+
+t.test('the KEDA scaler: Deployment, gRPC Service on 6000, discovery through the headless Service', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/keda-scaler')!;
+  const dep = findObject(docs, 'Deployment', 'nvml-exporter-scaler') as Any;
+  const svc = findObject(docs, 'Service', 'nvml-exporter-scaler') as Any;
+  const nodes = findObject(docs, 'Service', 'nvml-exporter-nodes') as Any;
+  const c = dep.spec.template.spec.containers[0];
+  t.equal(c.args[0], 'scaler');
+  const arg = (flag: string) => c.args[c.args.indexOf(flag) + 1];
+  t.equal(arg('--grpc-address'), ':6000');
+  t.equal(arg('-a'), ':9401');
+  t.equal(arg('--exporters-dns'), `${nodes.metadata.name}.$(POD_NAMESPACE).svc.cluster.local:9400`);
+  t.ok(c.env.some((e: Any) => e.name === 'POD_NAMESPACE' && e.valueFrom.fieldRef.fieldPath === 'metadata.namespace'), '$(POD_NAMESPACE) is defined');
+  t.equal(c.image, 'nvml-exporter:0.1.0');
+  t.equal(svc.spec.type, 'ClusterIP');
+  t.ok(svc.spec.ports.some((p: Any) => p.port === 6000 && p.name === 'grpc'));
+  t.ok(selects(svc.spec.selector, dep.spec.template.metadata.labels));
+  t.equal(c.securityContext.readOnlyRootFilesystem, true);
+  t.equal(dep.spec.template.spec.securityContext.runAsNonRoot, true);
+  t.equal(svc.metadata.namespace, 'nvml-exporter', 'scalerAddress nvml-exporter-scaler.nvml-exporter.svc…');
+  t.notOk(docs.some((d) => /Role/.test(String(d.kind))), 'no RBAC');
+});
+
+t.test('the AKS overlay keeps the base and selects AKS GPU nodes', opts, async (t) => {
+  const docs = rendered.get('deploy/examples/c-aks-managed-prometheus/exporter')!;
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  t.same(ds.spec.template.spec.nodeSelector, { 'kubernetes.azure.com/accelerator': 'nvidia' });
+  t.ok(ds.spec.template.spec.tolerations.some((x: Any) => x.key === 'sku' && x.value === 'gpu'));
+  t.equal(findObject(docs, 'ServiceMonitor').apiVersion, 'azmonitoring.coreos.com/v1');
+  t.comment(`rendered from ${rel(join(ROOT, 'deploy/examples/c-aks-managed-prometheus/exporter'))}`);
+});
