@@ -135,3 +135,8 @@ export function defaultCountersPath(): string {
 export function loadDefaultCounters(log?: CountersLog): FieldSelection {
   return loadCounters(defaultCountersPath(), log);
 }
+
+/** Whether a selection exports PCIe throughput (fields 200/201), whose reading is opt-in in the sweep. */
+export function selectionNeedsPcieThroughput(sel: FieldSelection): boolean {
+  return sel.fields.some((f) => f.field.id === 200 || f.field.id === 201);
+}

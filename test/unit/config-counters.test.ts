@@ -1,0 +1,159 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCsvLine } from '../../lib/config/csv.js';
+import {
+  defaultCountersPath, loadCounters, loadDefaultCounters, parseCounters, selectionNeedsPcieThroughput,
+} from '../../lib/config/counters.js';
+import { ConfigError, CountersError } from '../../lib/config/errors.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixtures = join(here, '..', 'fixtures', 'counters');
+const tmp = mkdtempSync(join(tmpdir(), 'nvml-exporter-counters-'));
+const write = (name: string, text: string) => {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+};
+const collectLog = () => {
+  const lines: string[] = [];
+  return { lines, log: { info: (m: string) => lines.push(m) } };
+};
+
+t.test('csv line reader: quotes, doubled quotes, trimming, errors', async (t) => {
+  t.same(parseCsvLine(' a , b ,c '), { ok: true, fields: ['a', 'b', 'c'] });
+  t.same(parseCsvLine('a, gauge, "x, y"'), { ok: true, fields: ['a', 'gauge', 'x, y'] });
+  t.same(parseCsvLine('a,b,"say ""hi"""'), { ok: true, fields: ['a', 'b', 'say "hi"'] });
+  t.same(parseCsvLine('a,b,'), { ok: true, fields: ['a', 'b', ''] });
+  const open = parseCsvLine('a,b,"never closed');
+  t.equal(open.ok, false);
+  t.match(!open.ok && open.error, /unterminated quoted field \(column 3\)/);
+  const stray = parseCsvLine('a,b,say "hi"');
+  t.match(!stray.ok && stray.error, /stray '"' in column 3/);
+  const after = parseCsvLine('a,"b" x,c');
+  t.match(!after.ok && after.error, /after the closing quote in column 2/);
+});
+
+t.test('the built-in default: dcgm-exporter default active rows, in field-ID order', async (t) => {
+  const { lines, log } = collectLog();
+  const sel = loadDefaultCounters(log);
+  t.equal(sel.source, defaultCountersPath());
+  t.same(sel.fields.map((f) => [f.field.id, f.name, f.type]), [
+    [100, 'DCGM_FI_DEV_SM_CLOCK', 'gauge'],
+    [101, 'DCGM_FI_DEV_MEM_CLOCK', 'gauge'],
+    [140, 'DCGM_FI_DEV_MEMORY_TEMP', 'gauge'],
+    [150, 'DCGM_FI_DEV_GPU_TEMP', 'gauge'],
+    [155, 'DCGM_FI_DEV_POWER_USAGE', 'gauge'],
+    [156, 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION', 'counter'],
+    [202, 'DCGM_FI_DEV_PCIE_REPLAY_COUNTER', 'counter'],
+    [203, 'DCGM_FI_DEV_GPU_UTIL', 'gauge'],
+    [204, 'DCGM_FI_DEV_MEM_COPY_UTIL', 'gauge'],
+    [206, 'DCGM_FI_DEV_ENC_UTIL', 'gauge'],
+    [207, 'DCGM_FI_DEV_DEC_UTIL', 'gauge'],
+    [230, 'DCGM_FI_DEV_XID_ERRORS', 'gauge'],
+    [251, 'DCGM_FI_DEV_FB_FREE', 'gauge'],
+    [252, 'DCGM_FI_DEV_FB_USED', 'gauge'],
+    [253, 'DCGM_FI_DEV_FB_RESERVED', 'gauge'],
+    [393, 'DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS', 'counter'],
+    [394, 'DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS', 'counter'],
+    [395, 'DCGM_FI_DEV_ROW_REMAP_FAILURE', 'gauge'],
+    [449, 'DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'counter'],
+  ]);
+  t.same(sel.labels.map((l) => l.name), ['DCGM_FI_DRIVER_VERSION']);
+  const help = Object.fromEntries(sel.fields.map((f) => [f.name, f.help]));
+  t.equal(help.DCGM_FI_DEV_POWER_USAGE, 'Power draw (in W).');
+  t.equal(help.DCGM_FI_DEV_XID_ERRORS, 'Value of the last XID error encountered.');
+  t.equal(help.DCGM_FI_DEV_DEC_UTIL, 'Decoder utilization (in %).');
+  t.equal(help.DCGM_FI_DEV_ROW_REMAP_FAILURE, 'Whether remapping of rows has failed');
+  // the active rows we cannot provide: skipped, one log line each naming file, line and row
+  t.same(sel.skipped.map((s) => s.name), [
+    'DCGM_FI_DEV_VGPU_LICENSE_STATUS', 'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
+    'DCGM_FI_PROF_DRAM_ACTIVE', 'DCGM_FI_PROF_PCIE_TX_BYTES', 'DCGM_FI_PROF_PCIE_RX_BYTES',
+  ]);
+  t.equal(lines.length, 6);
+  for (const [i, s] of sel.skipped.entries()) {
+    t.equal(lines[i], `counters file ${sel.source} line ${s.line}: skipping "${s.name}": not provided by NVML (${s.reason})`);
+  }
+  t.equal(selectionNeedsPcieThroughput(sel), false);
+});
+
+t.test('dcp-metrics-included.csv has the same active rows as default-counters.csv', async (t) => {
+  const active = (p: string) => readFileSync(p, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const dcp = join(dirname(defaultCountersPath()), 'dcp-metrics-included.csv');
+  t.same(active(dcp), active(defaultCountersPath()));
+});
+
+t.test('every commented opt-in row of the default file parses when enabled', async (t) => {
+  const text = readFileSync(defaultCountersPath(), 'utf8').split('\n').map((l) => (/^# DCGM_/.test(l) ? l.slice(2) : l)).join('\n');
+  const sel = parseCounters(text, 'all-enabled.csv');
+  const names = sel.fields.map((f) => f.name);
+  for (const n of ['DCGM_FI_DEV_POWER_VIOLATION', 'DCGM_FI_DEV_ECC_DBE_AGG_TOTAL', 'DCGM_FI_DEV_RETIRED_PENDING', 'DCGM_FI_DEV_FB_TOTAL',
+    'DCGM_FI_DEV_PCIE_TX_THROUGHPUT', 'DCGM_FI_DEV_ENFORCED_POWER_LIMIT', 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS', 'DCGM_EXP_XID_ERRORS_COUNT']) {
+    t.ok(names.includes(n), `${n} selected`);
+  }
+  const ids = sel.fields.map((f) => f.field.id);
+  t.same(ids, [...ids].sort((a, b) => a - b), 'ascending field IDs');
+  t.same(sel.labels.map((l) => l.name), ['DCGM_FI_CUDA_DRIVER_VERSION', 'DCGM_FI_DEV_SERIAL', 'DCGM_FI_DRIVER_VERSION', 'DCGM_FI_NVML_VERSION']);
+  t.equal(selectionNeedsPcieThroughput(sel), true);
+});
+
+t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, label rows, PROF skip', async (t) => {
+  const { lines, log } = collectLog();
+  const file = join(fixtures, 'quoted-help.csv');
+  const sel = loadCounters(file, log);
+  t.same(sel.fields.map((f) => [f.name, f.type, f.help]), [
+    ['DCGM_FI_DEV_SM_CLOCK', 'untyped', 'SM clock frequency (in MHz).'],
+    ['dcgm_sm_clock', 'gauge', 'Legacy SM clock, "MHz".'],
+    ['DCGM_FI_DEV_POWER_USAGE', 'gauge', ''],
+    ['DCGM_FI_DEV_GPU_UTIL', 'gauge', 'GPU utilization, in percent (0-100).'],
+    ['DCGM_FI_DEV_FB_USED', 'gauge', 'Framebuffer memory used (in MiB).'],
+  ]);
+  t.equal(sel.fields[1]!.field.name, 'DCGM_FI_DEV_SM_CLOCK', 'legacy name maps to the same field');
+  t.same(sel.labels.map((l) => l.name), ['DCGM_FI_DEV_SERIAL', 'DCGM_FI_DRIVER_VERSION']);
+  t.same(lines, [`counters file ${file} line 10: skipping "DCGM_FI_PROF_SM_ACTIVE": not provided by NVML (a DCGM profiling (DCP) metric)`]);
+});
+
+t.test('errors name the file, the line, the field and the fix', async (t) => {
+  const unknown = join(fixtures, 'unknown-field.csv');
+  t.throws(() => loadCounters(unknown), {
+    name: 'CountersError',
+    message: `counters file ${unknown} line 4: unknown field "DCGM_FI_DEV_FOO" (not a DCGM field name; etc/default-counters.csv lists the fields this exporter provides)`,
+    line: 4,
+  });
+  const two = join(fixtures, 'two-fields.csv');
+  t.throws(() => loadCounters(two), {
+    message: `counters file ${two} line 2: expected 3 comma-separated fields (name, type, help), got 2; quote a help text that contains commas`,
+  });
+  const cases: [string, RegExp][] = [
+    ['DCGM_FI_DEV_GPU_UTIL, gauge, a, b\n', /line 1: expected 3 comma-separated fields \(name, type, help\), got 4/],
+    ['DCGM_FI_DEV_GPU_UTIL, gaige, x\n', /line 1: field "DCGM_FI_DEV_GPU_UTIL": unknown type "gaige" \(expected one of gauge, counter, histogram, summary, label, untyped\)/],
+    ['dcgm_fi_dev_gpu_util, gauge, x\n', /line 1: unknown field "dcgm_fi_dev_gpu_util" .*did you mean "DCGM_FI_DEV_GPU_UTIL"\?/],
+    ['#c\nDCGM_FI_DEV_GPU_UTIL, gauge, x\nDCGM_FI_DEV_GPU_UTIL, gauge, y\n', /line 3: field "DCGM_FI_DEV_GPU_UTIL" is listed twice \(first on line 2\)/],
+    ['DCGM_FI_DRIVER_VERSION, gauge, Driver Version\n', /line 1: field "DCGM_FI_DRIVER_VERSION" is a string field; give it the type label/],
+    ['DCGM_FI_DEV_GPU_TEMP, label, t\n', /line 1: field "DCGM_FI_DEV_GPU_TEMP" is numeric; type label is only for string fields/],
+    [', gauge, x\n', /line 1: empty field name in column 1/],
+    ['DCGM_FI_DEV_GPU_UTIL, gauge, "open\n', /line 1: unterminated quoted field \(column 3\)/],
+  ];
+  for (const [text, re] of cases) {
+    const p = write('bad.csv', text);
+    let err: unknown;
+    try { loadCounters(p); } catch (e) { err = e; }
+    t.ok(err instanceof CountersError && err instanceof ConfigError, 'a CountersError');
+    t.equal((err as ConfigError).exitCode, 2);
+    t.match((err as Error).message, new RegExp(`^counters file ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+    t.match((err as Error).message, re);
+  }
+  const missing = join(tmp, 'nope.csv');
+  t.throws(() => loadCounters(missing), {
+    message: `counters file ${missing}: cannot read it (no such file); pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default`,
+  });
+  t.throws(() => loadCounters(tmp), { message: /cannot read it \(it is a directory\)/ });
+});
+
+t.test('comments, blank lines and CRLF', async (t) => {
+  const sel = parseCounters('# head\r\n\r\n   \r\n  # indented comment\r\nDCGM_FI_DEV_GPU_TEMP, gauge, GPU temperature (in C).\r\n', 'x.csv');
+  t.same(sel.fields.map((f) => [f.name, f.line, f.help]), [['DCGM_FI_DEV_GPU_TEMP', 5, 'GPU temperature (in C).']]);
+  t.same(parseCounters('', 'empty.csv').fields, []);
+});
