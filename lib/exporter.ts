@@ -45,12 +45,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
     writeScenario(file, scenario);
     process.env.NVML_SIM_SCENARIO = file;
     library = simulatedLibraryPath();
-    if (config.kubernetes && socketPath === DEFAULT_POD_RESOURCES_SOCKET) {
-      socketPath = join(dir, 'kubelet.sock');
-      sim = await startSimKubelet(socketPath, demoPods(scenario.gpus.map((g) => g.uuid ?? '')));
-      cleanups.push(() => sim?.stop());
-      log.info('simulation: a simulated kubelet serves pod resources', { socket: socketPath });
-    }
+    if (config.kubernetes && socketPath === DEFAULT_POD_RESOURCES_SOCKET) socketPath = join(dir, 'kubelet.sock');
     log.info('simulation: running on simulated GPUs', { gpus: config.simulate, library });
   }
 
@@ -70,6 +65,13 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
     });
   }
 
+  if (config.simulate !== null && config.kubernetes && socketPath !== config.podResourcesSocket) {
+    // The demo: a simulated kubelet whose pods hold the simulated GPUs.
+    sim = await startSimKubelet(socketPath, demoPods((first?.sweep.devices ?? []).map((d) => d.uuid)));
+    cleanups.push(() => sim?.stop());
+    log.info('simulation: a simulated kubelet serves pod resources', { socket: socketPath });
+  }
+
   let attributor: PodAttributor | null = null;
   if (config.kubernetes) {
     attributor = new PodAttributor({
@@ -80,8 +82,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
       singlePod: config.sharedGpus === 'single-pod',
       logger: log,
     });
-    attributor.start();
-    await attributor.requestRefresh();
+    await attributor.start();
     cleanups.unshift(() => attributor?.stop());
   }
 

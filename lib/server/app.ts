@@ -45,7 +45,6 @@ function landingPage(): string {
 export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: 1024,
     requestTimeout: opts.requestTimeoutMs ?? 10000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65000,
