@@ -1,0 +1,118 @@
+// serializeScenario / parseScenario round trips, input checks, the ready-made scenarios, and the
+// library path. (That the C parser accepts every serialized form: test/integration/sim-abi.test.ts.)
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import t from 'tap';
+import {
+  demoScenario, migScenario, packageRoot, parseScenario, serializeScenario, simulatedLibraryPath, writeScenario,
+} from '../../lib/nvml/simulation.js';
+import type { Scenario, SimGpu } from '../../lib/nvml/scenario.js';
+import { READING_KEYS } from '../../lib/nvml/types.js';
+
+const full: Scenario = {
+  driverVersion: '535.104.05',
+  nvmlVersion: '12.535.104.05',
+  cudaDriverVersion: 12020,
+  errors: { nvmlInit_v2: 9, nvmlDeviceGetCount: 18 },
+  delays: { nvmlDeviceGetName: 250 },
+  xids: [{ gpu: 0, xid: 79 }, { gpu: 1, xid: 48, id: 77 }],
+  gpus: [
+    {
+      uuid: 'GPU-11111111-2222-4333-8444-555555555555', name: 'NVIDIA A100-SXM4-80GB', pciBusId: '00000000:3B:00.0',
+      serial: '1323120012345', minor: 3, lost: 18, migCapable: false,
+      errors: { nvmlDeviceGetPowerUsage: 999 }, delays: { nvmlDeviceGetTemperature: 40 },
+      values: {
+        gpuUtil: 42, powerUsage: { wave: { min: 1.5e5, max: 6.5e5, periodS: 30, phase: 0.25 } },
+        memUtil: { wave: { min: 0, max: 50, periodS: 0.5 } }, energy: { ramp: { start: 1e12, perS: -3.5 } },
+        fanSpeed: 'unsupported', memTotal: 85520809984,
+      },
+    },
+    {
+      lost: true, migCapable: true,
+      mig: [
+        { profile: '3g.40gb', uuid: 'MIG-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', gpuInstanceId: 2, computeInstanceId: 0, memTotal: 4e10, values: { memUsed: 1e9 } },
+        { profile: '1g.20gb+me' },
+      ],
+    },
+  ],
+};
+
+t.test('serialize → parse gives back the same scenario', async (t) => {
+  const text = serializeScenario(full);
+  const back = parseScenario(text);
+  // memTotal on a MIG device is written as a reading line, so it comes back among its values
+  const expected = structuredClone(full);
+  const m0 = expected.gpus[1]!.mig![0]!;
+  m0.values = { memTotal: m0.memTotal!, ...m0.values };
+  delete m0.memTotal;
+  t.same(back, expected);
+  t.equal(serializeScenario(back), text, 'and serializing again is stable');
+  t.match(text, /^gpu 1$/m);
+  t.match(text, /^powerUsage wave 150000 650000 30 0\.25$/m);
+  t.match(text, /^energy ramp 1000000000000 -3\.5$/m);
+  t.match(text, /^xid 1 48 77$/m);
+  t.match(text, /^lost$/m);
+});
+
+t.test('demoScenario: n whole H100-like GPUs moving at different phases', async (t) => {
+  const s = demoScenario(4);
+  t.equal(s.gpus.length, 4);
+  t.ok(s.gpus.every((g) => g.mig === undefined), 'no MIG in the demo');
+  const phases = s.gpus.map((g) => (g.values!.gpuUtil as { wave: { phase: number } }).wave.phase);
+  t.equal(new Set(phases).size, 4, 'each GPU has its own phase');
+  const mem = s.gpus[0]!.values!.memUsed as { wave: { min: number; max: number } };
+  t.ok(mem.wave.min / 85520809984 > 0.85 && mem.wave.max / 85520809984 < 0.95, 'memory stays around 90 %');
+  t.ok('ramp' in (s.gpus[0]!.values!.energy as object), 'energy counts up');
+  for (const g of s.gpus) for (const k of Object.keys(g.values!)) t.ok((READING_KEYS as readonly string[]).includes(k), `${k} is a reading key`);
+  t.same(parseScenario(serializeScenario(s)), s, 'round trip');
+  t.throws(() => demoScenario(0), /1\.\.64, got 0/);
+});
+
+t.test('migScenario: gpus × perGpu 1g.10gb instances', async (t) => {
+  const s = migScenario(8, 7);
+  t.equal(s.gpus.length, 8);
+  t.same(s.gpus.map((g) => g.mig!.length), [7, 7, 7, 7, 7, 7, 7, 7]);
+  t.ok(s.gpus.every((g: SimGpu) => g.migCapable && g.mig!.every((m) => m.profile === '1g.10gb')));
+  t.same(parseScenario(serializeScenario(s)), s, 'round trip');
+  t.throws(() => migScenario(2, 8), /perGpu must be an integer in 1\.\.7/);
+});
+
+t.test('bad input is refused with the path of the value and the fix', async (t) => {
+  const bad = (s: unknown) => () => serializeScenario(s as Scenario);
+  t.throws(bad({ gpus: [{ values: { gpuUtil: Number.NaN } }] }), /scenario gpus\[0\]\.values\.gpuUtil: expected a finite number, got NaN/);
+  t.throws(bad({ gpus: [{ values: { gpuUtilization: 3 } }] }), /gpus\[0\]\.values\.gpuUtilization: unknown reading \(known: gpuUtil/);
+  t.throws(bad({ gpus: [{ name: 'two\nlines' }] }), /gpus\[0\]\.name: expected one line of text/);
+  t.throws(bad({ gpus: [{ mig: [{ profile: '1g' }] }] }), /gpus\[0\]\.mig\[0\]\.profile: expected a profile like 1g\.10gb/);
+  t.throws(bad({ gpus: [{ values: { powerUsage: { wave: { min: 1, max: 2, periodS: 0 } } } }] }), /periodS: must be > 0 seconds/);
+  t.throws(bad({ gpus: [{ errors: { GetPowerUsage: 3 } }] }), /expected an NVML function name/);
+  t.throws(bad({ gpus: [{}], xids: [{ gpu: 1, xid: 79 }] }), /xids\[0\]\.gpu: expected an integer in 0\.\.0, got 1/);
+  t.throws(bad({ gpus: [{ pciBusId: '3b:00.0' }] }), /pciBusId: expected a bus id like 00000000:18:00\.0/);
+  t.throws(bad({}), /scenario gpus: expected an array of GPUs/);
+  t.throws(() => parseScenario('gpu 0\ngpuUtil lots\n', 'x.scenario'), /scenario x\.scenario:2: 'lots' is not a number/);
+  t.throws(() => parseScenario('gpu 2\n', 'x.scenario'), /x\.scenario:1: cannot read 'gpu 2'/);
+});
+
+t.test('writeScenario replaces the file atomically and leaves no temp file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-write-'));
+  const path = join(dir, 's.scenario');
+  writeScenario(path, { gpus: [{}] });
+  writeScenario(path, full);
+  t.equal(readFileSync(path, 'utf8'), serializeScenario(full));
+  t.same(readdirSync(dir), ['s.scenario']);
+});
+
+t.test('the fixture scenarios parse', async (t) => {
+  const dir = join(packageRoot(), 'test/fixtures/scenarios');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.scenario'));
+  t.ok(files.length >= 2);
+  for (const f of files) t.ok(parseScenario(readFileSync(join(dir, f), 'utf8'), f).gpus.length > 0, f);
+});
+
+t.test('simulatedLibraryPath points into the package build', async (t) => {
+  const root = packageRoot();
+  t.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name, 'nvml-exporter');
+  t.equal(simulatedLibraryPath(), join(root, 'build', 'Release', 'nvml_sim.so'));
+  t.equal(simulatedLibraryPath(true), join(root, 'build', 'Release', 'nvml_sim_legacy.so'));
+  t.throws(() => packageRoot(`${sep}nonexistent-dir${sep}x.js`), /cannot find the nvml-exporter package root/);
+});
