@@ -1,0 +1,232 @@
+import t from 'tap';
+import { parseCli, exporterHelp, type Config } from '../../lib/config/cli.js';
+import { ConfigError } from '../../lib/config/errors.js';
+import { EXPORTER_FLAGS } from '../../lib/config/flags.js';
+import { parseScalerArgs, SCALER_FLAGS } from '../../lib/config/scaler.js';
+
+const opts = { hostname: () => 'os-host' };
+function run(argv: string[], env: Record<string, string> = {}): { config: Config; warnings: string[] } {
+  const r = parseCli(argv, env, opts);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${r.kind}`);
+  return r;
+}
+function fails(t: Tap.Test, argv: string[], env: Record<string, string>, message: string | RegExp) {
+  let err: unknown;
+  try { parseCli(argv, env, opts); } catch (e) { err = e; }
+  t.ok(err instanceof ConfigError, `${argv.join(' ')} → ConfigError`);
+  t.equal((err as ConfigError).exitCode, 2);
+  if (typeof message === 'string') t.equal((err as Error).message, message);
+  else t.match((err as Error).message, message);
+}
+declare namespace Tap { type Test = typeof t; }
+
+t.test('defaults', async (t) => {
+  const { config, warnings } = run([]);
+  t.same(warnings, []);
+  t.same(config, {
+    address: { host: '::', anyHost: true, port: 9400, text: ':9400' },
+    collectIntervalMs: 1000,
+    collectors: null,
+    kubernetes: false,
+    kubernetesGpuIdType: 'uid',
+    podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
+    kubernetesVirtualGpus: false,
+    sharedGpus: 'per-pod',
+    nvidiaResourceNames: [],
+    devices: { kind: 'flex' },
+    replaceBlanksInModelName: false,
+    useOldNamespace: false,
+    logFormat: 'text',
+    debug: false,
+    nvmlLibrary: null,
+    simulate: null,
+    once: false,
+    podResourcesIntervalMs: 5000,
+    pcieThroughput: false,
+    hostnameLabel: 'Hostname',
+    hostname: 'os-host',
+    kedaScalerAddress: null,
+    sweepDeadlineMs: 5000,
+  });
+});
+
+t.test('every flag, long, short and --flag=value forms', async (t) => {
+  const { config } = run([
+    '-a', '127.0.0.1:9500', '-c=250', '-f', '/etc/x.csv', '-k', '--kubernetes-gpu-id-type', 'device-name',
+    '--pod-resources-kubelet-socket=/run/k.sock', '--kubernetes-virtual-gpus', '--nvidia-resource-names', 'nvidia.com/gpu.shared, nvidia.com/a100',
+    '-d', 'g:0,2-3', '-rbmn', '-o', '--log-format', 'json', '--debug', '--nvml-library', '/opt/libnvidia-ml.so.1',
+    '--simulate', '4', '--once', '--pod-resources-refresh-interval', '2000', '--pcie-throughput', '--hostname-label', 'hostname',
+    '--keda-scaler-address', '[::]:6000', '--sweep-deadline', '800',
+  ]);
+  t.same(config.address, { host: '127.0.0.1', anyHost: false, port: 9500, text: '127.0.0.1:9500' });
+  t.equal(config.collectIntervalMs, 250);
+  t.equal(config.collectors, '/etc/x.csv');
+  t.equal(config.kubernetes, true);
+  t.equal(config.kubernetesGpuIdType, 'device-name');
+  t.equal(config.podResourcesSocket, '/run/k.sock');
+  t.equal(config.kubernetesVirtualGpus, true);
+  t.equal(config.sharedGpus, 'per-pod');
+  t.same(config.nvidiaResourceNames, ['nvidia.com/gpu.shared', 'nvidia.com/a100']);
+  t.same(config.devices, { kind: 'gpu', ids: [0, 2, 3] });
+  t.equal(config.replaceBlanksInModelName, true);
+  t.equal(config.useOldNamespace, true);
+  t.equal(config.logFormat, 'json');
+  t.equal(config.debug, true);
+  t.equal(config.nvmlLibrary, '/opt/libnvidia-ml.so.1');
+  t.equal(config.simulate, 4);
+  t.equal(config.once, true);
+  t.equal(config.podResourcesIntervalMs, 2000);
+  t.equal(config.pcieThroughput, true);
+  t.equal(config.hostnameLabel, 'hostname');
+  t.same(config.kedaScalerAddress, { host: '::', anyHost: false, port: 6000, text: '[::]:6000' });
+  t.equal(config.sweepDeadlineMs, 800);
+  t.equal(run(['--address', ':0']).config.address.port, 0);
+  t.equal(run(['--collect-interval', '5']).config.collectIntervalMs, 5, 'any positive interval is honoured');
+  t.equal(run(['--kubernetes-single-pod']).config.sharedGpus, 'single-pod');
+  t.same(run(['--devices', 'i']).config.devices, { kind: 'instance', ids: null });
+  t.same(run(['--devices', 'i:3,1']).config.devices, { kind: 'instance', ids: [1, 3] });
+  t.same(run(['--devices', 'g']).config.devices, { kind: 'gpu', ids: null });
+  t.equal(run(['--keda-scaler-address', '']).config.kedaScalerAddress, null);
+});
+
+t.test('booleans: --k, --k=true/false; env true/false/1/0', async (t) => {
+  t.equal(run(['--kubernetes=false']).config.kubernetes, false);
+  t.equal(run(['--kubernetes=true']).config.kubernetes, true);
+  t.equal(run([], { DCGM_EXPORTER_KUBERNETES: '1' }).config.kubernetes, true);
+  t.equal(run([], { DCGM_EXPORTER_KUBERNETES: 'true' }).config.kubernetes, true);
+  t.equal(run([], { DCGM_EXPORTER_KUBERNETES: '0' }).config.kubernetes, false);
+  t.equal(run([], { DCGM_EXPORTER_KUBERNETES: 'false' }).config.kubernetes, false);
+  fails(t, [], { DCGM_EXPORTER_KUBERNETES: 'yes' }, 'DCGM_EXPORTER_KUBERNETES: "yes" is not a boolean (expected true or false)');
+  fails(t, ['-k=maybe'], {}, '--kubernetes: "maybe" is not a boolean (expected true or false)');
+});
+
+t.test('every env var, and flags beat env', async (t) => {
+  const env = {
+    DCGM_EXPORTER_LISTEN: ':9600', DCGM_EXPORTER_INTERVAL: '300', DCGM_EXPORTER_COLLECTORS: '/e.csv', DCGM_EXPORTER_KUBERNETES: 'true',
+    DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE: 'device-name', DCGM_POD_RESOURCES_KUBELET_SOCKET: '/e.sock', KUBERNETES_VIRTUAL_GPUS: 'true',
+    NVIDIA_RESOURCE_NAMES: 'a/b,c/d', DCGM_EXPORTER_DEVICES_STR: 'i:1', DCGM_EXPORTER_REPLACE_BLANKS_IN_MODEL_NAME: 'true',
+    DCGM_EXPORTER_USE_OLD_NAMESPACE: '1', DCGM_EXPORTER_LOG_FORMAT: 'json', DCGM_EXPORTER_DEBUG: 'true',
+    NVML_EXPORTER_NVML_LIBRARY: '/e.so', NVML_EXPORTER_SIMULATE: '2', NVML_EXPORTER_PODRESOURCES_INTERVAL: '700',
+    NVML_EXPORTER_PCIE_THROUGHPUT: 'true', NVML_EXPORTER_HOSTNAME_LABEL: 'hostname', NVML_EXPORTER_KEDA_SCALER_ADDRESS: ':6001',
+    NVML_EXPORTER_SWEEP_DEADLINE: '900', NODE_NAME: 'node-7',
+  };
+  const { config } = run([], env);
+  t.equal(config.address.port, 9600);
+  t.equal(config.collectIntervalMs, 300);
+  t.equal(config.collectors, '/e.csv');
+  t.equal(config.kubernetes, true);
+  t.equal(config.kubernetesGpuIdType, 'device-name');
+  t.equal(config.podResourcesSocket, '/e.sock');
+  t.equal(config.kubernetesVirtualGpus, true);
+  t.same(config.nvidiaResourceNames, ['a/b', 'c/d']);
+  t.same(config.devices, { kind: 'instance', ids: [1] });
+  t.equal(config.replaceBlanksInModelName, true);
+  t.equal(config.useOldNamespace, true);
+  t.equal(config.logFormat, 'json');
+  t.equal(config.debug, true);
+  t.equal(config.nvmlLibrary, '/e.so');
+  t.equal(config.simulate, 2);
+  t.equal(config.podResourcesIntervalMs, 700);
+  t.equal(config.pcieThroughput, true);
+  t.equal(config.hostnameLabel, 'hostname');
+  t.equal(config.kedaScalerAddress?.port, 6001);
+  t.equal(config.sweepDeadlineMs, 900);
+  t.equal(config.hostname, 'node-7');
+  const flagged = run(['-a', ':9700', '-c', '100', '-k=false', '--log-format=text', '-d', 'f'], env).config;
+  t.equal(flagged.address.port, 9700);
+  t.equal(flagged.collectIntervalMs, 100);
+  t.equal(flagged.kubernetes, false);
+  t.equal(flagged.logFormat, 'text');
+  t.same(flagged.devices, { kind: 'flex' });
+});
+
+t.test('bad values and unknown flags: exit code 2, naming flag, value and expectation', async (t) => {
+  fails(t, ['--collect-interval', 'abc'], {}, '--collect-interval: "abc" is not a positive integer number of milliseconds');
+  fails(t, ['-c', '0'], {}, '--collect-interval: "0" is not a positive integer number of milliseconds');
+  fails(t, [], { DCGM_EXPORTER_INTERVAL: '-5' }, 'DCGM_EXPORTER_INTERVAL: "-5" is not a positive integer number of milliseconds');
+  fails(t, ['-a', '9400'], {}, '--address: "9400" is not a listen address (expected host:port, :port or [::]:port, port 0-65535); did you mean ":9400"?');
+  fails(t, ['-a', ':70000'], {}, /--address: ":70000" is not a listen address/);
+  fails(t, ['--foo'], {}, 'unknown flag --foo; run nvml-exporter --help for the list of flags');
+  fails(t, ['--foo=bar'], {}, 'unknown flag --foo; run nvml-exporter --help for the list of flags');
+  fails(t, ['-d', 'x'], {}, '--devices: "x" is not a device selection (expected f, g, g:0,1-3, i or i:0,1-3)');
+  fails(t, ['-d', 'g:3-1'], {}, /--devices: "g:3-1" is not a device selection .*: range "3-1" runs backwards/);
+  fails(t, ['-d', 'g:a'], {}, /"a" is neither a number nor a range/);
+  fails(t, ['--kubernetes-gpu-id-type', 'name'], {}, '--kubernetes-gpu-id-type: "name" is not allowed (expected uid or device-name)');
+  fails(t, ['--log-format', 'xml'], {}, '--log-format: "xml" is not allowed (expected text or json)');
+  fails(t, ['--hostname-label', 'HOST'], {}, '--hostname-label: "HOST" is not allowed (expected Hostname or hostname)');
+  fails(t, ['--simulate', '0'], {}, '--simulate: "0" is not a positive integer number of simulated GPUs');
+  fails(t, ['--sweep-deadline', '1.5'], {}, '--sweep-deadline: "1.5" is not a positive integer number of milliseconds');
+  fails(t, ['--pod-resources-refresh-interval', 'x'], {}, /--pod-resources-refresh-interval: "x" is not a positive integer/);
+  fails(t, ['--keda-scaler-address', 'nope'], {}, /--keda-scaler-address: "nope" is not a listen address/);
+  fails(t, ['--address'], {}, /--address: missing value/);
+  fails(t, ['extra'], {}, /unexpected argument "extra"/);
+  fails(t, ['--kubernetes-single-pod', '--kubernetes-virtual-gpus'], {}, /contradict each other/);
+  fails(t, ['-f', ''], {}, '--collectors: empty value (expected the path of a counters CSV file)');
+});
+
+t.test('dcgm-exporter flags we ignore: accepted with their value, one warning each naming the flag', async (t) => {
+  const { config, warnings } = run([
+    '-r', 'localhost:5555', '--enable-dcgm-log', '--dcgm-log-level', 'ERROR', '-p', 'f', '-s', 'f', '-n', '-m', 'ns:cm',
+    '--fake-gpus', '--web-config-file', '/w.yml', '--web-config-file=/w2.yml', '--web-systemd-socket', '-x', '1000',
+    '--clock-events-count-window-size', '1000', '--kubernetes-enable-pod-labels', '--kubernetes-enable-pod-uid',
+    '--kubernetes-pod-label-allowlist-regex', 'app.*', '--hpc-job-mapping-dir', '/h', '--kubernetes-enable-dra',
+    '--dump-enabled', '--dump-directory', '/d', '--dump-retention', '1', '--dump-compression', '--disable-startup-validate',
+    '--enable-gpu-bind-unbind-watch', '--gpu-bind-unbind-poll-interval', '2s', '--enable-pprof', '-c', '700',
+  ]);
+  t.equal(config.collectIntervalMs, 700, 'values of ignored flags are consumed, the rest still parses');
+  const ignored = EXPORTER_FLAGS.filter((f) => f.ignored);
+  t.equal(warnings.length, ignored.length, 'one warning per ignored flag');
+  for (const f of ignored) {
+    t.equal(warnings.filter((w) => w.startsWith(`--${f.names[0]} `)).length, 1, `one warning for --${f.names[0]}`);
+  }
+  t.ok(warnings.includes('--web-config-file is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)'));
+  // env vars of ignored flags warn too, and an ignored boolean env set to false does not
+  const viaEnv = run([], { DCGM_EXPORTER_WEB_CONFIG_FILE: '/w.yml', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS: 'false' }).warnings;
+  t.same(viaEnv, ['DCGM_EXPORTER_WEB_CONFIG_FILE (--web-config-file) is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)']);
+});
+
+t.test('--help lists every flag with its env var and default; --version', async (t) => {
+  const r = parseCli(['--help'], {}, opts);
+  t.equal(r.kind, 'help');
+  const text = r.kind === 'help' ? r.text : '';
+  t.equal(text, exporterHelp());
+  for (const f of EXPORTER_FLAGS) {
+    t.match(text, `--${f.names[0]}`);
+    if (f.env) t.match(text, `env ${f.env}`);
+    t.match(text, `default ${f.defaultText}`);
+  }
+  t.match(text, '--address, -a VALUE');
+  t.match(text, '--replace-blanks-in-model-name, -rbmn');
+  const v = parseCli(['--version'], {}, opts);
+  t.equal(v.kind, 'version');
+  t.match(v.kind === 'version' ? v.text : '', /^nvml-exporter \d+\.\d+\.\d+/);
+  t.equal(parseCli(['-h'], {}, opts).kind, 'help');
+  t.equal(parseCli(['scaler', '--help'], {}, opts).kind, 'help');
+});
+
+t.test('scaler subcommand', async (t) => {
+  const r = parseCli(['scaler', '--exporters', '10.0.0.1:9400, node-b:9400', '--pull-interval=250'], {}, opts);
+  t.equal(r.kind, 'scaler');
+  t.same(r.kind === 'scaler' && r.config, {
+    grpcAddress: ':6000', address: ':9401', exporters: ['10.0.0.1:9400', 'node-b:9400'], exportersDns: null,
+    pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
+  });
+  const dns = parseScalerArgs(['--exporters-dns', 'nvml-exporter.monitoring.svc:9400', '--grpc-address', '/run/s.sock', '-a', ':9999',
+    '--stale-after', '10000', '--pull-timeout', '300'], {}).config;
+  t.equal(dns.exportersDns, 'nvml-exporter.monitoring.svc:9400');
+  t.equal(dns.grpcAddress, '/run/s.sock');
+  t.equal(dns.address, ':9999');
+  t.equal(dns.staleAfterMs, 10000);
+  t.equal(dns.pullTimeoutMs, 300);
+  const env = parseScalerArgs([], { NVML_EXPORTER_SCALER_EXPORTERS: 'a:1', NVML_EXPORTER_SCALER_PULL_INTERVAL: '900' }).config;
+  t.same(env.exporters, ['a:1']);
+  t.equal(env.pullIntervalMs, 900);
+  const err = (argv: string[], re: RegExp) => t.throws(() => parseScalerArgs(argv, {}), re);
+  err([], /no exporters to pull: give --exporters host:port,… or --exporters-dns name:port/);
+  err(['--exporters', 'a:1', '--exporters-dns', 'b:2'], /both set/);
+  err(['--exporters', 'nohost'], /--exporters: "nohost" is not a host:port address/);
+  err(['--exporters', 'a:1', '--pull-interval', '0'], /--pull-interval: "0" is not a positive integer number of milliseconds/);
+  err(['--exporters', 'a:1', '--grpc-address', 'x'], /--grpc-address: "x" is not a listen address/);
+  err(['--exporters', 'a:1', '--bogus'], /unknown flag --bogus; run nvml-exporter scaler --help/);
+  t.ok(SCALER_FLAGS.every((f) => f.env), 'every scaler flag has an env var');
+});
