@@ -40,7 +40,7 @@ export interface Sim {
 export function simHarness(legacy = false): Sim {
   const driver = join(work, 'sim-driver');
   let skip = existsSync(driver) ? null : gcc(['-std=c11', '-O1', `-I${join(root, 'native')}`,
-    join(root, 'test/fixtures/scenarios/sim-driver.c'), '-o', driver, '-ldl']);
+    join(root, 'test/fixtures/scenarios/sim-driver.c'), '-o', driver, '-ldl', '-lpthread']);
   let lib = { path: '', note: null as string | null, skip: null as string | null };
   if (!skip) {
     lib = library(legacy);

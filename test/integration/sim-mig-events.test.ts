@@ -86,4 +86,17 @@ if (sim.skip) {
     t.equal(lines[1]!.value, 3);
     t.ok((lines[6]!.ms as number) >= 30, `the delayed call returned after ≥ 30 ms (${lines[6]!.ms})`);
   });
+
+  t.test('thread safety: four reader threads and an event waiter at once, while the file is rewritten', async (t) => {
+    const path = join(work, 'hammer.scenario');
+    writeScenario(path, { gpus: [{}, {}], xids: [{ gpu: 0, xid: 13 }] });
+    const next = join(work, 'hammer-next.scenario');
+    writeScenario(next, { gpus: [{ values: { powerUsage: 1 } }, {}], xids: [{ gpu: 0, xid: 13 }, { gpu: 1, xid: 94 }] });
+    const { lines } = sim.run(['nvmlInit_v2', 'nvmlDeviceGetHandleByIndex_v2 0', 'nvmlDeviceGetHandleByIndex_v2 1', 'nvmlEventSetCreate',
+      'nvmlDeviceRegisterEvents g0 8', 'nvmlDeviceRegisterEvents g1 8', 'hammer 3000', `rename ${next} ${path}`, 'sleep 20', 'hammer 3000',
+      'nvmlDeviceGetPowerUsage g0'], { NVML_SIM_SCENARIO: path });
+    t.match(lines[6], { fails: 0, events: 1 });
+    t.match(lines[9], { fails: 0, events: 1 });
+    t.equal(lines[10]!.value, 1);
+  });
 }
