@@ -5,19 +5,45 @@ namespace nvx {
 
 namespace {
 
-void PutReadings(Napi::Env env, Napi::Object target, const ReadingSet &r) {
+// Property names created once per sweep and reused for every device (creating a key string per
+// property would cost more than the NVML calls of a simulated sweep).
+struct Keys {
+  Napi::String reading[R_COUNT];
+  Napi::String readings, status, index, minor, uuid, name, pciBusId, serial, migEnabled, lostCode, mig, slot,
+      gpuInstanceId, computeInstanceId, profile;
+  explicit Keys(Napi::Env env) {
+    for (int k = 0; k < R_COUNT; k++) reading[k] = Napi::String::New(env, kReadingNames[k]);
+    readings = Napi::String::New(env, "readings");
+    status = Napi::String::New(env, "status");
+    index = Napi::String::New(env, "index");
+    minor = Napi::String::New(env, "minor");
+    uuid = Napi::String::New(env, "uuid");
+    name = Napi::String::New(env, "name");
+    pciBusId = Napi::String::New(env, "pciBusId");
+    serial = Napi::String::New(env, "serial");
+    migEnabled = Napi::String::New(env, "migEnabled");
+    lostCode = Napi::String::New(env, "lostCode");
+    mig = Napi::String::New(env, "mig");
+    slot = Napi::String::New(env, "slot");
+    gpuInstanceId = Napi::String::New(env, "gpuInstanceId");
+    computeInstanceId = Napi::String::New(env, "computeInstanceId");
+    profile = Napi::String::New(env, "profile");
+  }
+};
+
+void PutReadings(Napi::Env env, const Keys &keys, Napi::Object target, const ReadingSet &r) {
   Napi::Object readings = Napi::Object::New(env);
   Napi::Object status = Napi::Object::New(env);
   for (int k = 0; k < R_COUNT; k++) {
     if (r.status[k] == kNotRead) continue;
     if (r.status[k] == NVML_SUCCESS) {
-      readings.Set(kReadingNames[k], Napi::Number::New(env, r.value[k]));
+      readings.Set(keys.reading[k], Napi::Number::New(env, r.value[k]));
     } else {
-      status.Set(kReadingNames[k], Napi::Number::New(env, r.status[k]));
+      status.Set(keys.reading[k], Napi::Number::New(env, r.status[k]));
     }
   }
-  target.Set("readings", readings);
-  target.Set("status", status);
+  target.Set(keys.readings, readings);
+  target.Set(keys.status, status);
 }
 
 Napi::Value NumberOrNull(Napi::Env env, long long v) {
@@ -27,6 +53,7 @@ Napi::Value NumberOrNull(Napi::Env env, long long v) {
 }  // namespace
 
 Napi::Object SweepToJs(Napi::Env env, const SweepData &d) {
+  const Keys keys(env);
   Napi::Object o = Napi::Object::New(env);
   o.Set("timestamp", Napi::Number::New(env, d.timestampMs));
   o.Set("durationUs", Napi::Number::New(env, d.durationUs));
@@ -37,29 +64,29 @@ Napi::Object SweepToJs(Napi::Env env, const SweepData &d) {
   for (size_t i = 0; i < d.gpus.size(); i++) {
     const GpuSample &g = d.gpus[i];
     Napi::Object dev = Napi::Object::New(env);
-    dev.Set("index", Napi::Number::New(env, g.index));
-    dev.Set("minor", NumberOrNull(env, g.minor));
-    dev.Set("uuid", Napi::String::New(env, g.uuid));
-    dev.Set("name", Napi::String::New(env, g.name));
-    dev.Set("pciBusId", Napi::String::New(env, g.pciBusId));
-    dev.Set("serial", g.hasSerial ? Napi::Value(Napi::String::New(env, g.serial)) : env.Null());
-    dev.Set("migEnabled", g.migMode < 0 ? env.Null() : Napi::Value(Napi::Boolean::New(env, g.migMode == 1)));
-    dev.Set("lostCode", g.lostCode == 0 ? env.Null() : Napi::Value(Napi::Number::New(env, g.lostCode)));
-    PutReadings(env, dev, g.r);
+    dev.Set(keys.index, Napi::Number::New(env, g.index));
+    dev.Set(keys.minor, NumberOrNull(env, g.minor));
+    dev.Set(keys.uuid, Napi::String::New(env, g.uuid));
+    dev.Set(keys.name, Napi::String::New(env, g.name));
+    dev.Set(keys.pciBusId, Napi::String::New(env, g.pciBusId));
+    dev.Set(keys.serial, g.hasSerial ? Napi::Value(Napi::String::New(env, g.serial)) : env.Null());
+    dev.Set(keys.migEnabled, g.migMode < 0 ? env.Null() : Napi::Value(Napi::Boolean::New(env, g.migMode == 1)));
+    dev.Set(keys.lostCode, g.lostCode == 0 ? env.Null() : Napi::Value(Napi::Number::New(env, g.lostCode)));
+    PutReadings(env, keys, dev, g.r);
     Napi::Array mig = Napi::Array::New(env, g.mig.size());
     for (size_t j = 0; j < g.mig.size(); j++) {
       const MigSample &m = g.mig[j];
       Napi::Object mo = Napi::Object::New(env);
-      mo.Set("uuid", Napi::String::New(env, m.uuid));
-      mo.Set("slot", Napi::Number::New(env, m.slot));
-      mo.Set("gpuInstanceId", NumberOrNull(env, m.gpuInstanceId));
-      mo.Set("computeInstanceId", NumberOrNull(env, m.computeInstanceId));
-      mo.Set("profile", Napi::String::New(env, m.profile));
-      mo.Set("name", Napi::String::New(env, m.name));
-      PutReadings(env, mo, m.r);
+      mo.Set(keys.uuid, Napi::String::New(env, m.uuid));
+      mo.Set(keys.slot, Napi::Number::New(env, m.slot));
+      mo.Set(keys.gpuInstanceId, NumberOrNull(env, m.gpuInstanceId));
+      mo.Set(keys.computeInstanceId, NumberOrNull(env, m.computeInstanceId));
+      mo.Set(keys.profile, Napi::String::New(env, m.profile));
+      mo.Set(keys.name, Napi::String::New(env, m.name));
+      PutReadings(env, keys, mo, m.r);
       mig.Set(static_cast<uint32_t>(j), mo);
     }
-    dev.Set("mig", mig);
+    dev.Set(keys.mig, mig);
     devices.Set(static_cast<uint32_t>(i), dev);
   }
   o.Set("devices", devices);

@@ -1,0 +1,156 @@
+/*
+ * nvml-c-loop.c — the floor for `npm run bench:nvml`: the same NVML calls per sweep as the addon's
+ * sweep (native/sweep.cc), made from a plain C loop with no Node, no threads and no JS objects.
+ *
+ *   nvml-c-loop <library.so> <sweeps>      (the scenario comes from NVML_SIM_SCENARIO)
+ *
+ * Prints `gpus <n>` and `us_per_sweep <x>`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nvml_abi.h"
+
+#define SYM(type, name) type name = (type)dlsym(lib, #name)
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s <libnvidia-ml.so> <sweeps>\n", argv[0]);
+    return 2;
+  }
+  void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    fprintf(stderr, "dlopen: %s\n", dlerror());
+    return 1;
+  }
+  int sweeps = atoi(argv[2]);
+  SYM(nvmlInit_fn, nvmlInit_v2);
+  SYM(nvmlShutdown_fn, nvmlShutdown);
+  SYM(nvmlSystemGetString_fn, nvmlSystemGetDriverVersion);
+  SYM(nvmlSystemGetString_fn, nvmlSystemGetNVMLVersion);
+  SYM(nvmlSystemGetCudaDriverVersion_fn, nvmlSystemGetCudaDriverVersion_v2);
+  SYM(nvmlDeviceGetCount_fn, nvmlDeviceGetCount_v2);
+  SYM(nvmlDeviceGetHandleByIndex_fn, nvmlDeviceGetHandleByIndex_v2);
+  SYM(nvmlDeviceGetMigMode_fn, nvmlDeviceGetMigMode);
+  SYM(nvmlDeviceGetUtilizationRates_fn, nvmlDeviceGetUtilizationRates);
+  SYM(nvmlDeviceGetMemoryInfo_v2_fn, nvmlDeviceGetMemoryInfo_v2);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetPowerUsage);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetEnforcedPowerLimit);
+  SYM(nvmlDeviceGetULL_fn, nvmlDeviceGetTotalEnergyConsumption);
+  SYM(nvmlDeviceGetTemperatureV_fn, nvmlDeviceGetTemperatureV);
+  SYM(nvmlDeviceGetFieldValues_fn, nvmlDeviceGetFieldValues);
+  SYM(nvmlDeviceGetClockInfo_fn, nvmlDeviceGetClockInfo);
+  SYM(nvmlDeviceGetClockInfo_fn, nvmlDeviceGetMaxClockInfo);
+  SYM(nvmlDeviceGetUtilSampled_fn, nvmlDeviceGetEncoderUtilization);
+  SYM(nvmlDeviceGetUtilSampled_fn, nvmlDeviceGetDecoderUtilization);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetPcieReplayCounter);
+  SYM(nvmlDeviceGetULL_fn, nvmlDeviceGetCurrentClocksEventReasons);
+  SYM(nvmlDeviceGetViolationStatus_fn, nvmlDeviceGetViolationStatus);
+  SYM(nvmlDeviceGetTotalEccErrors_fn, nvmlDeviceGetTotalEccErrors);
+  SYM(nvmlDeviceGetRetiredPages_fn, nvmlDeviceGetRetiredPages);
+  SYM(nvmlDeviceGetRemappedRows_fn, nvmlDeviceGetRemappedRows);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetFanSpeed);
+  if (!nvmlInit_v2 || !nvmlDeviceGetCount_v2 || !nvmlDeviceGetFieldValues || !nvmlDeviceGetTemperatureV ||
+      !nvmlDeviceGetMemoryInfo_v2 || !nvmlDeviceGetCurrentClocksEventReasons) {
+    fprintf(stderr, "the library lacks a symbol this loop needs (use the current, not the legacy, build)\n");
+    return 1;
+  }
+  nvmlReturn_t rc = nvmlInit_v2();
+  if (rc) {
+    fprintf(stderr, "nvmlInit_v2: %d\n", rc);
+    return 1;
+  }
+  unsigned count = 0;
+  nvmlDeviceGetCount_v2(&count);
+  nvmlDevice_t dev[64];
+  if (count > 64) count = 64;
+  for (unsigned i = 0; i < count; i++) nvmlDeviceGetHandleByIndex_v2(i, &dev[i]);
+
+  volatile double sink = 0; /* keep the reads alive */
+  double t0 = now_us();
+  for (int s = 0; s < sweeps; s++) {
+    char buf[80];
+    int cuda = 0;
+    nvmlSystemGetDriverVersion(buf, sizeof buf);
+    nvmlSystemGetNVMLVersion(buf, sizeof buf);
+    nvmlSystemGetCudaDriverVersion_v2(&cuda);
+    unsigned n = 0;
+    nvmlDeviceGetCount_v2(&n);
+    for (unsigned i = 0; i < count; i++) {
+      nvmlDevice_t h = dev[i];
+      unsigned u = 0, u2 = 0, u3 = 0, u4 = 0;
+      unsigned long long ull = 0;
+      nvmlDeviceGetMigMode(h, &u, &u2);
+      nvmlUtilization_t util;
+      nvmlDeviceGetUtilizationRates(h, &util);
+      nvmlMemory_v2_t mem = {0};
+      mem.version = nvmlMemory_v2;
+      nvmlDeviceGetMemoryInfo_v2(h, &mem);
+      nvmlDeviceGetPowerUsage(h, &u);
+      nvmlDeviceGetEnforcedPowerLimit(h, &u);
+      nvmlDeviceGetTotalEnergyConsumption(h, &ull);
+      nvmlTemperature_t temp = {nvmlTemperature_v1, NVML_TEMPERATURE_GPU, 0};
+      nvmlDeviceGetTemperatureV(h, &temp);
+      nvmlFieldValue_t f[3];
+      memset(f, 0, sizeof f);
+      f[0].fieldId = NVML_FI_DEV_MEMORY_TEMP;
+      f[1].fieldId = NVML_FI_DEV_RETIRED_PENDING;
+      f[2].fieldId = NVML_FI_DEV_NVLINK_LINK_COUNT;
+      nvmlDeviceGetFieldValues(h, 3, f);
+      unsigned links = f[2].nvmlReturn == NVML_SUCCESS ? f[2].value.uiVal : 0;
+      if (links > 64) links = 64;
+      if (links > 0) {
+        nvmlFieldValue_t lf[128];
+        memset(lf, 0, sizeof lf);
+        for (unsigned l = 0; l < links; l++) {
+          lf[2 * l].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_TX;
+          lf[2 * l].scopeId = l;
+          lf[2 * l + 1].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_RX;
+          lf[2 * l + 1].scopeId = l;
+        }
+        nvmlDeviceGetFieldValues(h, (int)(2 * links), lf);
+        for (unsigned l = 0; l < 2 * links; l++) sink += (double)lf[l].value.ullVal;
+      }
+      nvmlDeviceGetClockInfo(h, NVML_CLOCK_SM, &u);
+      nvmlDeviceGetClockInfo(h, NVML_CLOCK_MEM, &u);
+      nvmlDeviceGetClockInfo(h, NVML_CLOCK_GRAPHICS, &u);
+      nvmlDeviceGetClockInfo(h, NVML_CLOCK_VIDEO, &u);
+      nvmlDeviceGetMaxClockInfo(h, NVML_CLOCK_SM, &u);
+      nvmlDeviceGetMaxClockInfo(h, NVML_CLOCK_MEM, &u);
+      nvmlDeviceGetEncoderUtilization(h, &u, &u2);
+      nvmlDeviceGetDecoderUtilization(h, &u, &u2);
+      nvmlDeviceGetPcieReplayCounter(h, &u);
+      nvmlDeviceGetCurrentClocksEventReasons(h, &ull);
+      for (int p = 0; p < 6; p++) {
+        nvmlViolationTime_t v;
+        nvmlDeviceGetViolationStatus(h, p, &v);
+      }
+      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &ull);
+      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ull);
+      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC, &ull);
+      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_AGGREGATE_ECC, &ull);
+      u = 0;
+      nvmlDeviceGetRetiredPages(h, NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS, &u, NULL);
+      u = 0;
+      nvmlDeviceGetRetiredPages(h, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, &u, NULL);
+      nvmlDeviceGetRemappedRows(h, &u, &u2, &u3, &u4);
+      nvmlDeviceGetFanSpeed(h, &u);
+      sink += util.gpu + (double)mem.used + temp.temperature + (double)ull + u;
+    }
+  }
+  double t1 = now_us();
+  nvmlShutdown();
+  printf("gpus %u\nus_per_sweep %.3f\n", count, (t1 - t0) / sweeps);
+  (void)sink;
+  return 0;
+}

@@ -1,0 +1,89 @@
+// `npm run bench:nvml`: what the addon adds on top of the NVML calls themselves. The same 8-GPU
+// simulated scenario is swept N times back to back by (a) a plain C loop making the same NVML calls
+// (bench/nvml-c-loop.c, built here with gcc) and (b) Nvml.sweep() from JS, which also pays for
+// the thread hop and for building the whole result object. Prints µs per sweep for both and the
+// ratio, and writes the "NVML sweep" section of BENCHMARKS.md. Target: addon ≤ 1.5 × the C loop.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Nvml } from '../lib/nvml/index.js';
+import { demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { repoRoot, updateBenchmarks } from './report.js';
+
+const GPUS = 8;
+const N = Number(process.env.BENCH_SWEEPS ?? process.argv[2] ?? 5000);
+const WARMUP = 200;
+const TARGET = 1.5;
+
+if (!Number.isInteger(N) || N < 10) {
+  console.error(`bench:nvml: the sweep count must be an integer ≥ 10 (argument or BENCH_SWEEPS), got ${String(process.argv[2] ?? process.env.BENCH_SWEEPS)}`);
+  process.exit(2);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'nvml-bench-'));
+const scenario = join(dir, 'scenario.txt');
+writeScenario(scenario, demoScenario(GPUS));
+process.env.NVML_SIM_SCENARIO = scenario;
+const library = simulatedLibraryPath();
+
+// (a) the C loop
+const exe = join(dir, 'nvml-c-loop');
+try {
+  execFileSync('gcc', ['-O2', '-Wall', '-I', join(repoRoot, 'native'), '-o', exe, join(repoRoot, 'bench', 'nvml-c-loop.c'), '-ldl'], { stdio: 'inherit' });
+} catch (err) {
+  console.error(`bench:nvml: cannot build bench/nvml-c-loop.c with gcc (${(err as Error).message}); install gcc (build-essential)`);
+  process.exit(1);
+}
+execFileSync(exe, [library, String(WARMUP)]);
+const cOut = execFileSync(exe, [library, String(N)], { encoding: 'utf8' });
+const cUs = Number(/us_per_sweep (\S+)/.exec(cOut)?.[1]);
+const cGpus = Number(/gpus (\d+)/.exec(cOut)?.[1]);
+if (!Number.isFinite(cUs) || cGpus !== GPUS) {
+  console.error(`bench:nvml: unexpected output from the C loop:\n${cOut}`);
+  process.exit(1);
+}
+
+// (b) the addon, sweeps back to back
+const nvml = await Nvml.open({ library });
+for (let i = 0; i < WARMUP; i++) await nvml.sweep();
+let nativeUs = 0;
+let devices = 0;
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) {
+  const r = await nvml.sweep();
+  nativeUs += r.durationUs;
+  devices += r.devices.length;
+}
+const jsUs = Number(process.hrtime.bigint() - t0) / 1e3 / N;
+await nvml.close();
+if (devices !== GPUS * N) {
+  console.error(`bench:nvml: expected ${GPUS} GPUs per sweep, got ${devices / N}`);
+  process.exit(1);
+}
+
+const ratio = jsUs / cUs;
+const ok = ratio <= TARGET;
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`;
+console.log(`NVML sweep, ${GPUS} simulated GPUs, ${N} sweeps each way (${machine})`);
+console.log(`  C loop (same NVML calls)          ${cUs.toFixed(1)} µs/sweep`);
+console.log(`  addon: Nvml.sweep() end to end    ${jsUs.toFixed(1)} µs/sweep`);
+console.log(`  addon: time on the sweep thread   ${(nativeUs / N).toFixed(1)} µs/sweep`);
+console.log(`  ratio addon / C                   ${ratio.toFixed(2)} (target ≤ ${TARGET}: ${ok ? 'met' : 'NOT met'})`);
+
+updateBenchmarks(
+  'NVML sweep',
+  `Command: \`npm run bench:nvml\` (\`node --import tsx bench/nvml-sweep.ts\`). Machine: ${machine}.
+${GPUS} simulated GPUs (\`demoScenario(${GPUS})\`, build/Release/nvml_sim.so), ${N} sweeps each way after ${WARMUP} warm-up sweeps, back to back.
+
+| figure | value | target |
+|---|---|---|
+| C loop, the same NVML calls per sweep (bench/nvml-c-loop.c, gcc -O2) | ${cUs.toFixed(1)} µs/sweep | |
+| addon, \`await nvml.sweep()\` end to end (thread hop + building the result object) | ${jsUs.toFixed(1)} µs/sweep | |
+| addon, time spent on the sweep thread (\`durationUs\`) | ${(nativeUs / N).toFixed(1)} µs/sweep | |
+| ratio addon / C loop | ${ratio.toFixed(2)} | ≤ ${TARGET} (${ok ? 'met' : 'not met'}) |
+
+The simulated library's calls are cheap (a mutex and a lookup), so this ratio is an upper bound for the
+addon's share: against a real driver each NVML call costs microseconds to milliseconds and the fixed
+per-sweep overhead of the addon weighs correspondingly less.`,
+);
