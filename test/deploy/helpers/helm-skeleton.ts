@@ -1,0 +1,42 @@
+// What can be checked of a Helm chart without helm: the `.Values.*` paths templates use, and
+// each template's YAML skeleton (template-only lines dropped, `{{ .Values.x }}` replaced by the
+// default value, any other action by the word TEMPLATED).
+import { parseYamlDocs } from './files.js';
+import type { K8sObject } from './schema.js';
+
+/** `.Values.a.b` paths used in a template (deduplicated, in order of appearance). */
+export function valuesPaths(template: string): string[] {
+  const paths = new Set<string>();
+  for (const m of template.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) paths.add(m[1].slice(1));
+  return [...paths];
+}
+
+export function lookup(values: unknown, path: string): { found: boolean; value: unknown } {
+  let cur: unknown = values;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !(key in (cur as object))) return { found: false, value: undefined };
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return { found: true, value: cur };
+}
+
+const ONLY_ACTIONS = /^\s*(\{\{.*?\}\}\s*)+$/;
+
+/** The template as YAML objects, rendered with the chart's default values as far as is safe. */
+export function skeleton(template: string, values: unknown, source: string): K8sObject[] {
+  const lines: string[] = [];
+  for (const line of template.split('\n')) {
+    if (ONLY_ACTIONS.test(line)) continue;
+    lines.push(line.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_all, inner: string) => {
+      const m = /^\.Values\.([A-Za-z0-9_.]+)(\s*\|\s*quote)?$/.exec(inner);
+      if (m) {
+        const { found, value } = lookup(values, m[1]);
+        if (found && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) {
+          return m[2] ? JSON.stringify(String(value)) : String(value);
+        }
+      }
+      return 'TEMPLATED';
+    }));
+  }
+  return parseYamlDocs(lines.join('\n'), source);
+}
