@@ -63,9 +63,13 @@ t.test('seed queries against a real Prometheus', { skip }, async (t) => {
     scenario: scenario(util),
     args: ['-c', '500', '-k', '--pod-resources-kubelet-socket', sock, '--pod-resources-refresh-interval', '500'],
   });
-  // Target labels as Kubernetes service discovery attaches them: with honor_labels (the shipped
-  // ServiceMonitor's honorLabels: true) the exporter's pod/namespace labels must win.
-  const prom = await Prometheus.start([{ address: `127.0.0.1:${exp.port}`, labels: { namespace: 'gpu-monitoring', pod: 'nvml-exporter-x7k2p' } }]);
+  // Target labels as the shipped ServiceMonitor leaves them: honorLabels: true keeps the
+  // exporter's pod/namespace/container, and its relabelings move the exporter pod's own
+  // pod/namespace target labels to exporter_pod/exporter_namespace — otherwise honor_labels would
+  // fill an unallocated GPU's missing pod label with the exporter's pod name.
+  const prom = await Prometheus.start([
+    { address: `127.0.0.1:${exp.port}`, labels: { exporter_namespace: 'gpu-monitoring', exporter_pod: 'nvml-exporter-x7k2p' } },
+  ]);
   t.teardown(async () => {
     await prom.stop();
     await exp.stop();
