@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseCli, exporterHelp, type Config } from '../../lib/config/cli.js';
 import { ConfigError } from '../../lib/config/errors.js';
 import { EXPORTER_FLAGS } from '../../lib/config/flags.js';
@@ -10,7 +10,7 @@ function run(argv: string[], env: Record<string, string> = {}): { config: Config
   if (r.kind !== 'run') throw new Error(`expected run, got ${r.kind}`);
   return r;
 }
-function fails(t: Tap.Test, argv: string[], env: Record<string, string>, message: string | RegExp) {
+function fails(t: Test, argv: string[], env: Record<string, string>, message: string | RegExp) {
   let err: unknown;
   try { parseCli(argv, env, opts); } catch (e) { err = e; }
   t.ok(err instanceof ConfigError, `${argv.join(' ')} → ConfigError`);
@@ -18,7 +18,6 @@ function fails(t: Tap.Test, argv: string[], env: Record<string, string>, message
   if (typeof message === 'string') t.equal((err as Error).message, message);
   else t.match((err as Error).message, message);
 }
-declare namespace Tap { type Test = typeof t; }
 
 t.test('defaults', async (t) => {
   const { config, warnings } = run([]);
