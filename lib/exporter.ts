@@ -11,7 +11,7 @@ import { buildApp } from './server/app.js';
 import { PodAttributor } from './kubernetes/attribution.js';
 import { startSimKubelet, demoPods, type SimKubelet } from './kubernetes/sim-kubelet.js';
 import { DEFAULT_POD_RESOURCES_SOCKET } from './kubernetes/client.js';
-import { loadCounters, loadDefaultCounters, type FieldSelection } from './config/counters.js';
+import { loadCounters, loadDefaultCounters, selectionNeedsPcieThroughput, type FieldSelection } from './config/counters.js';
 import type { Config as ExporterConfig } from './config/types.js';
 import { renderMetrics } from './exposition/render.js';
 import { buildGpusDocument } from './exposition/gpus-json.js';
@@ -53,7 +53,13 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
   cleanups.unshift(() => nvml.close());
   log.info('NVML opened', { library: nvml.libraryPath });
 
-  const collector = new Collector({ nvml, intervalMs: config.collectIntervalMs, pcieThroughput: config.pcieThroughput, logger: log });
+  let selection: FieldSelection = loadSelection(config, log);
+  const collector = new Collector({
+    nvml,
+    intervalMs: config.collectIntervalMs,
+    pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
+    logger: log,
+  });
   await collector.start();
   cleanups.unshift(() => collector.stop());
   const first = collector.current();
@@ -86,14 +92,13 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
     cleanups.unshift(() => attributor?.stop());
   }
 
-  let selection: FieldSelection = loadSelection(config, log);
   const reloads = { ok: 0, failed: 0 };
   const hostname = config.hostname || process.env.NODE_NAME || osHostname();
   const renderOpts = {
     hostname,
     replaceBlanksInModelName: config.replaceBlanksInModelName,
     useOldNamespace: config.useOldNamespace,
-    virtualGpus: config.kubernetesVirtualGpus,
+    sharedGpus: config.sharedGpus,
     hostnameLabel: config.hostnameLabel,
     devices: config.devices,
   };

@@ -16,7 +16,8 @@ export interface SweepSource {
 export interface CollectorOptions {
   nvml: SweepSource;
   intervalMs: number;
-  pcieThroughput?: boolean;
+  /** read PCIe throughput (each call blocks ~20 ms): asked before every sweep, as the selection may change */
+  pcieThroughput?: boolean | (() => boolean);
   logger: Logger;
 }
 
@@ -117,7 +118,8 @@ export class Collector extends EventEmitter {
     this.stats.sweepsTotal++;
     let sweep: SweepResult;
     try {
-      sweep = await this.opts.nvml.sweep({ pcieThroughput: this.opts.pcieThroughput ?? false });
+      const pcie = this.opts.pcieThroughput;
+      sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false) });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
       if (e.name === 'SweepStalledError') {
