@@ -61,7 +61,10 @@ function startStatic(port: number, size: number): ChildProcess {
 }
 
 async function load(url: string, opts: { duration?: number; amount?: number }) {
-  return autocannon({ url, connections: CONNECTIONS, duration: opts.duration, amount: opts.amount, pipelining: 1 });
+  const o: { url: string; connections: number; pipelining: number; duration?: number; amount?: number } = { url, connections: CONNECTIONS, pipelining: 1 };
+  if (opts.duration !== undefined) o.duration = opts.duration;
+  if (opts.amount !== undefined) o.amount = opts.amount;
+  return autocannon(o);
 }
 
 async function stop(p: ChildProcess): Promise<void> {

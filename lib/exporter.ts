@@ -16,7 +16,7 @@ import type { Config as ExporterConfig } from './config/types.js';
 import { renderMetrics } from './exposition/render.js';
 import { buildGpusDocument } from './exposition/gpus-json.js';
 import { createSelfMetrics } from './exposition/self-metrics.js';
-import { packageVersion } from './config/package-root.js';
+import { packageVersion } from './package-root.js';
 import type { Logger } from './logger.js';
 import type { GpusDocument } from './exposition/gpus-json-types.js';
 

@@ -12,7 +12,7 @@ import { parseListenAddress } from './address.js';
 import { parseDevices } from './devices.js';
 import { ConfigError } from './errors.js';
 import { EXPORTER_FLAGS } from './flags.js';
-import { packageVersion } from './package-root.js';
+import { packageVersion } from '../package-root.js';
 import { parseScalerArgs, scalerHelp } from './scaler.js';
 import { commaList, nonEmpty, oneOf, positiveInt } from './values.js';
 import type { CliResult, Config } from './types.js';

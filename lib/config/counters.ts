@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from '../fields/index.js';
 import { parseCsvLine } from './csv.js';
 import { CountersError } from './errors.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 
 export interface SelectedField {
   field: ValueField;

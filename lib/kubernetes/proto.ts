@@ -2,6 +2,7 @@
 // describes, as TypeScript, the decoded messages this project reads or (in the simulated kubelet)
 // writes. The decoded shape follows the loader options below: field names as in the .proto
 // (keepCase), every repeated field present as an array, absent scalars as their defaults.
+import { packageRoot } from '../package-root.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,31 +38,7 @@ export interface AllocatableResourcesResponse {
 const PACKAGE_NAME = 'nvml-exporter';
 const PROTO_RELATIVE = join('proto', 'podresources_v1.proto');
 
-/**
- * The package root: the nearest folder above this module whose package.json is named
- * `nvml-exporter`. Works from lib/ (tsx, tap) and from dist/lib/ (after tsc).
- */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
-      } catch {
-        // an unreadable package.json is not ours; keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) {
-      throw new Error(
-        `cannot find the ${PACKAGE_NAME} package root above ${from}: ` +
-          `no package.json named "${PACKAGE_NAME}"; run from an installed copy of the package`,
-      );
-    }
-    dir = up;
-  }
-}
+export { packageRoot };
 
 /** Absolute path of proto/podresources_v1.proto inside the package. */
 export function protoPath(): string {

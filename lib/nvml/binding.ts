@@ -1,6 +1,7 @@
 // The only place that loads the native addon (build/Release/nvml_addon.node). Everything else in
 // lib/ uses the typed API in ./index.ts.
 import { createRequire } from 'node:module';
+import { packageRoot } from '../package-root.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,23 +33,7 @@ export interface RawBinding {
   defaultLibrary: string;
 }
 
-/** The directory holding the package.json named `nvml-exporter`, from lib/ or dist/lib/. */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'nvml-exporter') return dir;
-      } catch {
-        // not ours: keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`nvml-exporter: cannot find the package root (package.json) above ${from}`);
-    dir = up;
-  }
-}
+export { packageRoot };
 
 export function addonPath(): string {
   return join(packageRoot(), 'build', 'Release', 'nvml_addon.node');

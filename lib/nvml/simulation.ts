@@ -1,6 +1,7 @@
 // The simulated NVML from TypeScript: where the library is, and the scenario file it reads
 // (NVML_SIM_SCENARIO). The text format is documented in native/fake/README.md; serializeScenario
 // writes it and parseScenario reads it back (tests, and anyone who keeps scenarios as files).
+import { packageRoot } from '../package-root.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,20 +10,7 @@ import { READING_KEYS, type ReadingKey } from './types.js';
 
 const PACKAGE_NAME = 'nvml-exporter';
 
-/** The package root: the nearest folder above this file whose package.json is `nvml-exporter`. */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  for (let dir = dirname(from); ; dir = dirname(dir)) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
-      } catch {
-        // not ours (unreadable or not JSON): keep walking up
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${from}`);
-  }
-}
+export { packageRoot };
 
 /** `<root>/build/Release/nvml_sim.so` (or `nvml_sim_legacy.so`: the older driver's symbol set). */
 export function simulatedLibraryPath(legacy = false): string {

@@ -1,6 +1,7 @@
 // KEDA's externalscaler.ExternalScaler over @grpc/grpc-js. Every RPC answers from the documents in
 // memory (the cluster view, or one node's snapshot in node-local mode); nothing here waits on an
 // exporter. Methods the service does not declare (StreamMetricSpec, …) get UNIMPLEMENTED from grpc-js.
+import { packageRoot } from '../package-root.js';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,23 +37,11 @@ export interface ScalerServerOptions extends ParseOptions {
 
 const PACKAGE_NAME = 'nvml-exporter';
 
-/** proto/externalscaler.proto of this package, found by walking up to our package.json. */
-export function scalerProtoPath(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) {
-          const p = join(dir, 'proto', 'externalscaler.proto');
-          if (!existsSync(p)) throw new Error(`the KEDA external-scaler declaration is missing: ${p}; reinstall the package`);
-          return p;
-        }
-      } catch (err) {
-        if ((err as Error).message.startsWith('the KEDA')) throw err;
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${from}`);
-  }
+/** proto/externalscaler.proto of this package. */
+export function scalerProtoPath(from?: string): string {
+  const p = join(packageRoot(from), 'proto', 'externalscaler.proto');
+  if (!existsSync(p)) throw new Error(`the KEDA external-scaler declaration is missing: ${p}; reinstall the package`);
+  return p;
 }
 
 let cachedCtor: grpc.ServiceClientConstructor | null = null;

@@ -8,6 +8,7 @@ import { Prometheus, prometheusSkipReason, type PromSample } from '../helpers/pr
 import { startExporter } from '../helpers/exporter.js';
 import { startSimKubelet, type SimKubeletScenario } from '../../lib/kubernetes/sim-kubelet.js';
 import type { Scenario } from '../../lib/nvml/scenario.js';
+import { PROMQL_INVENTORY } from '../deploy/promql-inventory.js';
 
 const MiB = 1024 * 1024;
 const uuid = (i: number) => `GPU-00000000-0000-4000-8000-00000000000${i}`;
@@ -112,4 +113,18 @@ t.test('seed queries against a real Prometheus', { skip }, async (t) => {
   t.equal(values(r3)[0], 45, 'after hpa-test-…-fghij moves from GPU 1 to GPU 3 the query averages 80 and 10');
   const moved = await prom.query('DCGM_FI_DEV_GPU_UTIL{pod="hpa-test-7d468b4969-fghij"}');
   t.same(moved.map((s) => s.metric.gpu), ['3'], 'the moved pod is on GPU 3 only');
+
+  // Every PromQL expression shipped in deploy/ and servicemonitor/ is accepted by this Prometheus,
+  // and those over series the simulated exporter always has return data.
+  for (const entry of PROMQL_INVENTORY) {
+    let result: PromSample[] = [];
+    try {
+      result = entry.expectData ? await prom.waitFor(entry.expr, (r) => r.length > 0, 10000) : await prom.query(entry.expr);
+    } catch (err) {
+      t.fail(`${entry.source}: ${entry.expr}: ${(err as Error).message}`);
+      continue;
+    }
+    if (entry.expectData) t.ok(result.length > 0, `${entry.source} returns data`);
+    else t.pass(`${entry.source} is accepted by Prometheus`);
+  }
 });
