@@ -54,14 +54,21 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
   app.server.maxConnections = opts.maxConnections ?? 256;
   app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
 
-  let gzCacheFor: string | null = null;
-  let gzCache: Buffer | null = null;
-  const gzipGpu = (text: string): Buffer => {
-    if (gzCacheFor !== text || !gzCache) {
-      gzCache = gzipSync(text, { level: 1 });
-      gzCacheFor = text;
+  // The GPU part changes once per sweep: keep its bytes (plain and gzipped) until it does.
+  let cacheFor: string | null = null;
+  let plain: Buffer = Buffer.alloc(0);
+  let gz: Buffer | null = null;
+  const gpuBytes = (text: string): Buffer => {
+    if (cacheFor !== text) {
+      plain = Buffer.from(text, 'utf8');
+      gz = null;
+      cacheFor = text;
     }
-    return gzCache;
+    return plain;
+  };
+  const gzipGpu = (text: string): Buffer => {
+    gpuBytes(text);
+    return (gz ??= gzipSync(plain, { level: 1 }));
   };
 
   const metrics = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -73,7 +80,7 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
       const body = Buffer.concat([gzipGpu(page.gpuText), gzipSync(page.selfText, { level: 1 })]);
       return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(body);
     }
-    return reply.send(page.gpuText + page.selfText);
+    return reply.send(Buffer.concat([gpuBytes(page.gpuText), Buffer.from(page.selfText, 'utf8')]));
   };
 
   app.route({ method: ['GET', 'HEAD'], url: '/metrics', handler: metrics });
