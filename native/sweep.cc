@@ -8,15 +8,7 @@
 
 namespace nvx {
 
-const char *const kReadingNames[R_COUNT] = {
-    "gpuUtil", "memUtil", "memTotal", "memReserved", "memFree", "memUsed", "powerUsage",
-    "powerLimit", "energy", "gpuTemp", "memTemp", "smClock", "memClock", "graphicsClock",
-    "videoClock", "maxSmClock", "maxMemClock", "encUtil", "decUtil", "pcieReplay",
-    "clockEventReasons", "violationPower", "violationThermal", "violationSyncBoost",
-    "violationBoardLimit", "violationLowUtil", "violationReliability", "eccSbeVolatile",
-    "eccDbeVolatile", "eccSbeAggregate", "eccDbeAggregate", "retiredSbe", "retiredDbe",
-    "retiredPending", "remappedCorrectable", "remappedUncorrectable", "remappedPending",
-    "remappedFailure", "fanSpeed", "nvlinkTx", "nvlinkRx", "pcieTx", "pcieRx"};
+const char *const kReadingNames[R_COUNT] = {NVX_READINGS(NVX_READING_NAME)};
 
 namespace {
 

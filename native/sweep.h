@@ -4,23 +4,15 @@
 #define NVML_EXPORTER_SWEEP_H
 
 #include <string>
+#include "reading_keys.h"
 #include <vector>
 
 #include "loader.h"
 
 namespace nvx {
 
-// The same keys, in the same order, as READING_KEYS in lib/nvml/types.ts.
-enum Reading {
-  R_GPU_UTIL, R_MEM_UTIL, R_MEM_TOTAL, R_MEM_RESERVED, R_MEM_FREE, R_MEM_USED, R_POWER_USAGE,
-  R_POWER_LIMIT, R_ENERGY, R_GPU_TEMP, R_MEM_TEMP, R_SM_CLOCK, R_MEM_CLOCK, R_GRAPHICS_CLOCK,
-  R_VIDEO_CLOCK, R_MAX_SM_CLOCK, R_MAX_MEM_CLOCK, R_ENC_UTIL, R_DEC_UTIL, R_PCIE_REPLAY,
-  R_CLOCK_EVENT_REASONS, R_VIOL_POWER, R_VIOL_THERMAL, R_VIOL_SYNC_BOOST, R_VIOL_BOARD_LIMIT,
-  R_VIOL_LOW_UTIL, R_VIOL_RELIABILITY, R_ECC_SBE_VOL, R_ECC_DBE_VOL, R_ECC_SBE_AGG, R_ECC_DBE_AGG,
-  R_RETIRED_SBE, R_RETIRED_DBE, R_RETIRED_PENDING, R_REMAP_COR, R_REMAP_UNC, R_REMAP_PENDING,
-  R_REMAP_FAILURE, R_FAN_SPEED, R_NVLINK_TX, R_NVLINK_RX, R_PCIE_TX, R_PCIE_RX,
-  R_COUNT
-};
+// Reading keys: native/reading_keys.h (the order of READING_KEYS in lib/nvml/types.ts).
+enum Reading { NVX_READINGS(NVX_READING_ENUM) R_COUNT };
 extern const char *const kReadingNames[R_COUNT];
 
 constexpr int kNotRead = -1;

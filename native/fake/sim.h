@@ -9,6 +9,7 @@
 #define NVML_SIM_H
 
 #include "nvml_abi.h"
+#include "reading_keys.h"
 
 #define SIM_MAX_GPUS 64
 #define SIM_MAX_MIG 8    /* MIG slots per GPU (H100 has 7) */
@@ -20,17 +21,8 @@
 
 #pragma GCC visibility push(hidden)
 
-/* Reading keys: the same names, in the same order, as READING_KEYS in lib/nvml/types.ts. */
-enum {
-  R_GPU_UTIL, R_MEM_UTIL, R_MEM_TOTAL, R_MEM_RESERVED, R_MEM_FREE, R_MEM_USED, R_POWER_USAGE,
-  R_POWER_LIMIT, R_ENERGY, R_GPU_TEMP, R_MEM_TEMP, R_SM_CLOCK, R_MEM_CLOCK, R_GRAPHICS_CLOCK,
-  R_VIDEO_CLOCK, R_MAX_SM_CLOCK, R_MAX_MEM_CLOCK, R_ENC_UTIL, R_DEC_UTIL, R_PCIE_REPLAY,
-  R_CLOCK_EVENT_REASONS, R_VIOL_POWER, R_VIOL_THERMAL, R_VIOL_SYNC_BOOST, R_VIOL_BOARD_LIMIT,
-  R_VIOL_LOW_UTIL, R_VIOL_RELIABILITY, R_ECC_SBE_VOL, R_ECC_DBE_VOL, R_ECC_SBE_AGG, R_ECC_DBE_AGG,
-  R_RETIRED_SBE, R_RETIRED_DBE, R_RETIRED_PENDING, R_REMAP_COR, R_REMAP_UNC, R_REMAP_PENDING,
-  R_REMAP_FAILURE, R_FAN_SPEED, R_NVLINK_TX, R_NVLINK_RX, R_PCIE_TX, R_PCIE_RX,
-  R_COUNT
-};
+/* Reading keys: native/reading_keys.h (the order of READING_KEYS in lib/nvml/types.ts). */
+enum { NVX_READINGS(NVX_READING_ENUM) R_COUNT };
 extern const char *const sim_reading_names[R_COUNT];
 
 enum { V_UNSET = 0, V_CONST, V_WAVE, V_RAMP, V_UNSUPPORTED };

@@ -12,16 +12,7 @@
 
 #include "sim.h"
 
-const char *const sim_reading_names[R_COUNT] = {
-  "gpuUtil", "memUtil", "memTotal", "memReserved", "memFree", "memUsed", "powerUsage",
-  "powerLimit", "energy", "gpuTemp", "memTemp", "smClock", "memClock", "graphicsClock",
-  "videoClock", "maxSmClock", "maxMemClock", "encUtil", "decUtil", "pcieReplay",
-  "clockEventReasons", "violationPower", "violationThermal", "violationSyncBoost",
-  "violationBoardLimit", "violationLowUtil", "violationReliability", "eccSbeVolatile",
-  "eccDbeVolatile", "eccSbeAggregate", "eccDbeAggregate", "retiredSbe", "retiredDbe",
-  "retiredPending", "remappedCorrectable", "remappedUncorrectable", "remappedPending",
-  "remappedFailure", "fanSpeed", "nvlinkTx", "nvlinkRx", "pcieTx", "pcieRx",
-};
+const char *const sim_reading_names[R_COUNT] = { NVX_READINGS(NVX_READING_NAME) };
 
 #define GIB 1073741824.0
 
