@@ -22,9 +22,13 @@ export interface ClusterViewOptions {
   exporters?: string[];
   /** `name:port`: every A/AAAA record of name is an exporter on port */
   exportersDns?: string;
+  /** --pull-interval ms, default 500 */
   pullIntervalMs?: number;
+  /** deadline of one pull, ms, default 400 (kept below the interval) */
   pullTimeoutMs?: number;
+  /** --stale-after ms, default 3000: a node not answering for this long is excluded */
   staleAfterMs?: number;
+  /** DNS re-resolution period, ms, default 10000 */
   dnsRefreshMs?: number;
   /** resolves a name to addresses (default: resolve4 + resolve6) */
   lookup?: (name: string) => Promise<string[]>;

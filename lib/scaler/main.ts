@@ -4,31 +4,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GpusDocument } from '../exposition/gpus-json-types.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView, type ClusterViewOptions } from './cluster-view.js';
 import { createScalerServer, type ScalerGrpcServer, type ScalerSource } from './grpc-server.js';
 import { createScalerMetrics } from './metrics.js';
 import type { ParseOptions } from './query.js';
 
 /** The options of `nvml-exporter scaler` (lib/config maps the flags onto this). */
-export interface ScalerOptions extends ParseOptions {
+export interface ScalerOptions extends ParseOptions, Omit<ClusterViewOptions, 'logger'> {
   /** --grpc-address: `:6000` (default), `host:port` or a unix socket path */
   grpcAddress?: string;
   /** -a/--address: the HTTP server for /metrics and /health, default `:9401` */
   address?: string;
-  /** --exporters host:port,… */
-  exporters?: string[];
-  /** --exporters-dns name:port (a headless Service: every A/AAAA record is an exporter) */
-  exportersDns?: string;
-  /** --pull-interval ms, default 500 */
-  pullIntervalMs?: number;
-  /** deadline of one pull, ms, default 400 (kept below the interval) */
-  pullTimeoutMs?: number;
-  /** --stale-after ms, default 3000: a node not answering for this long is excluded */
-  staleAfterMs?: number;
-  /** DNS re-resolution period, ms, default 10000 */
-  dnsRefreshMs?: number;
-  /** injectable resolver for tests */
-  lookup?: (name: string) => Promise<string[]>;
 }
 
 export interface ScalerHandle {

@@ -9,12 +9,6 @@
 
 #include "sim.h"
 
-#define DEV_ENTER(dev)                                     \
-  sim_gpu_t *g;                                            \
-  sim_mig_t *m;                                            \
-  nvmlReturn_t r = sim_enter_dev(__func__, (dev), &g, &m); \
-  if (r) return r
-
 SIM_API nvmlReturn_t nvmlInit_v2(void) { return sim_init(__func__); }
 SIM_API nvmlReturn_t nvmlInit(void) { return sim_init(__func__); }
 SIM_API nvmlReturn_t nvmlInitWithFlags(unsigned int flags) {

@@ -112,6 +112,13 @@ int sim_gpu_index(const sim_gpu_t *g);
 int sim_mig_enabled(const sim_gpu_t *g);
 nvmlReturn_t sim_copy_str(char *buf, unsigned int len, const char *s);
 
+/* Opens a device call: g/m are the GPU (and MIG instance) behind dev, or it returns the code. */
+#define DEV_ENTER(dev)                                     \
+  sim_gpu_t *g;                                            \
+  sim_mig_t *m;                                            \
+  nvmlReturn_t r = sim_enter_dev(__func__, (dev), &g, &m); \
+  if (r) return r
+
 #pragma GCC visibility pop
 
 /* The exported NVML entry points. */

@@ -8,12 +8,6 @@
 
 #include "sim.h"
 
-#define DEV_ENTER(dev)                                     \
-  sim_gpu_t *g;                                            \
-  sim_mig_t *m;                                            \
-  nvmlReturn_t r = sim_enter_dev(__func__, (dev), &g, &m); \
-  if (r) return r
-
 #define SIM_H100_MIG_SLOTS 7
 #define SUPPORTED_EVENTS                                                                          \
   (NVML_EVENT_TYPE_SINGLE_BIT_ECC_ERROR | NVML_EVENT_TYPE_DOUBLE_BIT_ECC_ERROR | NVML_EVENT_TYPE_PSTATE | \

@@ -6,12 +6,6 @@
 
 #include "sim.h"
 
-#define DEV_ENTER(dev)                                     \
-  sim_gpu_t *g;                                            \
-  sim_mig_t *m;                                            \
-  nvmlReturn_t r = sim_enter_dev(__func__, (dev), &g, &m); \
-  if (r) return r
-
 /* A call that reads one unsigned int reading. */
 #define UINT_READING(fn, key)                                   \
   SIM_API nvmlReturn_t fn(nvmlDevice_t dev, unsigned int *out) { \
