@@ -3,11 +3,15 @@
  * sweep (native/sweep.cc), made from a plain C loop with no Node, no threads and no JS objects.
  *
  *   nvml-c-loop <library.so> <sweeps>      (the scenario comes from NVML_SIM_SCENARIO)
+ *   nvml-c-loop --round-trip <n>
  *
- * Prints `gpus <n>` and `us_per_sweep <x>`.
+ * Prints `gpus <n>` and `us_per_sweep <x>`; with --round-trip, `us_per_round_trip <x>`: one
+ * request handed to a sleeping thread and its answer handed back (condition variables), the
+ * least that any design keeping NVML calls off the JS thread pays per sweep on this machine.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +27,45 @@ static double now_us(void) {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rt_cond = PTHREAD_COND_INITIALIZER;
+static int rt_turn = 0; /* 1: the request is with the other thread; 0: the answer is back */
+static int rt_n = 0;
+
+static void *rt_peer(void *arg) {
+  (void)arg;
+  for (int i = 0; i < rt_n; i++) {
+    pthread_mutex_lock(&rt_lock);
+    while (rt_turn != 1) pthread_cond_wait(&rt_cond, &rt_lock);
+    rt_turn = 0;
+    pthread_cond_broadcast(&rt_cond);
+    pthread_mutex_unlock(&rt_lock);
+  }
+  return NULL;
+}
+
+static int round_trip(int n) {
+  pthread_t t;
+  rt_n = n;
+  if (pthread_create(&t, NULL, rt_peer, NULL) != 0) return 1;
+  double t0 = now_us();
+  for (int i = 0; i < n; i++) {
+    pthread_mutex_lock(&rt_lock);
+    rt_turn = 1;
+    pthread_cond_broadcast(&rt_cond);
+    while (rt_turn != 0) pthread_cond_wait(&rt_cond, &rt_lock);
+    pthread_mutex_unlock(&rt_lock);
+  }
+  double t1 = now_us();
+  pthread_join(t, NULL);
+  printf("us_per_round_trip %.3f\n", (t1 - t0) / n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--round-trip") == 0) return round_trip(atoi(argv[2]));
   if (argc != 3) {
-    fprintf(stderr, "usage: %s <libnvidia-ml.so> <sweeps>\n", argv[0]);
+    fprintf(stderr, "usage: %s <libnvidia-ml.so> <sweeps> | --round-trip <n>\n", argv[0]);
     return 2;
   }
   void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);

@@ -2,7 +2,9 @@
 // only JS that sees it; lib/nvml/index.ts wraps it in the typed Nvml class.
 //
 //   new NvmlHandle()
-//   .open(path, onSweep) → { code, stage, detail, path }   code 0 = opened and initialised
+//   .open(path, onSweep) → { code, stage, detail, path }   code 0 = opened and initialised;
+//                                                          onSweep(0, nums, ids | null) per sweep,
+//                                                          or onSweep(code, callName) (result.h)
 //   .sweep(pcieThroughput) → boolean                        false: a sweep is still running
 //   .busy() → boolean
 //   .startEvents(onXid) → boolean
@@ -14,6 +16,7 @@
 
 #include "events.h"
 #include "loader.h"
+#include "sweep.h"
 #include "worker.h"
 
 namespace nvx {
@@ -124,6 +127,10 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NvmlHandle", NvmlHandle::Define(env));
   exports.Set("defaultLibrary", Napi::String::New(env, kDefaultLibrary));
+  // The order of the readings in a packed sweep; lib/nvml checks it against READING_KEYS.
+  Napi::Array keys = Napi::Array::New(env, R_COUNT);
+  for (int k = 0; k < R_COUNT; k++) keys.Set(static_cast<uint32_t>(k), Napi::String::New(env, kReadingNames[k]));
+  exports.Set("readingKeys", keys);
   return exports;
 }
 

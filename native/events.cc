@@ -91,7 +91,7 @@ void EventWorker::Loop(std::shared_ptr<State> s) {
       if (ev.computeInstanceId != 0xFFFFFFFFu) x->computeInstanceId = ev.computeInstanceId;
     }
     napi_status st = s->tsfn.BlockingCall(x, [](Napi::Env env, Napi::Function cb, XidData *d) {
-      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) cb.Call({XidToJs(env, *d)});
+      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) CallIntoJs(env, [&] { cb.Call({XidToJs(env, *d)}); });
       delete d;
     });
     if (st != napi_ok) {

@@ -1,54 +1,15 @@
-// result.cc — plain structs → JS objects shaped like lib/nvml/types.ts (SweepResult, XidEvent).
+// result.cc — packing a sweep for its one crossing to JS (see result.h), and XID events.
 #include "result.h"
+
+#include <cstring>
 
 namespace nvx {
 
 namespace {
 
-// Property names created once per sweep and reused for every device (creating a key string per
-// property would cost more than the NVML calls of a simulated sweep).
-struct Keys {
-  Napi::String reading[R_COUNT];
-  Napi::String readings, status, index, minor, uuid, name, pciBusId, serial, migEnabled, lostCode, mig, slot,
-      gpuInstanceId, computeInstanceId, profile;
-  explicit Keys(Napi::Env env) {
-    for (int k = 0; k < R_COUNT; k++) reading[k] = Napi::String::New(env, kReadingNames[k]);
-    readings = Napi::String::New(env, "readings");
-    status = Napi::String::New(env, "status");
-    index = Napi::String::New(env, "index");
-    minor = Napi::String::New(env, "minor");
-    uuid = Napi::String::New(env, "uuid");
-    name = Napi::String::New(env, "name");
-    pciBusId = Napi::String::New(env, "pciBusId");
-    serial = Napi::String::New(env, "serial");
-    migEnabled = Napi::String::New(env, "migEnabled");
-    lostCode = Napi::String::New(env, "lostCode");
-    mig = Napi::String::New(env, "mig");
-    slot = Napi::String::New(env, "slot");
-    gpuInstanceId = Napi::String::New(env, "gpuInstanceId");
-    computeInstanceId = Napi::String::New(env, "computeInstanceId");
-    profile = Napi::String::New(env, "profile");
-  }
-};
-
-// One napi_define_properties call per object: far cheaper than one napi_set_property per value.
-Napi::Object ReadingObject(Napi::Env env, const Keys &keys, const ReadingSet &r, bool ok) {
-  napi_property_descriptor desc[R_COUNT];
-  size_t n = 0;
-  for (int k = 0; k < R_COUNT; k++) {
-    if (r.status[k] == kNotRead || (r.status[k] == NVML_SUCCESS) != ok) continue;
-    napi_value v;
-    napi_create_double(env, ok ? r.value[k] : r.status[k], &v);
-    desc[n++] = {nullptr, keys.reading[k], nullptr, nullptr, nullptr, v, napi_default_jsproperty, nullptr};
-  }
-  Napi::Object o = Napi::Object::New(env);
-  if (n > 0) NAPI_THROW_IF_FAILED(env, napi_define_properties(env, o, n, desc), o);
-  return o;
-}
-
-void PutReadings(Napi::Env env, const Keys &keys, Napi::Object target, const ReadingSet &r) {
-  target.Set(keys.readings, ReadingObject(env, keys, r, true));
-  target.Set(keys.status, ReadingObject(env, keys, r, false));
+void PackReadings(const ReadingSet &r, std::vector<double> &out) {
+  out.insert(out.end(), r.value, r.value + R_COUNT);
+  for (int k = 0; k < R_COUNT; k++) out.push_back(r.status[k]);
 }
 
 Napi::Value NumberOrNull(Napi::Env env, long long v) {
@@ -57,45 +18,71 @@ Napi::Value NumberOrNull(Napi::Env env, long long v) {
 
 }  // namespace
 
-Napi::Object SweepToJs(Napi::Env env, const SweepData &d) {
-  const Keys keys(env);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("timestamp", Napi::Number::New(env, d.timestampMs));
-  o.Set("durationUs", Napi::Number::New(env, d.durationUs));
-  o.Set("driverVersion", Napi::String::New(env, d.driverVersion));
-  o.Set("nvmlVersion", Napi::String::New(env, d.nvmlVersion));
-  o.Set("cudaDriverVersion", NumberOrNull(env, d.cudaDriverVersion));
-  Napi::Array devices = Napi::Array::New(env, d.gpus.size());
-  for (size_t i = 0; i < d.gpus.size(); i++) {
-    const GpuSample &g = d.gpus[i];
-    Napi::Object dev = Napi::Object::New(env);
-    dev.Set(keys.index, Napi::Number::New(env, g.index));
-    dev.Set(keys.minor, NumberOrNull(env, g.minor));
-    dev.Set(keys.uuid, Napi::String::New(env, g.uuid));
-    dev.Set(keys.name, Napi::String::New(env, g.name));
-    dev.Set(keys.pciBusId, Napi::String::New(env, g.pciBusId));
-    dev.Set(keys.serial, g.hasSerial ? Napi::Value(Napi::String::New(env, g.serial)) : env.Null());
-    dev.Set(keys.migEnabled, g.migMode < 0 ? env.Null() : Napi::Value(Napi::Boolean::New(env, g.migMode == 1)));
-    dev.Set(keys.lostCode, g.lostCode == 0 ? env.Null() : Napi::Value(Napi::Number::New(env, g.lostCode)));
-    PutReadings(env, keys, dev, g.r);
-    Napi::Array mig = Napi::Array::New(env, g.mig.size());
-    for (size_t j = 0; j < g.mig.size(); j++) {
-      const MigSample &m = g.mig[j];
-      Napi::Object mo = Napi::Object::New(env);
-      mo.Set(keys.uuid, Napi::String::New(env, m.uuid));
-      mo.Set(keys.slot, Napi::Number::New(env, m.slot));
-      mo.Set(keys.gpuInstanceId, NumberOrNull(env, m.gpuInstanceId));
-      mo.Set(keys.computeInstanceId, NumberOrNull(env, m.computeInstanceId));
-      mo.Set(keys.profile, Napi::String::New(env, m.profile));
-      mo.Set(keys.name, Napi::String::New(env, m.name));
-      PutReadings(env, keys, mo, m.r);
-      mig.Set(static_cast<uint32_t>(j), mo);
+void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
+  out.errorCode = d.errorCode;
+  out.errorCall = d.errorCall;
+  if (d.errorCode != 0) return;
+  size_t sets = d.gpus.size();
+  for (const GpuSample &g : d.gpus) sets += g.mig.size();
+  out.nums.clear();
+  out.nums.reserve(kPackedHeader + d.gpus.size() * kPackedGpuHeader + sets * (2 * R_COUNT + kPackedMigHeader));
+  out.nums.push_back(d.timestampMs);
+  out.nums.push_back(d.durationUs);
+  out.nums.push_back(d.cudaDriverVersion);
+  out.nums.push_back(static_cast<double>(d.gpus.size()));
+
+  std::vector<std::string> ids;
+  std::vector<size_t> migCounts;
+  ids.reserve(2 + 4 * d.gpus.size() + 3 * (sets - d.gpus.size()));
+  ids.push_back(d.driverVersion);
+  ids.push_back(d.nvmlVersion);
+  for (const GpuSample &g : d.gpus) {
+    out.nums.push_back(g.index);
+    out.nums.push_back(static_cast<double>(g.minor));
+    out.nums.push_back(g.migMode);
+    out.nums.push_back(g.lostCode);
+    out.nums.push_back(g.hasSerial ? 1 : 0);
+    out.nums.push_back(static_cast<double>(g.mig.size()));
+    PackReadings(g.r, out.nums);
+    ids.push_back(g.uuid);
+    ids.push_back(g.name);
+    ids.push_back(g.pciBusId);
+    ids.push_back(g.serial);
+    migCounts.push_back(g.mig.size());
+    for (const MigSample &m : g.mig) {
+      out.nums.push_back(m.slot);
+      out.nums.push_back(static_cast<double>(m.gpuInstanceId));
+      out.nums.push_back(static_cast<double>(m.computeInstanceId));
+      PackReadings(m.r, out.nums);
+      ids.push_back(m.uuid);
+      ids.push_back(m.profile);
+      ids.push_back(m.name);
     }
-    dev.Set(keys.mig, mig);
-    devices.Set(static_cast<uint32_t>(i), dev);
   }
-  o.Set("devices", devices);
-  return o;
+  out.identityChanged = !cache.valid || ids != cache.ids || migCounts != cache.migCounts;
+  if (out.identityChanged) {
+    cache.valid = true;
+    cache.ids = ids;
+    cache.migCounts = std::move(migCounts);
+    out.ids = std::move(ids);
+  }
+}
+
+void DeliverSweep(Napi::Env env, Napi::Function cb, const PackedSweep &p) {
+  if (p.errorCode != 0) {
+    cb.Call({Napi::Number::New(env, p.errorCode), Napi::String::New(env, p.errorCall)});
+    return;
+  }
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, p.nums.size() * sizeof(double));
+  if (!p.nums.empty()) std::memcpy(buf.Data(), p.nums.data(), p.nums.size() * sizeof(double));
+  Napi::Float64Array nums = Napi::Float64Array::New(env, p.nums.size(), buf, 0);
+  Napi::Value ids = env.Null();
+  if (p.identityChanged) {
+    Napi::Array a = Napi::Array::New(env, p.ids.size());
+    for (size_t i = 0; i < p.ids.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, p.ids[i]));
+    ids = a;
+  }
+  cb.Call({Napi::Number::New(env, 0), nums, ids});
 }
 
 Napi::Object XidToJs(Napi::Env env, const XidData &x) {

@@ -1,10 +1,15 @@
-// result.h — builds the JS SweepResult / XidEvent objects from the plain structs (main thread only).
+// result.h — how a sweep crosses to JS. The sweep thread packs a SweepData into one flat array of
+// doubles plus, only when the identity of the GPUs changed, their strings (PackSweep); the main
+// thread turns that into one Float64Array and one array of strings and makes one call
+// (DeliverSweep). lib/nvml/decode.ts builds the SweepResult objects from them: building
+// JS objects property by property through N-API costs more than the NVML calls of a sweep.
 #ifndef NVML_EXPORTER_RESULT_H
 #define NVML_EXPORTER_RESULT_H
 
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "sweep.h"
 
@@ -19,8 +24,51 @@ struct XidData {
   long long computeInstanceId = -1;  // -1 = null
 };
 
-Napi::Object SweepToJs(Napi::Env env, const SweepData &d);
+// Layout of PackedSweep::nums (lib/nvml/decode.ts reads it in the same order):
+//   [0] timestampMs  [1] durationUs  [2] cudaDriverVersion (-1 = null)  [3] gpu count
+//   per GPU:  index, minor (-1 = null), migMode (-1 = null, 0, 1), lostCode, hasSerial, migCount,
+//             value[R_COUNT], status[R_COUNT]
+//     per MIG device: slot, gpuInstanceId (-1 = null), computeInstanceId (-1 = null),
+//             value[R_COUNT], status[R_COUNT]
+// status: -1 not read, 0 success (the value is valid), otherwise the NVML return code.
+// PackedSweep::ids, when the identity changed: driverVersion, nvmlVersion, then per GPU uuid,
+// name, pciBusId, serial, and per MIG device uuid, profile, name.
+constexpr int kPackedHeader = 4;
+constexpr int kPackedGpuHeader = 6;
+constexpr int kPackedMigHeader = 3;
+
+struct PackedSweep {
+  int errorCode = 0;
+  std::string errorCall;
+  std::vector<double> nums;
+  bool identityChanged = false;
+  std::vector<std::string> ids;
+};
+
+// The identity last handed to JS; owned by the sweep thread.
+struct IdentityCache {
+  bool valid = false;
+  std::vector<std::string> ids;
+  std::vector<size_t> migCounts;
+};
+
+// Sweep thread: SweepData → PackedSweep; ids are filled only when they differ from `cache`.
+void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out);
+// Main thread: cb(0, nums: Float64Array, ids: string[] | null) or cb(code, callName).
+void DeliverSweep(Napi::Env env, Napi::Function cb, const PackedSweep &p);
 Napi::Object XidToJs(Napi::Env env, const XidData &x);
+// Runs `call` (a call into JS from a thread-safe-function callback). A JS exception it raises goes
+// to process 'uncaughtException' like any other uncaught error (napi_fatal_exception); while the
+// environment is shutting down and cannot run JS any more, the failure is dropped instead of
+// aborting the process through an unhandled C++ exception.
+template <typename F>
+void CallIntoJs(Napi::Env env, F call) {
+  try {
+    call();
+  } catch (const Napi::Error &e) {
+    if (!e.IsEmpty()) napi_fatal_exception(env, e.Value());  // fails only while the environment goes away
+  }
+}
 
 }  // namespace nvx
 

@@ -58,8 +58,10 @@ void SweepWorker::Loop(std::shared_ptr<State> s) {
       s->busy = true;
       pcie = s->pcie;
     }
-    auto *data = new SweepData();
-    s->sweeper->Run(pcie, *data);
+    SweepData data;
+    s->sweeper->Run(pcie, data);
+    auto *packed = new PackedSweep();
+    PackSweep(data, s->identity, *packed);  // packed here, so the main thread only copies it
     bool stopped;
     {
       std::lock_guard<std::mutex> lock(s->m);
@@ -67,21 +69,15 @@ void SweepWorker::Loop(std::shared_ptr<State> s) {
       stopped = s->stop;
     }
     if (stopped) {
-      delete data;
+      delete packed;
       break;
     }
-    napi_status st = s->tsfn.BlockingCall(data, [](Napi::Env env, Napi::Function cb, SweepData *d) {
-      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) {
-        if (d->errorCode != 0) {
-          cb.Call({Napi::Number::New(env, d->errorCode), Napi::String::New(env, d->errorCall)});
-        } else {
-          cb.Call({Napi::Number::New(env, 0), SweepToJs(env, *d)});
-        }
-      }
-      delete d;
+    napi_status st = s->tsfn.BlockingCall(packed, [](Napi::Env env, Napi::Function cb, PackedSweep *p) {
+      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) CallIntoJs(env, [&] { DeliverSweep(env, cb, *p); });
+      delete p;
     });
     if (st != napi_ok) {
-      delete data;
+      delete packed;
       break;
     }
   }

@@ -1,6 +1,6 @@
 // worker.h — the dedicated sweep thread (not the libuv pool). It takes at most one request at a
-// time; the result crosses back to JS in one thread-safe-function call that builds the whole
-// SweepResult object on the main thread.
+// time; the result is packed on this thread and crosses back to JS in one thread-safe-function
+// call (result.h).
 #ifndef NVML_EXPORTER_WORKER_H
 #define NVML_EXPORTER_WORKER_H
 
@@ -12,13 +12,14 @@
 #include <thread>
 
 #include "loader.h"
+#include "result.h"
 #include "sweep.h"
 
 namespace nvx {
 
 class SweepWorker {
  public:
-  // `onDone(errorCode, resultOrCallName)` is called on the main thread once per request.
+  // `onDone(0, nums, ids | null)` or `onDone(errorCode, callName)` is called on the main thread once per request.
   SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onDone);
   ~SweepWorker();
   // Queues one sweep. False when a sweep is still running (or the worker is stopping).
@@ -35,6 +36,7 @@ class SweepWorker {
     bool pending = false, busy = false, stop = false, pcie = false;
     std::shared_ptr<Library> lib;
     std::unique_ptr<Sweeper> sweeper;
+    IdentityCache identity;  // sweep thread only
     Napi::ThreadSafeFunction tsfn;
   };
   static void Loop(std::shared_ptr<State> s);

@@ -14,8 +14,8 @@ export interface PodAttribution {
 
 export interface MigApiEntry {
   uuid: string;
-  gpuInstanceId: number;
-  computeInstanceId: number;
+  gpuInstanceId: number | null;
+  computeInstanceId: number | null;
   profile: string;
   readings: Record<string, number>;
   pods: PodAttribution[];

@@ -84,7 +84,7 @@ function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, 
     const migOn = d.migEnabled === true && d.mig.length > 0;
     let instances: Target[] | null = null;
     if (migOn && sel.kind !== 'gpu') {
-      const ms = sel.kind === 'instance' && sel.ids ? d.mig.filter((m) => sel.ids!.includes(m.gpuInstanceId)) : d.mig;
+      const ms = sel.kind === 'instance' && sel.ids ? d.mig.filter((m) => m.gpuInstanceId !== null && sel.ids!.includes(m.gpuInstanceId)) : d.mig;
       instances = ms.map((m) => buildTarget(sweep, d, m, selection.labels, pods, opts));
     }
     if (sel.kind === 'instance' && !instances) continue;

@@ -83,7 +83,7 @@ export function buildTarget(
   let head =
     `{gpu="${d.index}",${opts.useOldNamespace ? 'uuid' : 'UUID'}="${escapeLabelValue(d.uuid)}"` +
     `,pci_bus_id="${escapeLabelValue(d.pciBusId)}",device="nvidia${d.index}",modelName="${escapeLabelValue(model)}"`;
-  if (m) head += `,GPU_I_PROFILE="${escapeLabelValue(m.profile)}",GPU_I_ID="${m.gpuInstanceId}"`;
+  if (m) head += `,GPU_I_PROFILE="${escapeLabelValue(m.profile)}",GPU_I_ID="${m.gpuInstanceId ?? ''}"`;
   if (opts.hostname !== '') head += `,${opts.hostnameLabel}="${escapeLabelValue(opts.hostname)}"`;
   for (const row of labelRows) {
     const v = row.field.value(sweep, d, m);

@@ -5,7 +5,7 @@ import { packageRoot } from '../package-root.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SweepResult, XidEvent } from './types.js';
+import type { XidEvent } from './types.js';
 
 export interface RawOpenResult {
   /** 0 = opened and initialised; 12 with stage `dlopen`; the nvmlInit code with stage `init` */
@@ -17,8 +17,11 @@ export interface RawOpenResult {
   path?: string;
 }
 
-/** errorCode 0: the second argument is the SweepResult; otherwise the name of the failing call. */
-export type RawSweepCallback = (errorCode: number, result: SweepResult | string) => void;
+/**
+ * errorCode 0: `payload` is the packed sweep and `ids` the GPUs' strings when they changed (null
+ * otherwise); see ./decode.ts. Otherwise `payload` is the name of the failing call.
+ */
+export type RawSweepCallback = (errorCode: number, payload: Float64Array | string, ids?: string[] | null) => void;
 
 export interface RawHandle {
   open(path: string, onSweep: RawSweepCallback): RawOpenResult;
@@ -31,6 +34,8 @@ export interface RawHandle {
 export interface RawBinding {
   NvmlHandle: new () => RawHandle;
   defaultLibrary: string;
+  /** the readings in the order of a packed sweep (must equal READING_KEYS) */
+  readingKeys: string[];
 }
 
 export { packageRoot };

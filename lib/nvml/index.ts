@@ -4,6 +4,7 @@
 // never more than one sweep in the driver.
 import { loadBinding, type RawHandle } from './binding.js';
 import { SweepStalledError, libraryNotFound, nvmlError } from './errors.js';
+import { checkReadingOrder, decodeIdentity, decodeSweep, type IdentityStrings } from './decode.js';
 import type { OpenOptions, SweepOptions, SweepResult, XidEvent } from './types.js';
 
 export { NvmlError, NvmlLibraryNotFoundError, SweepStalledError, nvmlErrorName } from './errors.js';
@@ -29,6 +30,8 @@ export class Nvml {
   private inFlight: InFlight | null = null;
   private readonly xidListeners = new Set<(e: XidEvent) => void>();
   private eventsStarted = false;
+  /** the GPUs' strings as last sent by the addon (it sends them only when they change) */
+  private identity: IdentityStrings | null = null;
 
   private constructor(handle: RawHandle, libraryPath: string, deadlineMs: number) {
     this.handle = handle;
@@ -46,9 +49,10 @@ export class Nvml {
       throw new TypeError('library must be a non-empty path to libnvidia-ml.so.1 (or leave it unset for the default search)');
     }
     const binding = loadBinding();
+    checkReadingOrder(binding.readingKeys);
     const handle = new binding.NvmlHandle();
     let self: Nvml | null = null;
-    const res = handle.open(opts.library ?? '', (code, result) => self?.onSweepDone(code, result));
+    const res = handle.open(opts.library ?? '', (code, payload, ids) => self?.onSweepDone(code, payload, ids));
     if (res.code !== 0) {
       if (res.stage === 'dlopen') throw libraryNotFound(opts.library ?? null, res.detail);
       throw nvmlError(res.code, 'nvmlInit', `${res.detail ? `${res.detail}; ` : ''}library ${res.path ?? opts.library ?? binding.defaultLibrary}`);
@@ -133,13 +137,22 @@ export class Nvml {
     this.inFlight = null;
   }
 
-  private onSweepDone(code: number, result: SweepResult | string): void {
+  private onSweepDone(code: number, payload: Float64Array | string, ids?: string[] | null): void {
     const cur = this.inFlight;
     this.inFlight = null;
-    if (!cur) return;
-    clearTimeout(cur.timer);
-    if (cur.stalled) return; // the caller already got SweepStalledError; sweeps resume from now on
-    if (code !== 0) cur.reject(nvmlError(code, String(result)));
-    else cur.resolve(result as SweepResult);
+    if (cur) clearTimeout(cur.timer);
+    if (code !== 0) {
+      if (cur && !cur.stalled) cur.reject(nvmlError(code, String(payload)));
+      return;
+    }
+    // The identity is taken even from a result nobody waits for: the addon sends it only once.
+    if (ids) this.identity = decodeIdentity(ids);
+    if (!cur || cur.stalled) return; // the caller already got SweepStalledError; sweeps resume from now on
+    try {
+      if (!this.identity) throw new Error('nvml-exporter: the addon sent a sweep without the GPUs\' identity; rebuild it with `npm run build`');
+      cur.resolve(decodeSweep(payload as Float64Array, this.identity));
+    } catch (err) {
+      cur.reject(err as Error);
+    }
   }
 }

@@ -61,8 +61,9 @@ export interface MigDeviceSample {
   uuid: string;
   /** index of the MIG slot on its parent (nvmlDeviceGetMigDeviceHandleByIndex) */
   slot: number;
-  gpuInstanceId: number;
-  computeInstanceId: number;
+  /** null when NVML could not read it */
+  gpuInstanceId: number | null;
+  computeInstanceId: number | null;
   /** GPU-instance profile name, e.g. `1g.10gb` (empty when it could not be read) */
   profile: string;
   name: string;

@@ -164,7 +164,7 @@ static int num(perr_t *p, const char *tok, double *out) {
 }
 
 static int integer(perr_t *p, const char *tok, int lo, int hi, int *out) {
-  double d;
+  double d = 0;
   if (num(p, tok, &d)) return -1;
   if (d != floor(d) || d < lo || d > hi) return fail(p, "'%s' must be an integer in %d..%d", tok, lo, hi);
   *out = (int)d;
