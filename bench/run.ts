@@ -2,11 +2,11 @@
 // autocannon at 10 connections. Reports /metrics latency and throughput, server CPU per scrape,
 // RSS at rest and after 100,000 scrapes, sweep cost, and the throughput of the same server setup
 // answering a static buffer of the same size. Writes the figures into BENCHMARKS.md.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import autocannon, { type Result } from 'autocannon';
 import { freePort } from '../test/helpers/ports.js';
 import { migScenario, demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
@@ -14,8 +14,25 @@ import type { Scenario } from '../lib/nvml/scenario.js';
 import { updateBenchmarks, repoRoot } from './report.js';
 
 const CONNECTIONS = 10;
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const SCRAPES_FOR_RSS = Number(process.env.BENCH_RSS_SCRAPES ?? 100000);
+const WARMUP_S = 3;
+const ROUNDS = 3;
+
+// The load generator (autocannon, in this process) and the server under test each get a core of
+// their own where the machine has two or more, so that neither measurement is decided by how the
+// scheduler mixes them. Without taskset (util-linux) they share the cores, and the report says so.
+const PIN = ((): { load: string; server: string } | null => {
+  if (cpus().length < 2 || process.env.BENCH_NO_PIN === '1') return null;
+  try {
+    execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    return { load: '0', server: String(cpus().length - 1) };
+  } catch {
+    console.error('bench: taskset (util-linux) is not available: the load generator and the server share the cores');
+    return null;
+  }
+})();
+const pinned = (cmd: string, args: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', PIN.server, cmd, ...args]] : [cmd, args]);
 
 interface Case {
   name: string;
@@ -46,18 +63,20 @@ async function waitHttp(url: string, timeoutMs = 20000): Promise<void> {
   }
 }
 
+const BIN = join(repoRoot, 'dist/bin/nvml-exporter.js');
+// The node flags the command runs with: its #! line (`#!/usr/bin/env -S node <flags>`).
+const NODE_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(BIN, 'utf8').split('\n')[0]!)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+
 function startExporter(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const p = spawn(process.execPath, [join(repoRoot, 'dist/bin/nvml-exporter.js'), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return p;
+  // The file itself, as the image's ENTRYPOINT and npm's bin link run it.
+  const [cmd, argv] = pinned(BIN, args);
+  return spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 function startStatic(port: number, size: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench/static-server.ts'), String(port), String(size)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // The same Node flags as the exporter, so that the two differ only in what they serve.
+  const [cmd, argv] = pinned(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'bench/static-server.ts'), String(port), String(size)]);
+  return spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function load(url: string, opts: { duration?: number; amount?: number }) {
@@ -108,13 +127,37 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   await new Promise((r) => setTimeout(r, 3000)); // a few sweeps and a pod refresh
   const page = await (await fetch(url)).text();
   const series = page.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  const sport = await freePort();
+  const st = startStatic(sport, Buffer.byteLength(page));
+  const surl = `http://127.0.0.1:${sport}/metrics`;
+  await waitHttp(surl);
   const rest = procStat(exp.pid!);
 
-  const before = procStat(exp.pid!);
-  const res = await load(url, { duration: DURATION_S });
-  const after = procStat(exp.pid!);
-  const cpuPerScrapeUs = ((after.cpuS - before.cpuS) / res.requests.total) * 1e6;
+  // RSS after the first 100,000 scrapes (which also warm up the exporter, and the load generator
+  // that runs in this process); the static server gets the same warm-up.
+  await load(url, { amount: SCRAPES_FOR_RSS });
+  await new Promise((r) => setTimeout(r, 1000));
+  const after100k = procStat(exp.pid!).rssMB;
+  await load(surl, { duration: WARMUP_S });
 
+  // Throughput: the exporter and the static server in turns, ROUNDS times; the median round of each.
+  const mine: Result[] = [];
+  const theirs: Result[] = [];
+  let cpuS = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const before = procStat(exp.pid!);
+    mine.push(await load(url, { duration: DURATION_S }));
+    cpuS += procStat(exp.pid!).cpuS - before.cpuS;
+    theirs.push(await load(surl, { duration: DURATION_S }));
+  }
+  const median = (rs: Result[]) => [...rs].sort((x, y) => x.requests.average - y.requests.average)[Math.floor(rs.length / 2)]!;
+  const res = median(mine);
+  const sres = median(theirs);
+  const scrapes = mine.reduce((n, r) => n + r.requests.total, 0);
+  const cpuPerScrapeUs = (cpuS / scrapes) * 1e6;
+  const p99 = Math.max(...mine.map((r) => r.latency.p99));
+
+  // Growth: another 100,000 scrapes once the process is in its steady state.
   const rssBefore = procStat(exp.pid!).rssMB;
   await load(url, { amount: SCRAPES_FOR_RSS });
   await new Promise((r) => setTimeout(r, 1000));
@@ -122,13 +165,8 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   const self = await (await fetch(url)).text();
   const sweepS = selfMetric(self, 'nvml_exporter_sweep_duration_seconds') ?? selfMetric(self, 'nvml_exporter_last_sweep_duration_seconds');
   await stop(exp);
-  await kubelet?.stop();
-
-  const sport = await freePort();
-  const st = startStatic(sport, Buffer.byteLength(page));
-  await waitHttp(`http://127.0.0.1:${sport}/metrics`);
-  const sres = await load(`http://127.0.0.1:${sport}/metrics`, { duration: DURATION_S });
   await stop(st);
+  await kubelet?.stop();
   rmSync(dir, { recursive: true, force: true });
 
   const out = {
@@ -136,13 +174,14 @@ async function runCase(c: Case): Promise<Record<string, string>> {
     series: String(series),
     bytes: String(Buffer.byteLength(page)),
     p50_ms: String(res.latency.p50),
-    p99_ms: String(res.latency.p99),
+    p99_ms: String(p99),
     req_s: res.requests.average.toFixed(0),
     static_req_s: sres.requests.average.toFixed(0),
     ratio: (res.requests.average / sres.requests.average).toFixed(2),
     cpu_per_scrape_us: cpuPerScrapeUs.toFixed(0),
     rss_rest_mb: rest.rssMB.toFixed(1),
-    rss_after_mb: rssAfter.toFixed(1),
+    rss_after_mb: after100k.toFixed(1),
+    rss_max_mb: Math.max(after100k, rssBefore, rssAfter).toFixed(1),
     rss_growth_mb: (rssAfter - rssBefore).toFixed(1),
     sweep_ms: sweepS === null ? 'n/a' : (sweepS * 1000).toFixed(2),
   };
@@ -160,15 +199,19 @@ const rows: Record<string, string>[] = [];
 for (const c of cases) rows.push(await runCase(c));
 
 const header =
-  '| case | series | bytes | p50 ms | p99 ms | req/s | static req/s | ratio | CPU µs/scrape | RSS rest MB | RSS after 100k MB | growth MB | sweep ms |\n' +
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  '| case | series | bytes | p50 ms | p99 ms | req/s | static req/s | ratio | CPU µs/scrape | RSS rest MB | RSS after 100k MB | RSS max MB | growth MB | sweep ms |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
 const table = rows
-  .map((r) => `| ${r.case} | ${r.series} | ${r.bytes} | ${r.p50_ms} | ${r.p99_ms} | ${r.req_s} | ${r.static_req_s} | ${r.ratio} | ${r.cpu_per_scrape_us} | ${r.rss_rest_mb} | ${r.rss_after_mb} | ${r.rss_growth_mb} | ${r.sweep_ms} |`)
+  .map((r) => `| ${r.case} | ${r.series} | ${r.bytes} | ${r.p50_ms} | ${r.p99_ms} | ${r.req_s} | ${r.static_req_s} | ${r.ratio} | ${r.cpu_per_scrape_us} | ${r.rss_rest_mb} | ${r.rss_after_mb} | ${r.rss_max_mb} | ${r.rss_growth_mb} | ${r.sweep_ms} |`)
   .join('\n');
 updateBenchmarks(
   'Exporter /metrics',
-  `Command: \`npm run bench\` (autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per run; RSS after ${SCRAPES_FOR_RSS} scrapes). ` +
-    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load generator and exporter share the cores.\n` +
+  `Command: \`npm run bench\` (bench/run.ts). Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; ` +
+    (PIN ? `the load generator (autocannon, ${CONNECTIONS} connections) on CPU ${PIN.load}, the server under test on CPU ${PIN.server} (taskset).\n` : `the load generator (autocannon, ${CONNECTIONS} connections) and the server share the cores (no taskset).\n`) +
+    `The exporter runs as \`dist/bin/nvml-exporter.js\`, with the node flags of its #! line (\`${NODE_FLAGS.join(' ') || 'none'}\`), collect interval 1 s; ` +
+    'the static server is the same Fastify setup with the same flags answering a buffer of the same size.\n' +
+    `Per case: RSS at rest; RSS after the first ${SCRAPES_FOR_RSS} scrapes; then ${ROUNDS} rounds of ${DURATION_S} s on the exporter and on the static server in turns ` +
+    `(req/s and p50 of the median round, p99 the worst round, CPU over all rounds); then growth over another ${SCRAPES_FOR_RSS} scrapes. RSS max is the highest reading.\n` +
     'Targets: p99 ≤ 2 ms, throughput ratio to a static buffer of the same size ≥ 0.8, RSS ≤ 80 MB, RSS growth ≤ 2 MB over 100,000 scrapes.\n\n' +
     header +
     table +

@@ -1,11 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// (The flag caps each half of V8's young generation at 1 MiB. Under sustained scraping the default
+// lets it grow to tens of MiB of resident memory; capped, scavenges stay small and cache-warm and
+// throughput goes up. See BENCHMARKS.md. `node dist/bin/nvml-exporter.js` works too, without it.)
 // The `nvml-exporter` command. Exit codes: 0 ok (and after SIGTERM/SIGINT), 1 a runtime failure
 // (NVML cannot be opened, the address is in use), 2 bad flags, environment or counters file.
 import { parseCli } from '../lib/config/cli.js';
 import { ConfigError } from '../lib/config/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { startExporter } from '../lib/exporter.js';
-import { runScaler, createNodeLocalScaler } from '../lib/scaler/main.js';
+import type { runScaler } from '../lib/scaler/main.js';
 import type { Config as ExporterConfig, ScalerConfig, ListenAddress } from '../lib/config/types.js';
 
 async function main(): Promise<number> {
@@ -60,6 +63,7 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
 
   let scaler: { close(): Promise<void> } | null = null;
   if (config.kedaScalerAddress) {
+    const { createNodeLocalScaler } = await import('../lib/scaler/main.js'); // gRPC: loaded only when asked for
     const local = createNodeLocalScaler(() => exp.gpusDocument(), { logger: log });
     try {
       await local.listen(config.kedaScalerAddress.text);
@@ -93,6 +97,7 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
 }
 
 async function runScalerCommand(config: ScalerConfig, log: Logger): Promise<number> {
+  const { runScaler } = await import('../lib/scaler/main.js');
   let handle: Awaited<ReturnType<typeof runScaler>>;
   try {
     handle = await runScaler(

@@ -8,9 +8,9 @@ import { Nvml } from './nvml/index.js';
 import { demoScenario, simulatedLibraryPath, writeScenario } from './nvml/simulation.js';
 import { Collector } from './collect/collector.js';
 import { buildApp } from './server/app.js';
-import { PodAttributor } from './kubernetes/attribution.js';
-import { startSimKubelet, demoPods, type SimKubelet } from './kubernetes/sim-kubelet.js';
-import { DEFAULT_POD_RESOURCES_SOCKET } from './kubernetes/client.js';
+import type { PodAttributor } from './kubernetes/attribution.js';
+import type { SimKubelet } from './kubernetes/sim-kubelet.js';
+import { DEFAULT_POD_RESOURCES_SOCKET } from './kubernetes/types.js';
 import { loadCounters, loadDefaultCounters, selectionNeedsPcieThroughput, type FieldSelection } from './config/counters.js';
 import type { Config as ExporterConfig } from './config/types.js';
 import { renderMetrics } from './exposition/render.js';
@@ -73,6 +73,8 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
 
   if (config.simulate !== null && config.kubernetes && socketPath !== config.podResourcesSocket) {
     // The demo: a simulated kubelet whose pods hold the simulated GPUs.
+    // Loaded only when used, like everything that pulls in gRPC: it costs memory at rest.
+    const { startSimKubelet, demoPods } = await import('./kubernetes/sim-kubelet.js');
     sim = await startSimKubelet(socketPath, demoPods((first?.sweep.devices ?? []).map((d) => d.uuid)));
     cleanups.push(() => sim?.stop());
     log.info('simulation: a simulated kubelet serves pod resources', { socket: socketPath });
@@ -80,6 +82,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
 
   let attributor: PodAttributor | null = null;
   if (config.kubernetes) {
+    const { PodAttributor } = await import('./kubernetes/attribution.js'); // gRPC: loaded only with -k
     attributor = new PodAttributor({
       getSweep: () => collector.current()?.sweep ?? null,
       socketPath,

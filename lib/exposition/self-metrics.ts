@@ -1,6 +1,8 @@
 // The exporter's own metrics (`nvml_exporter_*`), kept in a prom-client Registry without default
 // metrics. Every value is read from the status providers when the page is rendered, so nothing
-// here has to be updated by the collector or the attribution side.
+// here has to be updated by the collector or the attribution side. The text is rendered again only
+// when one of those values changed (in practice once per sweep or pod refresh), not per scrape:
+// render() returns the same string object until then.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CollectorStatus } from '../collect/types.js';
 import type { PodResourcesStatus } from '../kubernetes/types.js';
@@ -100,6 +102,24 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
     registers, collect() { this.reset(); setCounter(this, p.reloads().failed); },
   });
 
+  const podMapAge = (): number | null => {
+    const last = p.podResources?.()?.lastSuccessMs ?? null;
+    return last === null ? null : Math.max(0, Math.floor((now() - last) / 1000));
+  };
+  // Everything the page is made of, as one string: equal keys give equal pages.
+  const stateKey = (): string => {
+    const s = status();
+    const r = p.reloads();
+    let k = `${s.nvmlOpen}|${s.lastSweepSeconds}|${s.lastSuccessMs}|${s.sweepsTotal}|${s.sweepsFailed}|${s.sweepsStalled}|${s.gpuCount}|${s.gpusLost}|${r.ok}|${r.failed}`;
+    for (const [key, n] of s.readErrors) k += `|${key}=${n}`;
+    if (p.podResources) {
+      const q = p.podResources();
+      k += `|pr:${q?.up}|${q?.unmatchedDeviceIds}|${podMapAge()}`;
+      for (const [reason, n] of Object.entries(q?.errorsByReason ?? {})) k += `|${reason}=${n}`;
+    }
+    return k;
+  };
+
   if (p.podResources) {
     const pr = p.podResources;
     new Gauge({
@@ -115,11 +135,12 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
       },
     });
     new Gauge({
-      name: 'nvml_exporter_pod_map_age_seconds', help: 'Age of the pod map in use (time since the last successful refresh).', registers,
+      name: 'nvml_exporter_pod_map_age_seconds', help: 'Age of the pod map in use (time since the last successful refresh), in whole seconds.',
+      registers,
       collect() {
         this.reset();
-        const last = pr()?.lastSuccessMs ?? null;
-        if (last !== null) this.set(Math.max(0, (now() - last) / 1000));
+        const age = podMapAge();
+        if (age !== null) this.set(age);
       },
     });
     new Counter({
@@ -128,12 +149,19 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
     });
   }
 
+  let cachedKey: string | null = null;
+  let cachedText = '';
   return {
     registry,
     async render() {
       st = null; // read the collector status once per render
       try {
-        return await registry.metrics();
+        const key = stateKey();
+        if (key !== cachedKey) {
+          cachedText = await registry.metrics();
+          cachedKey = key;
+        }
+        return cachedText;
       } finally {
         st = null;
       }

@@ -23,3 +23,6 @@ export interface PodResourcesStatus {
   /** the last failure (reason, message, ms since epoch), null when none since start */
   lastError?: { reason: string; message: string; atMs: number } | null;
 }
+
+/** The kubelet's PodResources socket (`--pod-resources-kubelet-socket` default). */
+export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';

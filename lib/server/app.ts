@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import type { GpusDocument } from '../exposition/gpus-json-types.js';
 
 export interface MetricsPage {
-  /** the GPU families; the same string object while nothing changed (its gzip is cached) */
+  /** the GPU families; the same string while nothing changed */
   gpuText: string;
-  /** the exporter's own metrics */
+  /** the exporter's own metrics; the same string while nothing changed */
   selfText: string;
 }
 
@@ -54,33 +54,44 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
   app.server.maxConnections = opts.maxConnections ?? 256;
   app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
 
-  // The GPU part changes once per sweep: keep its bytes (plain and gzipped) until it does.
-  let cacheFor: string | null = null;
-  let plain: Buffer = Buffer.alloc(0);
-  let gz: Buffer | null = null;
-  const gpuBytes = (text: string): Buffer => {
-    if (cacheFor !== text) {
-      plain = Buffer.from(text, 'utf8');
-      gz = null;
-      cacheFor = text;
+  // The page changes about once per sweep: keep its bytes, plain and gzipped, until either part
+  // changes, so that a scrape in between only sends a buffer it already has. The GPU part, the
+  // bigger one, keeps its own gzip member across changes of the self-metrics (two gzip members
+  // back to back are one valid gzip stream).
+  let gpuFor: string | null = null;
+  let selfFor: string | null = null;
+  let gpuPlain: Buffer = Buffer.alloc(0);
+  let gpuGz: Buffer | null = null;
+  let page: Buffer = Buffer.alloc(0);
+  let pageGz: Buffer | null = null;
+  const bodyFor = (p: MetricsPage, gzip: boolean): Buffer => {
+    if (gpuFor !== p.gpuText) {
+      gpuPlain = Buffer.from(p.gpuText, 'utf8');
+      gpuGz = null;
+      gpuFor = p.gpuText;
+      selfFor = null;
     }
-    return plain;
-  };
-  const gzipGpu = (text: string): Buffer => {
-    gpuBytes(text);
-    return (gz ??= gzipSync(plain, { level: 1 }));
+    if (selfFor !== p.selfText) {
+      page = Buffer.concat([gpuPlain, Buffer.from(p.selfText, 'utf8')]);
+      pageGz = null;
+      selfFor = p.selfText;
+    }
+    if (!gzip) return page;
+    if (!pageGz) {
+      gpuGz ??= gzipSync(gpuPlain, { level: 1 });
+      pageGz = Buffer.concat([gpuGz, gzipSync(p.selfText, { level: 1 })]);
+    }
+    return pageGz;
   };
 
   const metrics = async (req: FastifyRequest, reply: FastifyReply) => {
-    const page = await src.renderMetrics();
+    const p = await src.renderMetrics();
     reply.header('content-type', CONTENT_TYPE_TEXT).header('x-content-type-options', 'nosniff');
-    const accepts = String(req.headers['accept-encoding'] ?? '');
-    if (/\bgzip\b/.test(accepts)) {
-      // Two gzip members back to back are one valid gzip stream; the GPU part is cached.
-      const body = Buffer.concat([gzipGpu(page.gpuText), gzipSync(page.selfText, { level: 1 })]);
-      return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(body);
+    const accepts = req.headers['accept-encoding'];
+    if (accepts !== undefined && /\bgzip\b/.test(String(accepts))) {
+      return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(bodyFor(p, true));
     }
-    return reply.send(Buffer.concat([gpuBytes(page.gpuText), Buffer.from(page.selfText, 'utf8')]));
+    return reply.send(bodyFor(p, false));
   };
 
   app.route({ method: ['GET', 'HEAD'], url: '/metrics', handler: metrics });

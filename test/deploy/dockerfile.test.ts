@@ -43,7 +43,7 @@ t.test('the runtime stage has what the package ships, and the NVIDIA env', async
   t.ok(runtime.includes('EXPOSE 9400'));
   t.notOk(lines.some((l) => l.startsWith('HEALTHCHECK')), 'no HEALTHCHECK');
   const entry = runtime.find((l) => l.startsWith('ENTRYPOINT'))!;
-  t.match(entry, `dist/bin/nvml-exporter.js`, 'runs the package bin');
+  t.equal(entry, 'ENTRYPOINT ["/opt/nvml-exporter/dist/bin/nvml-exporter.js"]', 'runs the package bin itself, so its #! line (node flags) applies');
   t.equal(pkg.bin['nvml-exporter'], 'dist/bin/nvml-exporter.js');
 });
 

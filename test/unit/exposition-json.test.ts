@@ -102,3 +102,49 @@ t.test('self-metrics: values read from the providers at render time', async (t) 
     build: { version: '0', nodeVersion: 'v', library: 'l', driver: 'd' } });
   t.notMatch(await noK8s.render(), 'podresources', 'no pod metrics without attribution');
 });
+
+t.test('self-metrics: rendered again only when a value changed, and then every change shows', async (t) => {
+  let status: CollectorStatus = {
+    nvmlOpen: true, lastSweepSeconds: 0.001, lastSuccessMs: 1_700_000_000_000, sweepsTotal: 1, sweepsFailed: 0, sweepsStalled: 0,
+    readErrors: new Map(), gpusLost: 0, gpuCount: 2,
+  };
+  let pr: PodResourcesStatus = { up: true, errorsByReason: {}, lastSuccessMs: 1_700_000_000_000, unmatchedDeviceIds: 0 };
+  let clock = 1_700_000_000_200;
+  let reloads = { ok: 0, failed: 0 };
+  const m = createSelfMetrics({
+    collector: () => status, podResources: () => pr, reloads: () => reloads,
+    build: { version: '0', nodeVersion: 'v', library: 'l', driver: 'd' }, now: () => clock,
+  });
+  let renders = 0;
+  const real = m.registry.metrics.bind(m.registry);
+  m.registry.metrics = () => {
+    renders++;
+    return real();
+  };
+  const first = await m.render();
+  t.equal(await m.render(), first);
+  clock += 500; // the pod map age stays 0 whole seconds
+  t.equal(await m.render(), first);
+  t.equal(renders, 1, 'nothing changed: no new render');
+
+  const step = async (what: string, change: () => void, expect: string | RegExp) => {
+    change();
+    const text = await m.render();
+    t.match(text, expect, what);
+  };
+  await step('a sweep', () => (status = { ...status, sweepsTotal: 2, lastSuccessMs: 1_700_000_000_900 }), /^nvml_exporter_sweeps_total 2$/m);
+  await step('a read error appears', () => (status = { ...status, readErrors: new Map([['powerUsage\u0000UNKNOWN', 1]]) }),
+    /^nvml_exporter_read_errors_total\{field="powerUsage",code="UNKNOWN"\} 1$/m);
+  await step('a different read error, same count and size', () => (status = { ...status, readErrors: new Map([['gpuTemp\u0000UNKNOWN', 1]]) }),
+    /^nvml_exporter_read_errors_total\{field="gpuTemp",code="UNKNOWN"\} 1$/m);
+  await step('a GPU lost', () => (status = { ...status, gpusLost: 1 }), /^nvml_exporter_gpus_lost 1$/m);
+  await step('a reload', () => (reloads = { ok: 1, failed: 0 }), /^nvml_exporter_config_reloads_total 1$/m);
+  await step('the kubelet fails', () => (pr = { ...pr, up: false, errorsByReason: { deadline: 1 } }),
+    /^nvml_exporter_podresources_up 0$[^]*^nvml_exporter_podresources_refresh_errors_total\{reason="deadline"\} 1$/m);
+  await step('the same count under another reason', () => (pr = { ...pr, errorsByReason: { unavailable: 1 } }),
+    /^nvml_exporter_podresources_refresh_errors_total\{reason="unavailable"\} 1$/m);
+  await step('the pod map ages past a whole second', () => (clock = 1_700_000_003_100), /^nvml_exporter_pod_map_age_seconds 3$/m);
+  const n = renders;
+  await m.render();
+  t.equal(renders, n, 'and no render while it stays the same');
+});

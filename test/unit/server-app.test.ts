@@ -33,6 +33,27 @@ t.test('/metrics is gzipped when the scraper asks, and the two members decode to
   t.equal(gunzipSync(again.rawPayload).toString(), gpuText + selfText, 'the cached GPU part decodes the same');
 });
 
+t.test('the cached page follows every change of either part, plain and gzipped, in any order', async (t) => {
+  const page = { gpuText: 'gpu_a 1\n', selfText: 'self_a 1\n' };
+  const a = buildApp({ renderMetrics: () => ({ ...page }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => null });
+  const plain = async () => (await a.inject({ method: 'GET', url: '/metrics' })).body;
+  const gz = async () => gunzipSync((await a.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip' } })).rawPayload).toString();
+  t.equal(await plain(), 'gpu_a 1\nself_a 1\n');
+  t.equal(await gz(), 'gpu_a 1\nself_a 1\n');
+  page.selfText = 'self_b 2\n'; // only the self-metrics changed
+  t.equal(await gz(), 'gpu_a 1\nself_b 2\n', 'gzip first after the change');
+  t.equal(await plain(), 'gpu_a 1\nself_b 2\n');
+  page.gpuText = 'gpu_c 3\n'; // only the GPU part changed
+  t.equal(await plain(), 'gpu_c 3\nself_b 2\n');
+  t.equal(await gz(), 'gpu_c 3\nself_b 2\n');
+  page.gpuText = 'gpu_a 1\n'; // back to an earlier GPU text, with the later self text
+  t.equal(await gz(), 'gpu_a 1\nself_b 2\n');
+  t.equal(await plain(), 'gpu_a 1\nself_b 2\n');
+  page.selfText = '';
+  t.equal(await plain(), 'gpu_a 1\n', 'an empty self part');
+  t.equal(await gz(), 'gpu_a 1\n');
+});
+
 t.test('/health, /ready, /, 404 and 405', async (t) => {
   const a = app();
   t.equal((await a.inject('/health')).body, 'OK\n');
