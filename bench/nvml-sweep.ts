@@ -65,6 +65,21 @@ for (let i = 0; i < N; i++) {
 const jsUs = Number(process.hrtime.bigint() - t0) / 1e3 / N;
 const cpu = process.cpuUsage(cpu0);
 const cpuUs = (cpu.user + cpu.system) / N;
+
+// (c) the same with no GPU at all: what one sweep costs before any NVML device call
+const empty = demoScenario(1);
+empty.gpus = [];
+writeScenario(scenario, empty);
+await new Promise((r) => setTimeout(r, 100)); // the simulated library re-reads the file within 10 ms
+for (let i = 0; i < WARMUP; i++) await nvml.sweep();
+const t1 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) {
+  if ((await nvml.sweep()).devices.length !== 0) {
+    console.error('bench:nvml: the empty scenario still has GPUs');
+    process.exit(1);
+  }
+}
+const emptyUs = Number(process.hrtime.bigint() - t1) / 1e3 / N;
 await nvml.close();
 if (devices !== GPUS * N) {
   console.error(`bench:nvml: expected ${GPUS} GPUs per sweep, got ${devices / N}`);
@@ -81,6 +96,7 @@ console.log(`  C loop (same NVML calls)          ${cUs.toFixed(1)} µs/sweep`);
 console.log(`  addon: Nvml.sweep() end to end    ${jsUs.toFixed(1)} µs/sweep`);
 console.log(`  addon: time on the sweep thread   ${threadUs.toFixed(1)} µs/sweep`);
 console.log(`  addon: CPU (all threads)          ${cpuUs.toFixed(1)} µs/sweep`);
+console.log(`  addon: a sweep of no GPU          ${emptyUs.toFixed(1)} µs/sweep`);
 console.log(`  thread round trip (C, condvars)   ${rtUs.toFixed(1)} µs`);
 console.log(`  addon's own work (end to end − sweep thread − round trip)  ${ownUs.toFixed(1)} µs/sweep`);
 console.log(`  ratio addon / C                   ${ratio.toFixed(2)} (target ≤ ${TARGET}: ${ok ? 'met' : 'NOT met'})`);
@@ -96,6 +112,7 @@ ${GPUS} simulated GPUs (\`demoScenario(${GPUS})\`, build/Release/nvml_sim.so), $
 | addon, \`await nvml.sweep()\` end to end (thread hop + building the result object) | ${jsUs.toFixed(1)} µs/sweep | |
 | addon, time spent on the sweep thread (\`durationUs\`) | ${threadUs.toFixed(1)} µs/sweep | |
 | addon, CPU time of the whole process (all threads) | ${cpuUs.toFixed(1)} µs/sweep | |
+| addon, a sweep of a node with no GPU end to end: the fixed cost of one sweep | ${emptyUs.toFixed(1)} µs/sweep | |
 | this machine's thread round trip: request to a sleeping thread and answer back (C, condition variables) | ${rtUs.toFixed(1)} µs | |
 | addon's own work: end to end − sweep thread − round trip (packing, the crossing, decoding, the promise) | ${ownUs.toFixed(1)} µs/sweep | |
 | ratio addon / C loop | ${ratio.toFixed(2)} | ≤ ${TARGET} (${ok ? 'met' : 'not met'}) |

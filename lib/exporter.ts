@@ -105,16 +105,28 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
     hostnameLabel: config.hostnameLabel,
     devices: config.devices,
   };
+  // The page is rendered again only for a new sweep, pod map or selection (renderMetrics caches
+  // it); that render, with the pod join, is what a sweep costs on this side: timed for the self-metrics.
+  let renderSeconds: number | null = null;
+  let rendered: { snap: object; pods: object | null; selection: object } | null = null;
   const renderGpuText = (): string => {
     const snap = collector.current();
     if (!snap) return '';
-    return renderMetrics({ snapshot: snap, selection, pods: attributor?.current() ?? null, ...renderOpts });
+    const t0 = process.hrtime.bigint();
+    const pods = attributor?.current() ?? null;
+    const text = renderMetrics({ snapshot: snap, selection, pods, ...renderOpts });
+    if (!rendered || rendered.snap !== snap || rendered.pods !== pods || rendered.selection !== selection) {
+      renderSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      rendered = { snap, pods, selection };
+    }
+    return text;
   };
 
   const self = createSelfMetrics({
     collector: () => collector.status(),
     podResources: attributor ? () => attributor!.status() : undefined,
     reloads: () => reloads,
+    renderSeconds: () => renderSeconds,
     build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: first?.sweep.driverVersion ?? '' },
   });
 

@@ -21,6 +21,8 @@ export interface SelfMetricsProviders {
   /** absent: pod attribution is off (no podresources metrics); null: no status yet */
   podResources?: () => PodResourcesStatus | null;
   reloads: () => { ok: number; failed: number };
+  /** seconds the last render of the GPU families took (joining the pod map included); null before the first */
+  renderSeconds?: () => number | null;
   build: BuildInfo;
   /** clock for ages (default Date.now) */
   now?: () => number;
@@ -72,6 +74,19 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
       if (v !== null) this.set(v / 1000);
     },
   });
+  if (p.renderSeconds) {
+    const read = p.renderSeconds;
+    new Gauge({
+      name: 'nvml_exporter_render_duration_seconds',
+      help: 'Duration of the last render of the GPU families from a new sweep or pod map (the pod join included); scrapes in between reuse it.',
+      registers,
+      collect() {
+        this.reset();
+        const v = read();
+        if (v !== null) this.set(v);
+      },
+    });
+  }
   const counter = (name: string, help: string, read: (s: CollectorStatus) => number) =>
     new Counter({ name, help, registers, collect() { this.reset(); setCounter(this, read(status())); } });
   counter('nvml_exporter_sweeps_total', 'NVML sweeps started.', (s) => s.sweepsTotal);
@@ -110,7 +125,7 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
   const stateKey = (): string => {
     const s = status();
     const r = p.reloads();
-    let k = `${s.nvmlOpen}|${s.lastSweepSeconds}|${s.lastSuccessMs}|${s.sweepsTotal}|${s.sweepsFailed}|${s.sweepsStalled}|${s.gpuCount}|${s.gpusLost}|${r.ok}|${r.failed}`;
+    let k = `${s.nvmlOpen}|${s.lastSweepSeconds}|${s.lastSuccessMs}|${s.sweepsTotal}|${s.sweepsFailed}|${s.sweepsStalled}|${s.gpuCount}|${s.gpusLost}|${r.ok}|${r.failed}|${p.renderSeconds?.()}`;
     for (const [key, n] of s.readErrors) k += `|${key}=${n}`;
     if (p.podResources) {
       const q = p.podResources();

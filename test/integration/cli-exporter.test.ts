@@ -116,3 +116,17 @@ t.test('a value that changes in NVML is visible within one interval (+ margin)',
   const doc = (await (await fetch(exp.url + '/api/v1/gpus')).json()) as { gpus: { readings: Record<string, number> }[] };
   t.equal(doc.gpus[0]?.readings.DCGM_FI_DEV_GPU_UTIL, 77, '/api/v1/gpus shows the same value');
 });
+
+t.test('self-metrics time the sweep and the render of each new page; the page between sweeps is the same', async (t) => {
+  const exp = await startExporter({ scenario: { gpus: [{ values: { gpuUtil: 10 } }, { values: { gpuUtil: 20 } }] }, args: ['-c', '60000'] });
+  t.teardown(() => exp.stop());
+  const a = await (await fetch(exp.url + '/metrics')).text();
+  const b = await (await fetch(exp.url + '/metrics')).text();
+  t.equal(b, a, 'no sweep in between: the same bytes');
+  const self = (name: string) => parseExposition(a).find((s) => s.name === name)?.value;
+  const render = self('nvml_exporter_render_duration_seconds');
+  t.ok(render !== undefined && render > 0 && render < 1, `render duration in seconds: ${render}`);
+  const sweep = self('nvml_exporter_sweep_duration_seconds');
+  t.ok(sweep !== undefined && sweep > 0 && sweep < 1, `sweep duration in seconds: ${sweep}`);
+  t.equal(self('nvml_exporter_sweeps_total'), 1, 'one sweep so far (interval 60 s)');
+});

@@ -101,6 +101,14 @@ t.test('self-metrics: values read from the providers at render time', async (t) 
   const noK8s = createSelfMetrics({ collector: () => status, reloads: () => ({ ok: 0, failed: 0 }),
     build: { version: '0', nodeVersion: 'v', library: 'l', driver: 'd' } });
   t.notMatch(await noK8s.render(), 'podresources', 'no pod metrics without attribution');
+  t.notMatch(await noK8s.render(), 'nvml_exporter_render_duration_seconds', 'no render timing without its provider');
+  let renderS: number | null = null;
+  const timed = createSelfMetrics({ collector: () => status, reloads: () => ({ ok: 0, failed: 0 }), renderSeconds: () => renderS,
+    build: { version: '0', nodeVersion: 'v', library: 'l', driver: 'd' } });
+  t.match(await timed.render(), /^# TYPE nvml_exporter_render_duration_seconds gauge$/m);
+  t.match(await timed.render(), /^nvml_exporter_render_duration_seconds 0$/m, '0 before the first render (as the other unlabelled gauges)');
+  renderS = 0.0004;
+  t.match(await timed.render(), /^nvml_exporter_render_duration_seconds 0\.0004$/m);
 });
 
 t.test('self-metrics: rendered again only when a value changed, and then every change shows', async (t) => {
