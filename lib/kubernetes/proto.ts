@@ -1,29 +1,74 @@
-// Loads our declaration of the kubelet PodResources v1 API (proto/podresources_v1.proto) and
-// describes, as TypeScript, the decoded messages this project reads or (in the simulated kubelet)
-// writes. The decoded shape follows the loader options below: field names as in the .proto
-// (keepCase), every repeated field present as an array, absent scalars as their defaults.
+// The kubelet PodResources v1 API as this exporter uses it: the gRPC service definition and
+// client, built by hand over our own wire-format codec (wire.ts) instead of loading the .proto
+// with @grpc/proto-loader, and the decoded messages as TypeScript. proto/podresources_v1.proto
+// stays the declaration they follow. The decoded shape is proto-loader's with { keepCase,
+// longs: String, defaults, arrays, oneofs }: field names as in the .proto, every repeated field an
+// array, absent scalars as their defaults, 64-bit integers as decimal strings.
 import { packageRoot } from '../package-root.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { V1, decode, encode, type MessageType } from './wire.js';
+
+// Fields marked optional (?) are always present in decoded messages; they are optional here so
+// that messages built by hand (the simulated kubelet, tests) may leave out what they do not use.
+
+export interface NUMANodeMsg {
+  ID: string;
+}
+
+export interface TopologyInfoMsg {
+  nodes: NUMANodeMsg[];
+}
 
 export interface ContainerDevicesMsg {
   resource_name: string;
   device_ids: string[];
-  topology?: { nodes: { ID: string }[] } | null;
+  topology?: TopologyInfoMsg | null;
+}
+
+export interface ContainerMemoryMsg {
+  memory_type: string;
+  /** uint64, in bytes */
+  size: string;
+  topology?: TopologyInfoMsg | null;
+}
+
+export interface CDIDeviceMsg {
+  name: string;
+}
+
+export interface ClaimResourceMsg {
+  cdi_devices: CDIDeviceMsg[];
+  driver_name: string;
+  pool_name: string;
+  device_name: string;
+  /** proto3 `optional`: present only when the kubelet sent it */
+  share_id?: string;
+  /** the synthetic oneof of share_id: 'share_id' when it is set */
+  _share_id?: 'share_id';
+}
+
+export interface DynamicResourceMsg {
+  claim_name: string;
+  claim_namespace: string;
+  claim_resources: ClaimResourceMsg[];
 }
 
 export interface ContainerResourcesMsg {
   name: string;
   devices: ContainerDevicesMsg[];
+  cpu_ids?: string[];
+  memory?: ContainerMemoryMsg[];
+  dynamic_resources?: DynamicResourceMsg[];
 }
 
 export interface PodResourcesMsg {
   name: string;
   namespace: string;
   containers: ContainerResourcesMsg[];
+  cpu_ids?: string[];
+  memory?: ContainerMemoryMsg[];
 }
 
 export interface ListPodResourcesResponse {
@@ -33,10 +78,23 @@ export interface ListPodResourcesResponse {
 export interface AllocatableResourcesResponse {
   devices: ContainerDevicesMsg[];
   cpu_ids: string[];
+  memory?: ContainerMemoryMsg[];
 }
 
-const PACKAGE_NAME = 'nvml-exporter';
+export interface GetPodResourcesRequest {
+  pod_name: string;
+  pod_namespace: string;
+}
+
+export interface GetPodResourcesResponse {
+  pod_resources: PodResourcesMsg | null;
+}
+
+/** The empty request of List and GetAllocatableResources. */
+export type EmptyRequest = Record<string, never>;
+
 const PROTO_RELATIVE = join('proto', 'podresources_v1.proto');
+const SERVICE_NAME = 'v1.PodResourcesLister';
 
 export { packageRoot };
 
@@ -54,23 +112,39 @@ export interface PodResourcesApi {
   service: grpc.ServiceDefinition;
 }
 
+function unary<Req extends object, Res extends object>(
+  method: string,
+  req: MessageType,
+  res: MessageType,
+): grpc.MethodDefinition<Req, Res> {
+  return {
+    path: `/${SERVICE_NAME}/${method}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: Req) => encode(req, v),
+    requestDeserialize: (b: Buffer) => decode(req, b) as Req,
+    responseSerialize: (v: Res) => encode(res, v),
+    responseDeserialize: (b: Buffer) => decode(res, b) as Res,
+    // the name in the .proto's lowerCamelCase, which grpc-js also puts on the client
+    originalName: method[0]!.toLowerCase() + method.slice(1),
+  };
+}
+
 let cached: PodResourcesApi | null = null;
 
-/** Loads the v1 API once per process. */
+/** The v1 API, built once per process. */
 export function podResourcesApi(): PodResourcesApi {
   if (cached) return cached;
-  const def = protoLoader.loadSync(protoPath(), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    v1: { PodResourcesLister: grpc.ServiceClientConstructor };
+  const service: grpc.ServiceDefinition = {
+    List: unary<EmptyRequest, ListPodResourcesResponse>('List', V1.ListPodResourcesRequest, V1.ListPodResourcesResponse),
+    GetAllocatableResources: unary<EmptyRequest, AllocatableResourcesResponse>(
+      'GetAllocatableResources',
+      V1.AllocatableResourcesRequest,
+      V1.AllocatableResourcesResponse,
+    ),
+    Get: unary<GetPodResourcesRequest, GetPodResourcesResponse>('Get', V1.GetPodResourcesRequest, V1.GetPodResourcesResponse),
   };
-  const Client = pkg.v1.PodResourcesLister;
-  cached = { Client, service: Client.service };
+  const Client = grpc.makeGenericClientConstructor(service, 'PodResourcesLister');
+  cached = { Client, service };
   return cached;
 }
