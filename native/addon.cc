@@ -16,6 +16,7 @@
 
 #include "events.h"
 #include "loader.h"
+#include "result.h"
 #include "sweep.h"
 #include "worker.h"
 
@@ -125,6 +126,7 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
   exports.Set("NvmlHandle", NvmlHandle::Define(env));
   exports.Set("defaultLibrary", Napi::String::New(env, kDefaultLibrary));
   // The order of the readings in a packed sweep; lib/nvml checks it against READING_KEYS.

@@ -73,8 +73,16 @@ void DeliverSweep(Napi::Env env, Napi::Function cb, const PackedSweep &p) {
     cb.Call({Napi::Number::New(env, p.errorCode), Napi::String::New(env, p.errorCall)});
     return;
   }
-  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, p.nums.size() * sizeof(double));
-  if (!p.nums.empty()) std::memcpy(buf.Data(), p.nums.data(), p.nums.size() * sizeof(double));
+  const size_t bytes = p.nums.size() * sizeof(double);
+  AddonData *data = env.GetInstanceData<AddonData>();
+  Napi::ArrayBuffer buf;
+  if (data != nullptr && !data->scratch.IsEmpty() && data->scratch.Value().ByteLength() >= bytes) {
+    buf = data->scratch.Value();
+  } else {
+    buf = Napi::ArrayBuffer::New(env, bytes + bytes / 4 + 64);  // some room: MIG devices may come and go
+    if (data != nullptr) data->scratch = Napi::Persistent(buf);
+  }
+  if (bytes > 0) std::memcpy(buf.Data(), p.nums.data(), bytes);
   Napi::Float64Array nums = Napi::Float64Array::New(env, p.nums.size(), buf, 0);
   Napi::Value ids = env.Null();
   if (p.identityChanged) {

@@ -54,8 +54,14 @@ struct IdentityCache {
 
 // Sweep thread: SweepData → PackedSweep; ids are filled only when they differ from `cache`.
 void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out);
-// Main thread: cb(0, nums: Float64Array, ids: string[] | null) or cb(code, callName).
+// Main thread: cb(0, nums: Float64Array, ids: string[] | null) or cb(code, callName). `nums` is a
+// view of one scratch buffer per addon instance, reused from sweep to sweep (a new one each sweep
+// would be garbage that outlives the young generation): it is valid only during the call.
 void DeliverSweep(Napi::Env env, Napi::Function cb, const PackedSweep &p);
+// Per-environment addon state (napi instance data): the scratch buffer above.
+struct AddonData {
+  Napi::Reference<Napi::ArrayBuffer> scratch;
+};
 Napi::Object XidToJs(Napi::Env env, const XidData &x);
 // Runs `call` (a call into JS from a thread-safe-function callback). A JS exception it raises goes
 // to process 'uncaughtException' like any other uncaught error (napi_fatal_exception); while the

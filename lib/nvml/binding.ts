@@ -19,7 +19,8 @@ export interface RawOpenResult {
 
 /**
  * errorCode 0: `payload` is the packed sweep and `ids` the GPUs' strings when they changed (null
- * otherwise); see ./decode.ts. Otherwise `payload` is the name of the failing call.
+ * otherwise); see ./decode.ts. `payload` views a buffer the addon reuses for the next sweep: read
+ * it during the call, never keep it. Otherwise `payload` is the name of the failing call.
  */
 export type RawSweepCallback = (errorCode: number, payload: Float64Array | string, ids?: string[] | null) => void;
 

@@ -55,31 +55,31 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
   app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
 
   // The page changes about once per sweep: keep its bytes, plain and gzipped, until either part
-  // changes, so that a scrape in between only sends a buffer it already has. The GPU part, the
-  // bigger one, keeps its own gzip member across changes of the self-metrics (two gzip members
-  // back to back are one valid gzip stream).
+  // changes, so that a scrape in between only sends a buffer it already has. One buffer per page
+  // (the GPU part is a view of it): each one outlives the young generation, so fewer is better.
+  // The GPU part, the bigger one, keeps its own gzip member across changes of the self-metrics
+  // (two gzip members back to back are one valid gzip stream).
   let gpuFor: string | null = null;
   let selfFor: string | null = null;
-  let gpuPlain: Buffer = Buffer.alloc(0);
-  let gpuGz: Buffer | null = null;
   let page: Buffer = Buffer.alloc(0);
+  let gpuLength = 0;
+  let gpuGz: Buffer | null = null;
   let pageGz: Buffer | null = null;
   const bodyFor = (p: MetricsPage, gzip: boolean): Buffer => {
-    if (gpuFor !== p.gpuText) {
-      gpuPlain = Buffer.from(p.gpuText, 'utf8');
-      gpuGz = null;
-      gpuFor = p.gpuText;
-      selfFor = null;
-    }
-    if (selfFor !== p.selfText) {
-      page = Buffer.concat([gpuPlain, Buffer.from(p.selfText, 'utf8')]);
+    if (gpuFor !== p.gpuText || selfFor !== p.selfText) {
+      gpuLength = Buffer.byteLength(p.gpuText, 'utf8');
+      page = Buffer.allocUnsafe(gpuLength + Buffer.byteLength(p.selfText, 'utf8'));
+      page.write(p.gpuText, 0, 'utf8');
+      page.write(p.selfText, gpuLength, 'utf8');
+      if (gpuFor !== p.gpuText) gpuGz = null;
       pageGz = null;
+      gpuFor = p.gpuText;
       selfFor = p.selfText;
     }
     if (!gzip) return page;
     if (!pageGz) {
-      gpuGz ??= gzipSync(gpuPlain, { level: 1 });
-      pageGz = Buffer.concat([gpuGz, gzipSync(p.selfText, { level: 1 })]);
+      gpuGz ??= gzipSync(page.subarray(0, gpuLength), { level: 1 });
+      pageGz = Buffer.concat([gpuGz, gzipSync(page.subarray(gpuLength), { level: 1 })]);
     }
     return pageGz;
   };

@@ -75,6 +75,22 @@ t.test('every change of MIG layout reaches JS; unchanged sweeps keep the same st
   t.equal(d.devices[1]!.uuid, 'GPU-00000001-aaaa-bbbb-cccc-dddddddddddd');
 });
 
+t.test('a result stays as it was after later sweeps (the addon reuses its buffer)', async (t) => {
+  await update(withMig([migDev(1, '1g.10gb')], (s) => (s.gpus[1]!.values = { gpuUtil: 11, powerUsage: 100_000 })));
+  const nvml = await Nvml.open({ library: simulatedLibraryPath() });
+  t.teardown(() => nvml.close());
+  const a = await nvml.sweep();
+  const before = JSON.stringify(a);
+  await update(withMig([migDev(1, '1g.10gb'), migDev(2, '2g.20gb')], (s) => (s.gpus[1]!.values = { gpuUtil: 99, powerUsage: 250_000 })));
+  const b = await nvml.sweep();
+  const c = await nvml.sweep();
+  t.equal(b.devices[1]!.readings.gpuUtil, 99);
+  t.equal(c.devices[0]!.mig.length, 2, 'a bigger packed sweep than the first');
+  t.equal(JSON.stringify(a), before, 'the first result is unchanged');
+  t.equal(a.devices[1]!.readings.gpuUtil, 11);
+  t.equal(a.devices[1]!.readings.powerUsage, 100_000);
+});
+
 t.test('an identity change carried by a stalled sweep is not lost', async (t) => {
   await update(withMig([migDev(1, '1g.10gb')]));
   const nvml = await Nvml.open({ library: simulatedLibraryPath(), sweepDeadlineMs: 200 });
