@@ -51,6 +51,6 @@ USER node
 # NODE_NAME (the Hostname label) comes from the pod spec (fieldRef spec.nodeName).
 EXPOSE 9400
 # No HEALTHCHECK: Kubernetes probes /health and /ready.
-# The bin itself, so that its `#!/usr/bin/env -S node --max-semi-space-size=1` line applies (node
-# replaces env: it is PID 1 and gets the signals).
+# The bin itself, so that its `#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1`
+# line applies (node replaces env: it is PID 1 and gets the signals).
 ENTRYPOINT ["/opt/nvml-exporter/dist/bin/nvml-exporter.js"]

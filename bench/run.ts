@@ -64,8 +64,11 @@ async function waitHttp(url: string, timeoutMs = 20000): Promise<void> {
 }
 
 const BIN = join(repoRoot, 'dist/bin/nvml-exporter.js');
-// The node flags the command runs with: its #! line (`#!/usr/bin/env -S node <flags>`).
-const NODE_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(BIN, 'utf8').split('\n')[0]!)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+// What the command runs with: its #! line, `#!/usr/bin/env -S [NAME=VALUE…] node [flags…]`.
+const SHEBANG = readFileSync(BIN, 'utf8').split('\n')[0]!.replace(/^#!\/usr\/bin\/env -S\s*/, '').split(/\s+/).filter(Boolean);
+const NODE_AT = SHEBANG.indexOf('node');
+const NODE_ENV = Object.fromEntries(SHEBANG.slice(0, Math.max(0, NODE_AT)).map((kv) => kv.split('=', 2) as [string, string]));
+const NODE_FLAGS = NODE_AT < 0 ? [] : SHEBANG.slice(NODE_AT + 1);
 
 function startExporter(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   // The file itself, as the image's ENTRYPOINT and npm's bin link run it.
@@ -76,7 +79,7 @@ function startExporter(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
 function startStatic(port: number, size: number): ChildProcess {
   // The same Node flags as the exporter, so that the two differ only in what they serve.
   const [cmd, argv] = pinned(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'bench/static-server.ts'), String(port), String(size)]);
-  return spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(cmd, argv, { env: { ...process.env, ...NODE_ENV }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function load(url: string, opts: { duration?: number; amount?: number }) {
@@ -210,8 +213,8 @@ updateBenchmarks(
   'Exporter /metrics',
   `Command: \`npm run bench\` (bench/run.ts). Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}; ` +
     (PIN ? `the load generator (autocannon, ${CONNECTIONS} connections) on CPU ${PIN.load}, the server under test on CPU ${PIN.server} (taskset).\n` : `the load generator (autocannon, ${CONNECTIONS} connections) and the server share the cores (no taskset).\n`) +
-    `The exporter runs as \`dist/bin/nvml-exporter.js\`, with the node flags of its #! line (\`${NODE_FLAGS.join(' ') || 'none'}\`), collect interval 1 s; ` +
-    'the static server is the same Fastify setup with the same flags answering a buffer of the same size.\n' +
+    `The exporter runs as \`dist/bin/nvml-exporter.js\`, with the environment and node flags of its #! line (\`${SHEBANG.join(' ')}\`), collect interval 1 s; ` +
+    'the static server is the same Fastify setup with the same environment and flags answering a buffer of the same size.\n' +
     `Per case: RSS at rest; RSS after the first ${SCRAPES_FOR_RSS} scrapes; then ${ROUNDS} rounds of ${DURATION_S} s on the exporter and on the static server in turns ` +
     `(req/s and p50 of the median round, p99 the worst round, CPU over all rounds); then growth over another ${SCRAPES_FOR_RSS} scrapes. RSS max is the highest reading. ` +
     'Per interval, on top of serving scrapes, the exporter pays for one sweep (`nvml_exporter_sweep_duration_seconds`: the NVML calls on the sweep thread) and one join with the pod map and render of the page, ' +

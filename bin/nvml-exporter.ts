@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// (The flag caps each half of V8's young generation at 1 MiB. Under sustained scraping the default
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+// (The flag caps each half of V8's young generation at 1 MiB: under sustained scraping the default
 // lets it grow to tens of MiB of resident memory; capped, scavenges stay small and cache-warm and
-// throughput goes up. See BENCHMARKS.md. `node dist/bin/nvml-exporter.js` works too, without it.)
+// throughput goes up. MALLOC_ARENA_MAX=2 keeps glibc from giving each of Node's threads its own
+// malloc arena, which costs several MiB of resident memory. See BENCHMARKS.md.
+// `node dist/bin/nvml-exporter.js` works too, without them.)
 // The `nvml-exporter` command. Exit codes: 0 ok (and after SIGTERM/SIGINT), 1 a runtime failure
 // (NVML cannot be opened, the address is in use), 2 bad flags, environment or counters file.
 import { parseCli } from '../lib/config/cli.js';

@@ -1,5 +1,5 @@
 // The built command runs as an executable (npm's bin link, the image's ENTRYPOINT, `npm run demo`)
-// and its #! line hands Node the memory flag that BENCHMARKS.md's figures were measured with.
+// and its #! line hands Node the memory settings that BENCHMARKS.md's figures were measured with.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -11,11 +11,12 @@ const CLI = join(ROOT, 'dist/bin/nvml-exporter.js');
 const skip = existsSync(CLI) ? undefined : 'SKIPPED: dist/bin/nvml-exporter.js not built (npm run build)';
 if (skip) process.stderr.write(`${skip}\n`);
 const FLAG = '--max-semi-space-size=1';
+const SHEBANG = `#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node ${FLAG}`;
 
 t.test('dist/bin/nvml-exporter.js is executable and names its node flags on the #! line', skip ? { skip } : {}, async (t) => {
   t.ok((statSync(CLI).mode & 0o111) !== 0, 'has the executable bit (npm run build:ts sets it)');
-  t.equal(readFileSync(CLI, 'utf8').split('\n')[0], `#!/usr/bin/env -S node ${FLAG}`);
-  t.equal(readFileSync(join(ROOT, 'bin/nvml-exporter.ts'), 'utf8').split('\n')[0], `#!/usr/bin/env -S node ${FLAG}`, 'the source has the same line');
+  t.equal(readFileSync(CLI, 'utf8').split('\n')[0], SHEBANG);
+  t.equal(readFileSync(join(ROOT, 'bin/nvml-exporter.ts'), 'utf8').split('\n')[0], SHEBANG, 'the source has the same line');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   t.match(pkg.scripts.demo!, /^dist\/bin\/nvml-exporter\.js /, 'npm run demo runs the file itself');
 });
@@ -40,6 +41,7 @@ t.test('run directly, it works and Node runs with the flag', skip ? { skip } : {
   const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
   t.match(argv[0]!, /node$/, 'env replaced itself with node (node has the pid, and gets the signals)');
   t.ok(argv.includes(FLAG), `node's argv has ${FLAG}: ${argv.join(' ')}`);
+  t.ok(readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=2'), 'and MALLOC_ARENA_MAX=2 in its environment');
   const exit = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
   p.kill('SIGTERM');
   t.equal(await exit, 0, 'SIGTERM ends it with 0');
