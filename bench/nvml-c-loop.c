@@ -5,7 +5,7 @@
  *   nvml-c-loop <library.so> <sweeps>      (the scenario comes from NVML_SIM_SCENARIO)
  *   nvml-c-loop --round-trip <n>
  *
- * Prints `gpus <n>` and `us_per_sweep <x>`; with --round-trip, `us_per_round_trip <x>`: one
+ * Prints `gpus <n>`, `us_per_sweep <x>` and `calls_per_sweep <x>` (NVML calls per sweep); with --round-trip, `us_per_round_trip <x>`: one
  * request handed to a sleeping thread and its answer handed back (condition variables), the
  * least that any design keeping NVML calls off the JS thread pays per sweep on this machine.
  */
@@ -117,36 +117,38 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < count; i++) nvmlDeviceGetHandleByIndex_v2(i, &dev[i]);
 
   volatile double sink = 0; /* keep the reads alive */
+  unsigned long long calls = 0; /* NVML calls made in the timed loop */
+#define CALL(f) (calls++, f)
   double t0 = now_us();
   for (int s = 0; s < sweeps; s++) {
     char buf[80];
     int cuda = 0;
-    nvmlSystemGetDriverVersion(buf, sizeof buf);
-    nvmlSystemGetNVMLVersion(buf, sizeof buf);
-    nvmlSystemGetCudaDriverVersion_v2(&cuda);
+    CALL(nvmlSystemGetDriverVersion)(buf, sizeof buf);
+    CALL(nvmlSystemGetNVMLVersion)(buf, sizeof buf);
+    CALL(nvmlSystemGetCudaDriverVersion_v2)(&cuda);
     unsigned n = 0;
-    nvmlDeviceGetCount_v2(&n);
+    CALL(nvmlDeviceGetCount_v2)(&n);
     for (unsigned i = 0; i < count; i++) {
       nvmlDevice_t h = dev[i];
       unsigned u = 0, u2 = 0, u3 = 0, u4 = 0;
       unsigned long long ull = 0;
-      nvmlDeviceGetMigMode(h, &u, &u2);
+      CALL(nvmlDeviceGetMigMode)(h, &u, &u2);
       nvmlUtilization_t util;
-      nvmlDeviceGetUtilizationRates(h, &util);
+      CALL(nvmlDeviceGetUtilizationRates)(h, &util);
       nvmlMemory_v2_t mem = {0};
       mem.version = nvmlMemory_v2;
-      nvmlDeviceGetMemoryInfo_v2(h, &mem);
-      nvmlDeviceGetPowerUsage(h, &u);
-      nvmlDeviceGetEnforcedPowerLimit(h, &u);
-      nvmlDeviceGetTotalEnergyConsumption(h, &ull);
+      CALL(nvmlDeviceGetMemoryInfo_v2)(h, &mem);
+      CALL(nvmlDeviceGetPowerUsage)(h, &u);
+      CALL(nvmlDeviceGetEnforcedPowerLimit)(h, &u);
+      CALL(nvmlDeviceGetTotalEnergyConsumption)(h, &ull);
       nvmlTemperature_t temp = {nvmlTemperature_v1, NVML_TEMPERATURE_GPU, 0};
-      nvmlDeviceGetTemperatureV(h, &temp);
+      CALL(nvmlDeviceGetTemperatureV)(h, &temp);
       nvmlFieldValue_t f[3];
       memset(f, 0, sizeof f);
       f[0].fieldId = NVML_FI_DEV_MEMORY_TEMP;
       f[1].fieldId = NVML_FI_DEV_RETIRED_PENDING;
       f[2].fieldId = NVML_FI_DEV_NVLINK_LINK_COUNT;
-      nvmlDeviceGetFieldValues(h, 3, f);
+      CALL(nvmlDeviceGetFieldValues)(h, 3, f);
       unsigned links = f[2].nvmlReturn == NVML_SUCCESS ? f[2].value.uiVal : 0;
       if (links > 64) links = 64;
       if (links > 0) {
@@ -158,39 +160,39 @@ int main(int argc, char **argv) {
           lf[2 * l + 1].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_RX;
           lf[2 * l + 1].scopeId = l;
         }
-        nvmlDeviceGetFieldValues(h, (int)(2 * links), lf);
+        CALL(nvmlDeviceGetFieldValues)(h, (int)(2 * links), lf);
         for (unsigned l = 0; l < 2 * links; l++) sink += (double)lf[l].value.ullVal;
       }
-      nvmlDeviceGetClockInfo(h, NVML_CLOCK_SM, &u);
-      nvmlDeviceGetClockInfo(h, NVML_CLOCK_MEM, &u);
-      nvmlDeviceGetClockInfo(h, NVML_CLOCK_GRAPHICS, &u);
-      nvmlDeviceGetClockInfo(h, NVML_CLOCK_VIDEO, &u);
-      nvmlDeviceGetMaxClockInfo(h, NVML_CLOCK_SM, &u);
-      nvmlDeviceGetMaxClockInfo(h, NVML_CLOCK_MEM, &u);
-      nvmlDeviceGetEncoderUtilization(h, &u, &u2);
-      nvmlDeviceGetDecoderUtilization(h, &u, &u2);
-      nvmlDeviceGetPcieReplayCounter(h, &u);
-      nvmlDeviceGetCurrentClocksEventReasons(h, &ull);
+      CALL(nvmlDeviceGetClockInfo)(h, NVML_CLOCK_SM, &u);
+      CALL(nvmlDeviceGetClockInfo)(h, NVML_CLOCK_MEM, &u);
+      CALL(nvmlDeviceGetClockInfo)(h, NVML_CLOCK_GRAPHICS, &u);
+      CALL(nvmlDeviceGetClockInfo)(h, NVML_CLOCK_VIDEO, &u);
+      CALL(nvmlDeviceGetMaxClockInfo)(h, NVML_CLOCK_SM, &u);
+      CALL(nvmlDeviceGetMaxClockInfo)(h, NVML_CLOCK_MEM, &u);
+      CALL(nvmlDeviceGetEncoderUtilization)(h, &u, &u2);
+      CALL(nvmlDeviceGetDecoderUtilization)(h, &u, &u2);
+      CALL(nvmlDeviceGetPcieReplayCounter)(h, &u);
+      CALL(nvmlDeviceGetCurrentClocksEventReasons)(h, &ull);
       for (int p = 0; p < 6; p++) {
         nvmlViolationTime_t v;
-        nvmlDeviceGetViolationStatus(h, p, &v);
+        CALL(nvmlDeviceGetViolationStatus)(h, p, &v);
       }
-      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &ull);
-      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ull);
-      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC, &ull);
-      nvmlDeviceGetTotalEccErrors(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_AGGREGATE_ECC, &ull);
+      CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &ull);
+      CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ull);
+      CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC, &ull);
+      CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_AGGREGATE_ECC, &ull);
       u = 0;
-      nvmlDeviceGetRetiredPages(h, NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS, &u, NULL);
+      CALL(nvmlDeviceGetRetiredPages)(h, NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS, &u, NULL);
       u = 0;
-      nvmlDeviceGetRetiredPages(h, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, &u, NULL);
-      nvmlDeviceGetRemappedRows(h, &u, &u2, &u3, &u4);
-      nvmlDeviceGetFanSpeed(h, &u);
+      CALL(nvmlDeviceGetRetiredPages)(h, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, &u, NULL);
+      CALL(nvmlDeviceGetRemappedRows)(h, &u, &u2, &u3, &u4);
+      CALL(nvmlDeviceGetFanSpeed)(h, &u);
       sink += util.gpu + (double)mem.used + temp.temperature + (double)ull + u;
     }
   }
   double t1 = now_us();
   nvmlShutdown();
-  printf("gpus %u\nus_per_sweep %.3f\n", count, (t1 - t0) / sweeps);
+  printf("gpus %u\nus_per_sweep %.3f\ncalls_per_sweep %.1f\n", count, (t1 - t0) / sweeps, (double)calls / sweeps);
   (void)sink;
   return 0;
 }
