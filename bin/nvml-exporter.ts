@@ -35,6 +35,29 @@ async function main(): Promise<number> {
 }
 
 async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<number> {
+  // Signals are taken from the start: a SIGTERM while NVML opens or the first sweep runs ends the
+  // start cleanly (exit 0) instead of killing the process, and a SIGHUP then is a no-op (nothing
+  // is loaded yet to reload) instead of Node's default, which kills the process.
+  let stopWanted: string | null = null;
+  let stopNow: ((sig: string) => void) | null = null;
+  let reloadNow: (() => void) | null = null;
+  const onStop = (sig: string) => {
+    if (stopNow) stopNow(sig);
+    else if (!stopWanted) {
+      stopWanted = sig;
+      log.info('stop requested while starting; stopping once the start is done', { signal: sig });
+    }
+  };
+  const onTerm = () => onStop('SIGTERM');
+  const onInt = () => onStop('SIGINT');
+  const onHup = () => {
+    if (reloadNow) reloadNow();
+    else log.warn('SIGHUP while starting: the counters file is being read now; ignored');
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+
   let exp;
   try {
     exp = await startExporter(config, log, { listen: !config.once });
@@ -45,6 +68,11 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
     }
     log.error((err as Error).message);
     return 1;
+  }
+  if (stopWanted) {
+    log.info('stopping', { signal: stopWanted });
+    await exp.close();
+    return 0;
   }
   if (config.once) {
     process.stdout.write(exp.renderGpuText());
@@ -78,12 +106,12 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
     log.info('serving the node-local KEDA external scaler', { address: config.kedaScalerAddress.text });
   }
 
-  process.on('SIGHUP', () => {
+  reloadNow = () => {
     exp.reload();
-  });
+  };
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (sig: string) => {
+    stopNow = (sig: string) => {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal: sig });
@@ -93,8 +121,7 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
         resolve(0);
       })();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (stopWanted) stopNow(stopWanted); // a signal that came while the server started listening
   });
 }
 

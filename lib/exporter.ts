@@ -33,6 +33,27 @@ export interface RunningExporter {
 /** Opens NVML (the simulated one with --simulate) and runs the collector and attribution. */
 export async function startExporter(config: ExporterConfig, log: Logger, opts: { listen: boolean }): Promise<RunningExporter> {
   const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    return await start(config, log, opts, cleanups);
+  } catch (err) {
+    // A start that fails half way closes what it opened (NVML, the collector, the demo's files).
+    for (const c of cleanups) {
+      try {
+        await c();
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw err;
+  }
+}
+
+async function start(
+  config: ExporterConfig,
+  log: Logger,
+  opts: { listen: boolean },
+  cleanups: (() => Promise<void> | void)[],
+): Promise<RunningExporter> {
   let library = config.nvmlLibrary ?? undefined;
   let sim: SimKubelet | null = null;
   let socketPath = config.podResourcesSocket;
@@ -49,11 +70,13 @@ export async function startExporter(config: ExporterConfig, log: Logger, opts: {
     log.info('simulation: running on simulated GPUs', { gpus: config.simulate, library });
   }
 
+  // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
+  let selection: FieldSelection = loadSelection(config, log);
+
   const nvml = await Nvml.open({ library, sweepDeadlineMs: config.sweepDeadlineMs });
   cleanups.unshift(() => nvml.close());
   log.info('NVML opened', { library: nvml.libraryPath });
 
-  let selection: FieldSelection = loadSelection(config, log);
   const collector = new Collector({
     nvml,
     intervalMs: config.collectIntervalMs,
