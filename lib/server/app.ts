@@ -24,9 +24,33 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** ms an idle keep-alive connection is kept (default 65000, above Prometheus' idle timeout) */
   keepAliveTimeoutMs?: number;
+  /** ms a connection may stay silent in the middle of a request before it is closed (default 30000) */
+  socketIdleTimeoutMs?: number;
 }
 
 export const CONTENT_TYPE_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Whether an Accept-Encoding header allows gzip (RFC 9110 §12.5.3): `gzip` (or `x-gzip`) with a
+ * q-value above 0, or else `*` with a q-value above 0. `gzip;q=0` refuses it.
+ */
+export function acceptsGzip(header: string): boolean {
+  let star: boolean | null = null;
+  for (const part of header.split(',')) {
+    const [coding = '', ...params] = part.split(';');
+    const name = coding.trim().toLowerCase();
+    if (name !== 'gzip' && name !== 'x-gzip' && name !== '*') continue;
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
+      if (m) q = Number(m[1]);
+    }
+    const ok = Number.isFinite(q) && q > 0;
+    if (name === '*') star = ok;
+    else return ok;
+  }
+  return star === true;
+}
 
 const PATHS = new Set(['/', '/metrics', '/health', '/ready', '/api/v1/gpus']);
 
@@ -48,7 +72,7 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
     bodyLimit: 1024,
     requestTimeout: opts.requestTimeoutMs ?? 10000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65000,
-    connectionTimeout: 30000,
+    connectionTimeout: opts.socketIdleTimeoutMs ?? 30000,
     return503OnClosing: true,
   });
   app.server.maxConnections = opts.maxConnections ?? 256;
@@ -84,12 +108,24 @@ export function buildApp(src: ServerSources, opts: ServerOptions = {}): FastifyI
     return pageGz;
   };
 
+  // A scraper sends the same Accept-Encoding every time: remember the last answer.
+  let lastAccept: string | undefined;
+  let lastGzip = false;
+  const wantsGzip = (h: string | string[] | undefined): boolean => {
+    if (h === undefined) return false;
+    const v = Array.isArray(h) ? h.join(',') : h;
+    if (v !== lastAccept) {
+      lastAccept = v;
+      lastGzip = acceptsGzip(v);
+    }
+    return lastGzip;
+  };
+
   const metrics = async (req: FastifyRequest, reply: FastifyReply) => {
     const p = await src.renderMetrics();
-    reply.header('content-type', CONTENT_TYPE_TEXT).header('x-content-type-options', 'nosniff');
-    const accepts = req.headers['accept-encoding'];
-    if (accepts !== undefined && /\bgzip\b/.test(String(accepts))) {
-      return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(bodyFor(p, true));
+    reply.header('content-type', CONTENT_TYPE_TEXT).header('x-content-type-options', 'nosniff').header('vary', 'accept-encoding');
+    if (wantsGzip(req.headers['accept-encoding'])) {
+      return reply.header('content-encoding', 'gzip').send(bodyFor(p, true));
     }
     return reply.send(bodyFor(p, false));
   };

@@ -1,7 +1,9 @@
 // The HTTP surface with app.inject: paths, methods, status codes, gzip, readiness.
 import t from 'tap';
 import { gunzipSync } from 'node:zlib';
-import { buildApp, CONTENT_TYPE_TEXT } from '../../lib/server/app.js';
+import { connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { acceptsGzip, buildApp, CONTENT_TYPE_TEXT } from '../../lib/server/app.js';
 
 const gpuText = '# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).\n# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{gpu="0"} 42\n';
 const selfText = '# HELP nvml_exporter_gpus GPUs.\n# TYPE nvml_exporter_gpus gauge\nnvml_exporter_gpus 1\n';
@@ -72,4 +74,121 @@ t.test('/health, /ready, /, 404 and 405', async (t) => {
   t.equal(post.headers.allow, 'GET, HEAD');
   const api = await a.inject('/api/v1/gpus');
   t.equal(api.statusCode, 503, 'no snapshot yet → 503');
+});
+
+t.test('Accept-Encoding: gzip only where the header allows it', async (t) => {
+  const cases: [string, boolean][] = [
+    ['gzip', true],
+    ['GZIP', true],
+    ['gzip, deflate', true],
+    ['deflate, gzip;q=0.5', true],
+    ['x-gzip', true],
+    ['gzip;q=0', false],
+    ['gzip; q=0.0', false],
+    ['deflate', false],
+    ['identity', false],
+    ['', false],
+    ['*', true],
+    ['*;q=0', false],
+    ['gzip;q=0, *', false],
+    ['br, *;q=0.1', true],
+    ['gzipx', false],
+    ['snappy,gzip', true],
+  ];
+  for (const [h, want] of cases) t.equal(acceptsGzip(h), want, JSON.stringify(h));
+  const a = app();
+  const refused = await a.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip;q=0' } });
+  t.equal(refused.headers['content-encoding'], undefined, 'gzip;q=0 → plain');
+  t.equal(refused.body, gpuText + selfText);
+  t.equal(refused.headers.vary, 'accept-encoding', 'Vary on plain answers too');
+  const gz = await a.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
+  t.equal(gz.headers['content-encoding'], 'gzip', 'and the next scraper that takes gzip gets it (the remembered header changed)');
+});
+
+t.test('requests with bodies are not taken: POST/PUT → 405 whatever the body size', async (t) => {
+  const a = app();
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    const r = await a.inject({ method, url: '/metrics', payload: 'x'.repeat(4096), headers: { 'content-type': 'text/plain' } });
+    t.ok(r.statusCode === 405 || r.statusCode === 413, `${method} with a body refused (${r.statusCode})`);
+    t.not(r.statusCode, 200);
+  }
+});
+
+// The bounds, on a real listening socket.
+async function listening(opts: Parameters<typeof buildApp>[1]) {
+  const a = buildApp({ renderMetrics: () => ({ gpuText, selfText }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => null }, opts);
+  await a.listen({ host: '127.0.0.1', port: 0 });
+  const port = (a.server.address() as AddressInfo).port;
+  return { a, port };
+}
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+/** ms until the server closes the socket, or null when it is still open after `limitMs` */
+function closedWithin(s: Socket, limitMs: number): Promise<number | null> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), limitMs);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - t0);
+    });
+    s.resume();
+  });
+}
+
+function get(s: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const head = buf.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(buf);
+      if (head >= 0 && len && buf.length >= head + 4 + Number(len[1])) {
+        s.off('data', onData);
+        resolve(buf);
+      }
+    };
+    s.on('data', onData);
+    s.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+  });
+}
+
+t.test('an idle keep-alive connection is closed after keepAliveTimeoutMs', async (t) => {
+  const { a, port } = await listening({ keepAliveTimeoutMs: 300 });
+  t.teardown(() => a.close());
+  const s = await open(port);
+  t.match(await get(s), /^HTTP\/1\.1 200/, 'first request answered');
+  const ms = await closedWithin(s, 5000);
+  t.not(ms, null, 'the server closed the idle connection');
+  t.ok(ms !== null && ms >= 200, `not before the timeout (${ms} ms)`);
+});
+
+t.test('a request that stops half way is cut off after socketIdleTimeoutMs', async (t) => {
+  const { a, port } = await listening({ socketIdleTimeoutMs: 300 });
+  t.teardown(() => a.close());
+  const s = await open(port);
+  s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // the headers never end
+  const ms = await closedWithin(s, 5000);
+  t.not(ms, null, 'the server closed the stalled connection');
+});
+
+t.test('connections above maxConnections are refused; those below keep working', async (t) => {
+  const { a, port } = await listening({ maxConnections: 2 });
+  t.teardown(() => a.close());
+  const s1 = await open(port);
+  const s2 = await open(port);
+  t.match(await get(s1), /^HTTP\/1\.1 200/);
+  t.match(await get(s2), /^HTTP\/1\.1 200/);
+  const s3 = await open(port);
+  const ms = await closedWithin(s3, 3000);
+  t.not(ms, null, 'the third connection is dropped');
+  t.match(await get(s1), /^HTTP\/1\.1 200/, 'the first still answers');
+  s1.destroy();
+  s2.destroy();
 });
