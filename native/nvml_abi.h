@@ -245,6 +245,7 @@ NVX_STATIC_ASSERT(sizeof(nvmlEventData_t) == 32, "nvmlEventData_t size");
 NVX_STATIC_ASSERT(offsetof(nvmlEventData_t, eventType) == 8, "nvmlEventData_t.eventType offset");
 NVX_STATIC_ASSERT(offsetof(nvmlEventData_t, eventData) == 16, "nvmlEventData_t.eventData offset");
 NVX_STATIC_ASSERT(offsetof(nvmlEventData_t, gpuInstanceId) == 24, "nvmlEventData_t.gpuInstanceId offset");
+NVX_STATIC_ASSERT(offsetof(nvmlEventData_t, computeInstanceId) == 28, "nvmlEventData_t.computeInstanceId offset");
 NVX_STATIC_ASSERT(sizeof(nvmlValue_t) == 8, "nvmlValue_t size");
 NVX_STATIC_ASSERT(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t size");
 NVX_STATIC_ASSERT(offsetof(nvmlFieldValue_t, timestamp) == 8, "nvmlFieldValue_t.timestamp offset");
@@ -254,6 +255,7 @@ NVX_STATIC_ASSERT(offsetof(nvmlFieldValue_t, value) == 32, "nvmlFieldValue_t.val
 NVX_STATIC_ASSERT(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t size");
 NVX_STATIC_ASSERT(offsetof(nvmlProcessInfo_t, usedGpuMemory) == 8, "nvmlProcessInfo_t.usedGpuMemory offset");
 NVX_STATIC_ASSERT(offsetof(nvmlProcessInfo_t, gpuInstanceId) == 16, "nvmlProcessInfo_t.gpuInstanceId offset");
+NVX_STATIC_ASSERT(offsetof(nvmlProcessInfo_t, computeInstanceId) == 20, "nvmlProcessInfo_t.computeInstanceId offset");
 NVX_STATIC_ASSERT(sizeof(nvmlViolationTime_t) == 16, "nvmlViolationTime_t size");
 NVX_STATIC_ASSERT(sizeof(nvmlTemperature_t) == 12, "nvmlTemperature_t size");
 NVX_STATIC_ASSERT(nvmlTemperature_v1 == 0x0100000Cu, "nvmlTemperature_v1 version constant");
