@@ -77,6 +77,11 @@ t.test('NOT_SUPPORTED readings carry status 3 and are absent from readings', asy
     t.equal(d.status[k], 3, `${k} status 3`);
     t.notOk(k in d.readings, `${k} absent`);
   }
+  // No NVLink: the simulated link count (field 91) is 0, which the addon reports as NOT_SUPPORTED.
+  for (const k of ['nvlinkTx', 'nvlinkRx'] as const) {
+    t.equal(d.status[k], 3, `${k} status 3 (no links)`);
+    t.notOk(k in d.readings, `${k} absent`);
+  }
   t.equal(d.readings.gpuTemp, 57, 'the others still read');
   t.equal(d.readings.retiredDbe, 1);
 });
