@@ -99,3 +99,42 @@ export function parseExposition(text: string): { name: string; labels: Record<st
   }
   return out;
 }
+
+// ---- helpers for tests that watch a running exporter ------------------------------------------
+
+export type Sample = ReturnType<typeof parseExposition>[number];
+
+/** GET `url` + /metrics: the status, the parsed samples, and how long the request took in ms. */
+export async function scrape(url: string): Promise<{ status: number; text: string; samples: Sample[]; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(url + '/metrics');
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  return { status: res.status, text, samples: res.ok ? parseExposition(text) : [], ms };
+}
+
+/** The samples of `name` whose labels include every pair of `labels`. */
+export function samplesOf(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+/** The value of the one sample of `name` matching `labels`; undefined when none; throws when several match. */
+export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const m = samplesOf(samples, name, labels);
+  if (m.length > 1) throw new Error(`${m.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  return m[0]?.value;
+}
+
+/**
+ * Polls `probe` every `stepMs` until it returns something other than undefined/false, and returns
+ * that; throws naming `what` after `limitMs` (a safety net for slow machines, not a timing check).
+ */
+export async function waitUntil<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, limitMs = 15000, stepMs = 50): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
