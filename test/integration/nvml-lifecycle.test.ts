@@ -1,11 +1,12 @@
-// Opening and closing: a missing library, nvmlInit failing, close / re-open, several instances,
-// and what a closed instance answers.
+// Opening and closing: a missing library, the default search (and LD_LIBRARY_PATH), nvmlInit
+// failing, close / re-open, several instances, and what a closed instance answers.
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Nvml, NvmlError, NvmlLibraryNotFoundError } from '../../lib/nvml/index.js';
-import { demoScenario, simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
+import { demoScenario, packageRoot, simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nvml-lifecycle-'));
 const file = join(dir, 'scenario.txt');
@@ -32,23 +33,58 @@ t.test('a missing library names the path, the dlerror and the fixes', async (t) 
   t.match(e.message, 'NVML_EXPORTER_NVML_LIBRARY');
 });
 
-t.test('the default search is described when no path was given', async (t) => {
-  // No NVIDIA driver on this machine unless a GPU is present: then the default search succeeds.
+t.test('the default search: a real libnvidia-ml.so.1 where one is installed, else a described failure', async (t) => {
   const res = await Nvml.open().then(
-    async (n) => {
-      await n.close();
-      return null;
-    },
+    (n) => n,
     (e: unknown) => e,
   );
-  if (res === null) {
-    t.pass('libnvidia-ml.so.1 is installed here: the default search found it');
+  if (res instanceof Nvml) {
+    // An NVIDIA driver is installed here (a GPU node): the search found it and it answers.
+    t.teardown(() => res.close());
+    t.match(res.libraryPath, /\/libnvidia-ml\.so[.\d]*$/, 'libraryPath is the file the loader picked, with its directory');
+    const r = await res.sweep();
+    t.match(r.driverVersion, /^\d+\.\d+/, 'the driver reports its version');
+    for (const d of r.devices) t.match(d.uuid, /^GPU-/, `GPU ${d.index} has a GPU UUID`);
     return;
   }
-  const e = res as NvmlLibraryNotFoundError;
-  t.type(e, NvmlLibraryNotFoundError);
-  t.equal(e.library, null);
-  t.match(e.message, 'libnvidia-ml.so.1 via the dynamic loader search: LD_LIBRARY_PATH, /etc/ld.so.cache, default dirs');
+  if (res instanceof NvmlLibraryNotFoundError) {
+    t.equal(res.library, null);
+    t.match(res.message, 'libnvidia-ml.so.1 via the dynamic loader search: LD_LIBRARY_PATH, /etc/ld.so.cache, default dirs');
+    return;
+  }
+  // The library is installed but nvmlInit fails (no GPU, kernel module not loaded): still described.
+  t.type(res, NvmlError);
+  t.match((res as NvmlError).message, /nvmlInit failed: NVML_ERROR_\w+ \(\d+\).*library \S*libnvidia-ml\.so/s);
+});
+
+t.test('the default search goes through LD_LIBRARY_PATH (a child process: the loader reads it at start)', async (t) => {
+  // libnvidia-ml.so.1 in a directory of its own, a symlink to the simulated library; a scenario
+  // with 3 GPUs and known UUIDs, so that what answers is recognisably the simulated one.
+  const libDir = mkdtempSync(join(tmpdir(), 'nvml-ld-path-'));
+  symlinkSync(simulatedLibraryPath(), join(libDir, 'libnvidia-ml.so.1'));
+  const scenario = join(libDir, 'scenario.txt');
+  const s = demoScenario(3);
+  s.gpus.forEach((g, i) => (g.uuid = `GPU-ld0${i}0000-0000-0000-0000-000000000000`));
+  writeScenario(scenario, s);
+  const index = join(packageRoot(), 'lib/nvml/index.ts');
+  const code = `
+    import { Nvml } from ${JSON.stringify(index)};
+    const n = await Nvml.open();
+    const r = await n.sweep();
+    console.log(JSON.stringify({ path: n.libraryPath, gpus: r.devices.length, uuids: r.devices.map((d) => d.uuid) }));
+    await n.close();
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: packageRoot(),
+    encoding: 'utf8',
+    env: { ...process.env, LD_LIBRARY_PATH: libDir, NVML_SIM_SCENARIO: scenario, NVML_EXPORTER_NVML_LIBRARY: undefined },
+    timeout: 60_000,
+  });
+  t.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { path?: string; gpus?: number; uuids?: string[] };
+  t.equal(out.path, join(libDir, 'libnvidia-ml.so.1'), 'opened libnvidia-ml.so.1 from the LD_LIBRARY_PATH directory');
+  t.equal(out.gpus, 3, 'the GPU count of the scenario');
+  t.same(out.uuids, s.gpus.map((g) => g.uuid));
 });
 
 t.test('a file that is not a shared library is reported as not found too', async (t) => {
