@@ -46,6 +46,11 @@ async function runExporterCommand(config: ExporterConfig, log: Logger): Promise<
     else if (!stopWanted) {
       stopWanted = sig;
       log.info('stop requested while starting; stopping once the start is done', { signal: sig });
+      // A start stuck in the driver (nvmlInit that never returns) must not outlive the stop.
+      setTimeout(() => {
+        log.warn('the start did not finish within 10 s of the stop request; exiting without closing NVML');
+        process.exit(0);
+      }, 10_000).unref();
     }
   };
   const onTerm = () => onStop('SIGTERM');

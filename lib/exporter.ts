@@ -73,6 +73,7 @@ async function start(
   // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
   let selection: FieldSelection = loadSelection(config, log);
 
+  log.info('opening NVML', { library: library ?? 'libnvidia-ml.so.1 (the dynamic loader\'s search)' });
   const nvml = await Nvml.open({ library, sweepDeadlineMs: config.sweepDeadlineMs });
   cleanups.unshift(() => nvml.close());
   log.info('NVML opened', { library: nvml.libraryPath });

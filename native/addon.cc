@@ -2,17 +2,22 @@
 // only JS that sees it; lib/nvml/index.ts wraps it in the typed Nvml class.
 //
 //   new NvmlHandle()
-//   .open(path, onSweep) → { code, stage, detail, path }   code 0 = opened and initialised;
-//                                                          onSweep(0, nums, ids | null) per sweep,
-//                                                          or onSweep(code, callName) (result.h)
-//   .sweep(pcieThroughput) → boolean                        false: a sweep is still running
+//   .open(path, onSweep) → Promise<{ code, stage, detail, path }>
+//                                            dlopen + nvmlInit on a libuv pool thread (nvmlInit can
+//                                            take seconds on a node without persistence mode);
+//                                            code 0 = opened and initialised; then
+//                                            onSweep(0, nums, ids | null) per sweep,
+//                                            or onSweep(code, callName) (result.h)
+//   .sweep(pcieThroughput) → boolean         false: a sweep is still running
 //   .busy() → boolean
 //   .startEvents(onXid) → boolean
-//   .close()                                                stops both threads, nvmlShutdown, dlclose
+//   .close() → Promise<void>                 stops both threads; nvmlShutdown and dlclose run on a
+//                                            pool thread when this handle held the last reference
 #include <napi.h>
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "events.h"
 #include "loader.h"
@@ -36,39 +41,110 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
   ~NvmlHandle() override { Shutdown(); }
 
  private:
+  // dlopen + nvmlInit off the JS thread; the result settles the promise on the JS thread.
+  class OpenWorker : public Napi::AsyncWorker {
+   public:
+    OpenWorker(Napi::Env env, NvmlHandle *self, std::string path, Napi::Function onSweep)
+        : Napi::AsyncWorker(env, "nvml-open"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          self_(self),
+          path_(std::move(path)),
+          lib_(std::make_shared<Library>()) {
+      onSweep_ = Napi::Persistent(onSweep);
+      selfRef_ = Napi::Persistent(self->Value());  // the handle stays alive until the open settles
+    }
+    Napi::Promise Promise() const { return deferred_.Promise(); }
+
+    void Execute() override {
+      if (!lib_->Open(path_, detail_)) {
+        code_ = NVML_ERROR_LIBRARY_NOT_FOUND;
+        stage_ = "dlopen";
+        return;
+      }
+      code_ = lib_->Init();
+      if (code_ != NVML_SUCCESS) {
+        stage_ = "init";
+        const char *s = lib_->api().errorString != nullptr ? lib_->api().errorString(code_) : nullptr;
+        detail_ = s != nullptr ? s : "";
+        lib_->Close();
+        return;
+      }
+      stage_ = "ok";
+    }
+
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::Object res = Napi::Object::New(env);
+      if (stage_ != "dlopen") res.Set("path", lib_->path());
+      if (code_ == NVML_SUCCESS && !self_->Adopt(env, lib_, onSweep_.Value())) {
+        // closed while opening: release the library again, off this thread
+        ReleaseOffThread(env, std::move(lib_));
+        code_ = NVML_ERROR_UNINITIALIZED;
+        stage_ = "init";
+        detail_ = "the handle was closed while the library was being opened";
+      }
+      res.Set("code", Napi::Number::New(env, code_));
+      res.Set("stage", stage_);
+      res.Set("detail", detail_);
+      self_->opening_ = false;
+      deferred_.Resolve(res);
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    NvmlHandle *self_;
+    Napi::ObjectReference selfRef_;
+    Napi::FunctionReference onSweep_;
+    std::string path_;
+    std::shared_ptr<Library> lib_;
+    nvmlReturn_t code_ = NVML_SUCCESS;
+    std::string stage_;
+    std::string detail_;
+  };
+
+  // Drops a reference to the library on a libuv pool thread: when it is the last one, nvmlShutdown
+  // and dlclose run there, not on the JS thread. Settles the returned promise when done.
+  class ReleaseWorker : public Napi::AsyncWorker {
+   public:
+    ReleaseWorker(Napi::Env env, std::shared_ptr<Library> lib)
+        : Napi::AsyncWorker(env, "nvml-close"), deferred_(Napi::Promise::Deferred::New(env)), lib_(std::move(lib)) {}
+    Napi::Promise Promise() const { return deferred_.Promise(); }
+    void Execute() override { lib_.reset(); }
+    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<Library> lib_;
+  };
+
+  static Napi::Promise ReleaseOffThread(Napi::Env env, std::shared_ptr<Library> lib) {
+    auto *w = new ReleaseWorker(env, std::move(lib));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
   Napi::Value Open(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (lib_) throw Napi::Error::New(env, "NvmlHandle.open: already open");
+    if (lib_ || opening_) throw Napi::Error::New(env, "NvmlHandle.open: already open");
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsFunction()) {
       throw Napi::TypeError::New(env, "NvmlHandle.open(path: string, onSweep: function)");
     }
-    const std::string path = info[0].As<Napi::String>();
-    Napi::Object res = Napi::Object::New(env);
-    auto lib = std::make_shared<Library>();
-    std::string err;
-    if (!lib->Open(path, err)) {
-      res.Set("code", Napi::Number::New(env, NVML_ERROR_LIBRARY_NOT_FOUND));
-      res.Set("stage", "dlopen");
-      res.Set("detail", err);
-      return res;
-    }
-    res.Set("path", lib->path());
-    nvmlReturn_t rc = lib->Init();
-    if (rc != NVML_SUCCESS) {
-      res.Set("code", Napi::Number::New(env, rc));
-      res.Set("stage", "init");
-      const char *s = lib->api().errorString != nullptr ? lib->api().errorString(rc) : nullptr;
-      res.Set("detail", s != nullptr ? s : "");
-      lib->Close();
-      return res;
-    }
-    lib_ = lib;
-    worker_ = std::make_unique<SweepWorker>(env, lib_, info[1].As<Napi::Function>());
+    closed_ = false;
+    opening_ = true;
+    auto *w = new OpenWorker(env, this, info[0].As<Napi::String>(), info[1].As<Napi::Function>());
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // JS thread, when an open succeeded: starts the sweep thread. False when close() came first.
+  bool Adopt(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onSweep) {
+    if (closed_) return false;
+    lib_ = std::move(lib);
+    worker_ = std::make_unique<SweepWorker>(env, lib_, onSweep);
     AddHook();
-    res.Set("code", Napi::Number::New(env, 0));
-    res.Set("stage", "ok");
-    res.Set("detail", "");
-    return res;
+    return true;
   }
 
   Napi::Value Sweep(const Napi::CallbackInfo &info) {
@@ -91,16 +167,23 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    Shutdown();
-    return info.Env().Undefined();
+    closed_ = true;  // an open still in flight releases its library when it lands
+    StopThreads();
+    return ReleaseOffThread(info.Env(), std::move(lib_));
   }
 
-  void Shutdown() {
+  void StopThreads() {
     RemoveHook();
     if (events_) events_->Stop();
     events_.reset();
     if (worker_) worker_->Stop();
     worker_.reset();
+  }
+
+  // Synchronous: the environment is going away (cleanup hook) or the handle is collected.
+  void Shutdown() {
+    closed_ = true;
+    StopThreads();
     lib_.reset();  // the last owner (here, or a detached stuck sweep thread) runs nvmlShutdown + dlclose
   }
 
@@ -120,6 +203,8 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
 
   napi_env env_;
   bool hooked_ = false;
+  bool opening_ = false;
+  bool closed_ = false;
   std::shared_ptr<Library> lib_;
   std::unique_ptr<SweepWorker> worker_;
   std::unique_ptr<EventWorker> events_;

@@ -58,7 +58,7 @@ function podPairs(a: PodAttribution, opts: SeriesOptions, withVgpu: boolean): Pa
 
 function variants(head: string, pods: readonly PodAttribution[] | undefined, opts: SeriesOptions): Variant[] {
   if (!pods || pods.length === 0) return [{ pairs: [], labels: `${head}}` }];
-  const list = opts.sharedGpus === 'single-pod' ? [pods[pods.length - 1]!] : pods;
+  const list = opts.sharedGpus === 'single-pod' ? [pods[0]!] : pods; // the first, as matching keeps
   const out: Variant[] = [];
   const seen = new Set<string>();
   for (const a of list) {

@@ -25,11 +25,13 @@ export interface RawOpenResult {
 export type RawSweepCallback = (errorCode: number, payload: Float64Array | string, ids?: string[] | null) => void;
 
 export interface RawHandle {
-  open(path: string, onSweep: RawSweepCallback): RawOpenResult;
+  /** dlopen + nvmlInit on a pool thread */
+  open(path: string, onSweep: RawSweepCallback): Promise<RawOpenResult>;
   sweep(pcieThroughput: boolean): boolean;
   busy(): boolean;
   startEvents(onXid: (e: XidEvent) => void): boolean;
-  close(): void;
+  /** stops the threads; nvmlShutdown + dlclose run on a pool thread when this was the last reference */
+  close(): Promise<void>;
 }
 
 export interface RawBinding {

@@ -39,7 +39,7 @@ export class Nvml {
     this.sweepDeadlineMs = deadlineMs;
   }
 
-  /** Opens the library (default: libnvidia-ml.so.1 through the loader's search) and runs nvmlInit. */
+  /** Opens the library (default: libnvidia-ml.so.1 through the loader's search) and runs nvmlInit, off the JS thread. */
   static async open(opts: OpenOptions = {}): Promise<Nvml> {
     const deadline = opts.sweepDeadlineMs ?? DEFAULT_SWEEP_DEADLINE_MS;
     if (!Number.isFinite(deadline) || deadline <= 0) {
@@ -52,7 +52,7 @@ export class Nvml {
     checkReadingOrder(binding.readingKeys);
     const handle = new binding.NvmlHandle();
     let self: Nvml | null = null;
-    const res = handle.open(opts.library ?? '', (code, payload, ids) => self?.onSweepDone(code, payload, ids));
+    const res = await handle.open(opts.library ?? '', (code, payload, ids) => self?.onSweepDone(code, payload, ids));
     if (res.code !== 0) {
       if (res.stage === 'dlopen') throw libraryNotFound(opts.library ?? null, res.detail);
       throw nvmlError(res.code, 'nvmlInit', `${res.detail ? `${res.detail}; ` : ''}library ${res.path ?? opts.library ?? binding.defaultLibrary}`);
@@ -123,7 +123,7 @@ export class Nvml {
     };
   }
 
-  /** Stops the event thread, shuts NVML down and closes the library. Idempotent. */
+  /** Stops the event thread, shuts NVML down and closes the library (off the JS thread). Idempotent. */
   async close(): Promise<void> {
     const handle = this.handle;
     if (!handle) return;
@@ -132,9 +132,9 @@ export class Nvml {
     if (this.handle !== handle) return; // closed meanwhile
     this.handle = null;
     this.xidListeners.clear();
-    handle.close();
     if (this.inFlight) clearTimeout(this.inFlight.timer);
     this.inFlight = null;
+    await handle.close();
   }
 
   private onSweepDone(code: number, payload: Float64Array | string, ids?: string[] | null): void {

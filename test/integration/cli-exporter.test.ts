@@ -1,12 +1,13 @@
 // The `nvml-exporter` command as users run it: exit codes and messages for bad input, a port in
 // use, a missing library; --once; SIGHUP reloads; SIGTERM shutdown.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliPath, startExporter, parseExposition } from '../helpers/exporter.js';
+import { cliPath, repoRoot, startExporter, parseExposition } from '../helpers/exporter.js';
+import { freePort } from '../helpers/ports.js';
 import { simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nvx-cli-'));
@@ -101,20 +102,45 @@ t.test('SIGHUP re-reads the counters file; a bad file keeps the old selection an
   t.equal(res.code, 0, 'SIGTERM exits 0');
 });
 
-t.test('a value that changes in NVML is visible within one interval (+ margin)', async (t) => {
-  const exp = await startExporter({ scenario: { gpus: [{ values: { gpuUtil: 10 } }] }, args: ['-c', '200'] });
+t.test('a value that changes in NVML is served from the first sweep after the change', async (t) => {
+  const interval = 200;
+  const exp = await startExporter({ scenario: { gpus: [{ values: { gpuUtil: 10 } }] }, args: ['-c', String(interval)] });
   t.teardown(() => exp.stop());
-  exp.setScenario({ gpus: [{ values: { gpuUtil: 77 } }] });
-  let seen = 0;
-  for (let i = 0; i < 40 && seen !== 77; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    seen = parseExposition(await (await fetch(exp.url + '/metrics')).text()).find((s) => s.name === 'DCGM_FI_DEV_GPU_UTIL')?.value ?? 0;
+  type Doc = { timestamp: string; gpus: { readings: Record<string, number> }[] };
+  const doc = async () => (await (await fetch(exp.url + '/api/v1/gpus')).json()) as Doc;
+  // Poll the snapshot and keep one record per sweep (the sweep's own timestamp).
+  const sweeps = new Map<number, number>();
+  const record = async () => {
+    const d = await doc();
+    sweeps.set(Date.parse(d.timestamp), d.gpus[0]?.readings.DCGM_FI_DEV_GPU_UTIL ?? NaN);
+  };
+  for (let i = 0; i < 10; i++) {
+    await record();
+    await new Promise((r) => setTimeout(r, 25));
   }
-  t.equal(seen, 77);
+  t.ok([...sweeps.values()].every((v) => v === 10), 'before: 10');
+  const changedAt = Date.now();
+  exp.setScenario({ gpus: [{ values: { gpuUtil: 77 } }] });
+  let seenAt = 0;
+  for (let i = 0; i < 300 && !seenAt; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    await record();
+    const page = parseExposition(await (await fetch(exp.url + '/metrics')).text());
+    if (page.find((s) => s.name === 'DCGM_FI_DEV_GPU_UTIL')?.value === 77) seenAt = Date.now();
+  }
+  t.ok(seenAt > 0, '/metrics shows the new value');
+  await record();
+  // The simulated library notices a rewritten scenario within ~10 ms; every sweep that started
+  // after that must carry the new value: the only wait is for the next sweep.
+  const after = [...sweeps].filter(([ts]) => ts >= changedAt + 30);
+  t.ok(after.length > 0, 'sweeps after the change were seen');
+  t.same(after.filter(([, v]) => v !== 77), [], 'no sweep after the change serves the old value');
+  const firstNew = Math.min(...[...sweeps].filter(([, v]) => v === 77).map(([ts]) => ts));
+  t.ok(firstNew - changedAt <= interval + 50 + 250, `first sweep with the new value ${firstNew - changedAt} ms after the change (interval ${interval} ms; the 250 ms allow for a loaded CI machine)`);
+  t.ok(seenAt - changedAt <= interval + 50 + 250, `/metrics served it ${seenAt - changedAt} ms after the change`);
   const ready = await fetch(exp.url + '/ready');
   t.equal(ready.status, 200);
-  const doc = (await (await fetch(exp.url + '/api/v1/gpus')).json()) as { gpus: { readings: Record<string, number> }[] };
-  t.equal(doc.gpus[0]?.readings.DCGM_FI_DEV_GPU_UTIL, 77, '/api/v1/gpus shows the same value');
+  t.equal((await doc()).gpus[0]?.readings.DCGM_FI_DEV_GPU_UTIL, 77, '/api/v1/gpus shows the same value');
 });
 
 t.test('self-metrics time the sweep and the render of each new page; the page between sweeps is the same', async (t) => {
@@ -129,4 +155,69 @@ t.test('self-metrics time the sweep and the render of each new page; the page be
   const sweep = self('nvml_exporter_sweep_duration_seconds');
   t.ok(sweep !== undefined && sweep > 0 && sweep < 1, `sweep duration in seconds: ${sweep}`);
   t.equal(self('nvml_exporter_sweeps_total'), 1, 'one sweep so far (interval 60 s)');
+});
+
+t.test('--help and --version print to stdout and exit 0', async (t) => {
+  const help = run(['--help']);
+  t.equal(help.status, 0, help.stderr);
+  for (const flag of ['--address', '--collect-interval', '--collectors', '--kubernetes', '--kubernetes-gpu-id-type', '--pod-resources-kubelet-socket', '--devices', '--nvml-library', '--simulate', '--once']) {
+    t.match(help.stdout, flag, `help names ${flag}`);
+  }
+  t.equal(help.stderr, '');
+  const version = run(['--version']);
+  t.equal(version.status, 0);
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  t.match(version.stdout, pkg.version, 'the package version');
+});
+
+t.test('a bad counters file exits 2 even where NVML cannot be opened (the file is read first)', async (t) => {
+  const csv = join(dir, 'bad-first.csv');
+  writeFileSync(csv, 'DCGM_FI_DEV_NOPE, gauge, nope\n');
+  const r = run(['--nvml-library', join(dir, 'no-such-libnvidia-ml.so.1'), '--once', '-f', csv]);
+  t.equal(r.status, 2, r.stderr);
+  t.match(r.stderr, /line 1/);
+  t.notMatch(r.stderr, /NVML opened/);
+});
+
+t.test('a failed start removes what it made: the simulation directory of --simulate', async (t) => {
+  const csv = join(dir, 'bad-sim.csv');
+  writeFileSync(csv, 'DCGM_FI_DEV_NOPE, gauge, nope\n');
+  const tmp = mkdtempSync(join(tmpdir(), 'nvx-tmp-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const r = run(['--simulate', '2', '--once', '-f', csv], { TMPDIR: tmp });
+  t.equal(r.status, 2, r.stderr);
+  t.same(readdirSync(tmp), [], 'nothing left in TMPDIR');
+});
+
+t.test('SIGTERM while the exporter starts exits 0 once the start is done; SIGHUP then does not kill it', async (t) => {
+  // nvmlInit takes 1.5 s in this scenario: the signals arrive in the middle of the start.
+  const slow = join(dir, 'slow-init.txt');
+  writeScenario(slow, { gpus: [{ values: { gpuUtil: 5 } }], delays: { nvmlInit_v2: 1500 } });
+  const port = await freePort();
+  const proc = spawn(process.execPath, [cliPath, '--nvml-library', simulatedLibraryPath(), '-a', `127.0.0.1:${port}`], {
+    env: { ...process.env, NVML_SIM_SCENARIO: slow },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  for (let i = 0; i < 200 && !/opening NVML/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  t.match(err, /opening NVML/, 'the start has begun');
+  proc.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 100));
+  proc.kill('SIGTERM');
+  const res = await exited;
+  t.same(res, { code: 0, signal: null }, err);
+  t.match(err, /SIGHUP while starting/);
+  t.match(err, /stop requested while starting/);
+});
+
+t.test('scrapes are not logged', async (t) => {
+  const exp = await startExporter({ scenario: { gpus: [{ values: { gpuUtil: 10 } }] }, args: ['-c', '60000', '--debug'] });
+  t.teardown(() => exp.stop());
+  await fetch(exp.url + '/metrics');
+  const before = exp.stderr();
+  for (let i = 0; i < 20; i++) await (await fetch(exp.url + '/metrics')).text();
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(exp.stderr(), before, 'nothing on stderr for 20 scrapes, even with --debug');
 });

@@ -185,8 +185,7 @@ t.test('a throwing sweep callback is an uncaught JS exception, not an abort', as
     process.on('uncaughtException', (e) => { console.log('caught:' + e.message); process.exit(0); });
     const keep = setTimeout(() => { console.log('no exception arrived'); process.exit(3); }, 10000);
     const h = new (loadBinding().NvmlHandle)();
-    h.open(${JSON.stringify(simulatedLibraryPath())}, () => { throw new Error('listener failed'); });
-    h.sweep(false);
+    void h.open(${JSON.stringify(simulatedLibraryPath())}, () => { throw new Error('listener failed'); }).then(() => h.sweep(false));
   `);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout.trim(), 'caught:listener failed');
@@ -201,9 +200,10 @@ t.test('a process that ends while a sweep result is on its way exits normally', 
     const r = runChild(t, 'exit-mid-sweep.ts', `
       import { loadBinding } from ${JSON.stringify(binding)};
       const h = new (loadBinding().NvmlHandle)();
-      h.open(${JSON.stringify(simulatedLibraryPath())}, () => console.log('delivered'));
-      console.log('requested:' + h.sweep(false));
-      // nothing keeps the event loop alive: Node shuts down while the sweep runs
+      void h.open(${JSON.stringify(simulatedLibraryPath())}, () => console.log('delivered')).then(() => {
+        console.log('requested:' + h.sweep(false));
+        // nothing keeps the event loop alive now: Node shuts down while the sweep runs
+      });
     `);
     t.equal(r.status, 0, `run ${i}: exit status 0 (${r.stderr.trim()})`);
     t.match(r.stdout, /^requested:true\n(delivered\n)?$/, `run ${i}: output`);

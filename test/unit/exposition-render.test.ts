@@ -99,9 +99,10 @@ t.test('pod labels: allocated GPUs only, per-pod vgpu series, single-pod mode, o
   t.equal(text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{')).length, 3);
   const single = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1', sharedGpus: 'single-pod' });
   t.equal(single.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{')).length, 2);
-  t.match(single, 'container="c",namespace="ns",pod="b"} 40\n', 'the last pod wins, no vgpu');
+  t.match(single, 'container="c",namespace="ns",pod="a"} 40\n', 'the first pod (the one matching keeps) wins, no vgpu');
+  t.notMatch(single, 'pod="b"', 'and only that one');
   const old = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1', useOldNamespace: true, sharedGpus: 'single-pod', hostnameLabel: 'hostname' });
-  t.match(old, 'DCGM_FI_DEV_GPU_UTIL{gpu="0",uuid="GPU-0",pci_bus_id="00000000:00:00.0",device="nvidia0",modelName="Tesla T4",hostname="node-1",container_name="c",pod_name="b",pod_namespace="ns"} 40');
+  t.match(old, 'DCGM_FI_DEV_GPU_UTIL{gpu="0",uuid="GPU-0",pci_bus_id="00000000:00:00.0",device="nvidia0",modelName="Tesla T4",hostname="node-1",container_name="c",pod_name="a",pod_namespace="ns"} 40');
   // duplicates in the map never produce two samples with one label set
   const dup: PodMap = { updatedAt: 0, byUuid: new Map([['GPU-0', [{ namespace: 'n', pod: 'p', container: 'c' }, { namespace: 'n', pod: 'p', container: 'c' }]]]) };
   const d = renderMetrics({ snapshot: snap, selection: sel1, pods: dup, hostname: 'h' });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { isGpuResource, matchPods, parseDeviceId } from '../../lib/kubernetes/matching.js';
+import { buildTarget } from '../../lib/exposition/series.js';
 import type { ListPodResourcesResponse } from '../../lib/kubernetes/proto.js';
 import { GPU0, GPU1, GPU2, GPU3, MIG_GI1, MIG_GI5, MIG_GI6, nodeSweep } from '../fixtures/kubelet/node.js';
 
@@ -100,6 +101,15 @@ t.test('a shared GPU gets one attribution per pod, with its replica', async (t) 
   t.strictSame(single.map.byUuid.get(GPU0), [{ namespace: 'team-a', pod: 'worker-0', container: 'main', resourceName: 'nvidia.com/gpu' }], 'singlePod keeps the first by namespace/pod/container and drops vgpu');
   const reversed = { pod_resources: [...input.pod_resources].reverse() };
   t.strictSame(matchPods(reversed, nodeSweep(), { singlePod: true }).map.byUuid.get(GPU0), single.map.byUuid.get(GPU0), 'the kept pod does not depend on the kubelet order');
+
+  // the renderer in single-pod mode keeps the same pod, whether it is given the full list or matching's one
+  const sweep = nodeSweep();
+  const dev = sweep.devices[0]!;
+  const opts = { hostname: 'h', hostnameLabel: 'Hostname', replaceBlanksInModelName: false, useOldNamespace: false, sharedGpus: 'single-pod' } as const;
+  for (const [what, m] of [['the full list', map], ['matching\'s single pod', single.map], ['the full list of the reversed answer', matchPods(reversed, sweep).map]] as const) {
+    const target = buildTarget(sweep, dev, null, [], m, opts);
+    t.same(target.variants.map((v) => v.pairs), [[['container', 'main'], ['namespace', 'team-a'], ['pod', 'worker-0']]], `render of ${what} keeps team-a/worker-0`);
+  }
 });
 
 t.test('a container listing the same device twice is one attribution; several devices are several', async (t) => {
