@@ -112,6 +112,7 @@ async function start(
       socketPath,
       refreshIntervalMs: config.podResourcesIntervalMs,
       extraResourceNames: config.nvidiaResourceNames,
+      gpuIdType: config.kubernetesGpuIdType,
       singlePod: config.sharedGpus === 'single-pod',
       logger: log,
     });

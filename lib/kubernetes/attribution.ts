@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { SweepResult } from '../nvml/types.js';
 import { PodResourcesClient, PodResourcesError, type PodResourcesReason } from './client.js';
-import { GpuIndex, isGpuResource, matchPods, type MatchOptions } from './matching.js';
+import { GpuIndex, idTypeHint, isGpuResource, matchPods, type MatchOptions } from './matching.js';
 import type { ListPodResourcesResponse } from './proto.js';
 import type { PodMap, PodResourcesStatus } from './types.js';
 
@@ -72,7 +72,11 @@ export class PodAttributor {
     if (typeof opts?.getSweep !== 'function') throw new Error('PodAttributor needs getSweep: () => SweepResult | null');
     this.client = new PodResourcesClient({ socketPath: opts.socketPath, deadlineMs: opts.deadlineMs });
     this.getSweep = opts.getSweep;
-    this.match = { extraResourceNames: opts.extraResourceNames ?? [], singlePod: opts.singlePod ?? false };
+    const gpuIdType = opts.gpuIdType ?? 'uid';
+    if (gpuIdType !== 'uid' && gpuIdType !== 'device-name') {
+      throw new Error(`pod attribution option gpuIdType must be uid or device-name, got ${String(gpuIdType)}`);
+    }
+    this.match = { extraResourceNames: opts.extraResourceNames ?? [], singlePod: opts.singlePod ?? false, gpuIdType };
     this.intervalMs = positive('refreshIntervalMs', opts.refreshIntervalMs, 5000);
     this.minGapMs = positive('minGapMs', opts.minGapMs, 1000);
     this.staleAfterMs = positive('staleAfterMs', opts.staleAfterMs, 60_000);
@@ -217,7 +221,7 @@ export class PodAttributor {
   private async logAllocatable(): Promise<void> {
     try {
       const res = await this.client.getAllocatableResources();
-      const gpus = new GpuIndex(this.getSweep());
+      const gpus = new GpuIndex(this.getSweep(), this.match.gpuIdType);
       const resources: Record<string, string[]> = {};
       const unknown: string[] = [];
       for (const d of res.devices) {
@@ -239,7 +243,10 @@ export class PodAttributor {
       if (this.unmatchedSeen.has(id) || this.unmatchedSeen.size >= MAX_REMEMBERED_UNMATCHED) continue;
       this.unmatchedSeen.add(id);
       this.unmatchedCount++;
-      this.log.warn('kubelet device ID matches no GPU or MIG instance on this node', { deviceId: id });
+      const hint = idTypeHint(id, this.match.gpuIdType ?? 'uid');
+      if (hint) this.log.warn(`kubelet device ID matches no GPU or MIG instance on this node: ${hint}`, { deviceId: id });
+      else this.log.warn('kubelet device ID matches no GPU or MIG instance on this node', { deviceId: id });
     }
   }
+
 }

@@ -7,8 +7,12 @@
 //   <any of the above>::<n>         replica n of a shared GPU (time-slicing, MPS)
 //   nvidia<N>, nvidia<N>/gi<G>, nvidia<N>/vgpu<V>, nvidia<N>/gi<G>/vgpu<V>
 //                                   GKE's device plugin: GPU by index, MIG by GPU-instance id,
-//                                   shared replica V. These cannot be mistaken for UUIDs, so they
-//                                   are recognised whatever --kubernetes-gpu-id-type says.
+//                                   shared replica V.
+// --kubernetes-gpu-id-type says how whole GPUs are named, as in dcgm-exporter: `uid` (default)
+// matches `GPU-<uuid>[::n]` only, `device-name` matches `nvidia<N>[/vgpu<V>|::n]` only; a whole-GPU
+// ID of the other form matches nothing (idTypeHint says which flag value would match it). MIG
+// instance IDs (`MIG-…`, `nvidia<N>/gi<G>…`) match under both values: dcgm-exporter keys MIG series
+// by GPU index and GPU-instance id whatever the flag says.
 import type { DeviceSample, MigDeviceSample, SweepResult } from '../nvml/types.js';
 import type { ListPodResourcesResponse } from './proto.js';
 import type { PodAttribution, PodMap } from './types.js';
@@ -60,6 +64,26 @@ export function isGpuResource(name: string, extra: readonly string[] = []): bool
   );
 }
 
+/** How the kubelet names whole GPUs (`--kubernetes-gpu-id-type`). */
+export type GpuIdType = 'uid' | 'device-name';
+
+/** Whether a parsed ID names a whole GPU in the form the other id type uses. */
+function wrongIdType(p: ParsedDeviceId, idType: GpuIdType): boolean {
+  if (idType === 'uid') return p.kind === 'index' && p.gi === undefined;
+  return p.kind === 'uuid' && p.uuid.startsWith('GPU-');
+}
+
+/**
+ * For a device ID that names a whole GPU in the other id type's form, what to tell the operator;
+ * null for any other ID.
+ */
+export function idTypeHint(raw: string, idType: GpuIdType): string | null {
+  if (!wrongIdType(parseDeviceId(raw), idType)) return null;
+  return idType === 'uid'
+    ? `device ID ${raw} looks like a device name; run with --kubernetes-gpu-id-type device-name`
+    : `device ID ${raw} looks like a GPU UUID; run with --kubernetes-gpu-id-type uid`;
+}
+
 /** Where a device ID points: the UUID of a GPU or MIG instance on this node. */
 export interface ResolvedDevice {
   uuid: string;
@@ -71,7 +95,11 @@ export class GpuIndex {
   private readonly byUuid = new Map<string, string>();
   private readonly byIndex = new Map<number, DeviceSample>();
 
-  constructor(sweep: SweepResult | null) {
+  constructor(
+    sweep: SweepResult | null,
+    /** how whole GPUs are named; an ID of the other form resolves to nothing */
+    private readonly idType: GpuIdType = 'uid',
+  ) {
     for (const d of sweep?.devices ?? []) {
       this.byUuid.set(d.uuid.toLowerCase(), d.uuid);
       this.byIndex.set(d.index, d);
@@ -91,6 +119,7 @@ export class GpuIndex {
 
   resolve(raw: string): ResolvedDevice | null {
     const p = parseDeviceId(raw);
+    if (wrongIdType(p, this.idType)) return null;
     let uuid: string | undefined;
     if (p.kind === 'uuid') uuid = this.byUuid.get(p.uuid.toLowerCase());
     else if (p.kind === 'mig-legacy') {
@@ -109,6 +138,8 @@ export class GpuIndex {
 export interface MatchOptions {
   /** more kubelet resource names to accept (dcgm-exporter's --nvidia-resource-names) */
   extraResourceNames?: readonly string[];
+  /** how the kubelet names whole GPUs (`--kubernetes-gpu-id-type`); default `uid` */
+  gpuIdType?: GpuIdType;
   /**
    * dcgm-exporter's default: one pod per device and no `vgpu` label. The pod kept is the first in
    * (namespace, pod, container, replica) order, so the choice is the same on every refresh.
@@ -138,7 +169,7 @@ export function matchPods(
   opts: MatchOptions = {},
   updatedAt: number = Date.now(),
 ): MatchResult {
-  const gpus = new GpuIndex(sweep);
+  const gpus = new GpuIndex(sweep, opts.gpuIdType ?? 'uid');
   const extra = opts.extraResourceNames ?? [];
   const grouped = new Map<string, Map<string, PodAttribution>>();
   const unmatched = new Set<string>();

@@ -209,6 +209,33 @@ t.test('singlePod and extra resource names reach the matching', async (t) => {
   t.same(podsOf(attributor), { [GPU0]: ['ml/y'], [GPU1]: ['ml/f'] });
 });
 
+t.test('--kubernetes-gpu-id-type reaches the matching; an ID of the other form is counted and logged once with a hint', async (t) => {
+  const scenario = { pods: [pod('by-name', 'nvidia.com/gpu', 'nvidia1'), pod('by-uuid', 'nvidia.com/gpu', GPU0), pod('mig', 'nvidia.com/mig-1g.10gb', MIG_GI5)] };
+  const hinted = (logger: ReturnType<typeof captureLogger>, id: string) =>
+    logger.lines.filter((l) => l.level === 'warn' && l.fields?.deviceId === id && /matches no GPU/.test(l.msg));
+
+  const uid = await setup(t, scenario); // the default: uid
+  await uid.attributor.start();
+  await uid.attributor.requestRefresh();
+  t.same(podsOf(uid.attributor), { [GPU0]: ['ml/by-uuid'], [MIG_GI5]: ['ml/mig'] }, 'uid: UUIDs match, nvidia1 does not');
+  t.equal(uid.attributor.status().unmatchedDeviceIds, 1);
+  t.same(hinted(uid.logger, 'nvidia1').map((l) => l.msg), [
+    'kubelet device ID matches no GPU or MIG instance on this node: device ID nvidia1 looks like a device name; run with --kubernetes-gpu-id-type device-name',
+  ], 'logged once, with the flag value to use');
+  const alloc = uid.logger.lines.find((l) => l.msg === 'kubelet allocatable GPU devices');
+  t.same(alloc?.fields?.unknownToNvml, ['nvidia1'], 'the allocatable log follows the id type too');
+
+  const name = await setup(t, scenario, { gpuIdType: 'device-name' });
+  await name.attributor.start();
+  await name.attributor.requestRefresh();
+  t.same(podsOf(name.attributor), { [GPU1]: ['ml/by-name'], [MIG_GI5]: ['ml/mig'] }, 'device-name: nvidia1 matches, the GPU UUID does not');
+  t.equal(name.attributor.status().unmatchedDeviceIds, 1);
+  t.same(hinted(name.logger, GPU0).map((l) => l.msg), [
+    `kubelet device ID matches no GPU or MIG instance on this node: device ID ${GPU0} looks like a GPU UUID; run with --kubernetes-gpu-id-type uid`,
+  ]);
+  t.throws(() => new PodAttributor({ getSweep: () => null, gpuIdType: 'index' as never }), /gpuIdType must be uid or device-name, got index/);
+});
+
 t.test('stop: no more calls, a hanging call is abandoned, requestRefresh answers at once', async (t) => {
   const { sim, attributor } = await setup(t, { pods: [], list: { delayMs: Infinity } }, { deadlineMs: 60_000 });
   void attributor.start();

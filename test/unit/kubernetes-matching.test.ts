@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isGpuResource, matchPods, parseDeviceId } from '../../lib/kubernetes/matching.js';
+import { idTypeHint, isGpuResource, matchPods, parseDeviceId, type GpuIdType } from '../../lib/kubernetes/matching.js';
 import { buildTarget } from '../../lib/exposition/series.js';
 import type { ListPodResourcesResponse } from '../../lib/kubernetes/proto.js';
 import { GPU0, GPU1, GPU2, GPU3, MIG_GI1, MIG_GI5, MIG_GI6, nodeSweep } from '../fixtures/kubelet/node.js';
@@ -15,7 +15,8 @@ function list(...pods: [ns: string, pod: string, container: string, devs: Dev[]]
   };
 }
 
-const one = (resource: string, id: string) => matchPods(list(['ns', 'p', 'c', [[resource, [id]]]]), nodeSweep());
+const one = (resource: string, id: string, gpuIdType?: GpuIdType) =>
+  matchPods(list(['ns', 'p', 'c', [[resource, [id]]]]), nodeSweep(), gpuIdType ? { gpuIdType } : {});
 
 t.test('parseDeviceId reads every form', async (t) => {
   t.same(parseDeviceId(GPU0), { kind: 'uuid', uuid: GPU0 });
@@ -40,7 +41,7 @@ t.test('accepted resource names', async (t) => {
   t.ok(isGpuResource('example.com/my-gpus', ['example.com/my-gpus']), 'an extra name is accepted when given');
 });
 
-t.test('each ID form lands on the right GPU or MIG instance', async (t) => {
+t.test('each ID form lands on the right GPU or MIG instance (default id type uid)', async (t) => {
   const cases: [string, string, string, string | undefined][] = [
     ['nvidia.com/gpu', GPU1, GPU1, undefined],
     ['nvidia.com/gpu', MIG_GI1, MIG_GI1, undefined], // single strategy
@@ -50,18 +51,62 @@ t.test('each ID form lands on the right GPU or MIG instance', async (t) => {
     ['nvidia.com/gpu', `${GPU3}::2`, GPU3, '2'], // time-slicing replica
     ['nvidia.com/gpu.shared', `${GPU0}::0`, GPU0, '0'], // renamed shared resource
     ['nvidia.com/mig-1g.10gb', `${MIG_GI5}::3`, MIG_GI5, '3'], // a shared MIG instance
-    ['nvidia.com/gpu', 'nvidia1', GPU1, undefined], // GKE whole GPU by index
-    ['nvidia.com/gpu', 'nvidia2/gi6', MIG_GI6, undefined], // GKE MIG
-    ['nvidia.com/gpu', 'nvidia0/vgpu2', GPU0, '2'], // GKE sharing
+    ['nvidia.com/gpu', 'nvidia2/gi6', MIG_GI6, undefined], // GKE MIG: MIG instances match under both id types
     ['nvidia.com/gpu', 'GPU-' + GPU1.slice(4).toUpperCase(), GPU1, undefined], // UUID case differs
   ];
   for (const [resource, id, want, vgpu] of cases) {
-    const { map, unmatched } = one(resource, id);
+    for (const idType of [undefined, 'uid'] as const) {
+      const { map, unmatched } = one(resource, id, idType);
+      t.same(unmatched, [], `${resource} ${id} matched (${idType ?? 'default'})`);
+      t.same([...map.byUuid.keys()], [want], `${resource} ${id} → ${want}`);
+      const expected: Record<string, string> = { namespace: 'ns', pod: 'p', container: 'c', resourceName: resource };
+      if (vgpu !== undefined) expected.vgpu = vgpu;
+      t.strictSame(map.byUuid.get(want), [expected], `${id} attribution`);
+    }
+  }
+});
+
+t.test('--kubernetes-gpu-id-type device-name: nvidia<N> forms match, GPU UUIDs do not', async (t) => {
+  const cases: [string, string, string, string | undefined][] = [
+    ['nvidia.com/gpu', 'nvidia1', GPU1, undefined], // GKE whole GPU by index
+    ['nvidia.com/gpu', 'nvidia0/vgpu2', GPU0, '2'], // GKE sharing
+    ['nvidia.com/gpu', 'nvidia3::1', GPU3, '1'], // replica in the device plugin's form
+    ['nvidia.com/gpu', 'nvidia2/gi6', MIG_GI6, undefined], // GKE MIG
+    ['nvidia.com/gpu', 'nvidia2/gi5/vgpu1', MIG_GI5, '1'],
+    ['nvidia.com/gpu', MIG_GI1, MIG_GI1, undefined], // MIG UUIDs still match
+    ['nvidia.com/mig-1g.10gb', `MIG-${GPU2}/5/0`, MIG_GI5, undefined],
+    ['nvidia.com/mig-1g.10gb', `${MIG_GI5}::3`, MIG_GI5, '3'],
+  ];
+  for (const [resource, id, want, vgpu] of cases) {
+    const { map, unmatched } = one(resource, id, 'device-name');
     t.same(unmatched, [], `${resource} ${id} matched`);
     t.same([...map.byUuid.keys()], [want], `${resource} ${id} → ${want}`);
     const expected: Record<string, string> = { namespace: 'ns', pod: 'p', container: 'c', resourceName: resource };
     if (vgpu !== undefined) expected.vgpu = vgpu;
     t.strictSame(map.byUuid.get(want), [expected], `${id} attribution`);
+  }
+});
+
+t.test('a whole-GPU ID of the other id type is unmatched, with a hint naming the flag value', async (t) => {
+  const uidMiss = ['nvidia1', 'nvidia0/vgpu2', 'nvidia3::1'];
+  const r = matchPods(list(['ns', 'p', 'c', [['nvidia.com/gpu', [...uidMiss, GPU0]]]]), nodeSweep());
+  t.same([...r.map.byUuid.keys()], [GPU0], 'under uid only the UUID matched');
+  t.same(r.unmatched.sort(), [...uidMiss].sort(), 'nvidia<N> IDs are unmatched under uid');
+  t.equal(idTypeHint('nvidia0', 'uid'), 'device ID nvidia0 looks like a device name; run with --kubernetes-gpu-id-type device-name');
+  t.equal(idTypeHint('nvidia0/vgpu2', 'uid'), 'device ID nvidia0/vgpu2 looks like a device name; run with --kubernetes-gpu-id-type device-name');
+
+  const nameMiss = [GPU1, `${GPU3}::2`];
+  const d = matchPods(list(['ns', 'p', 'c', [['nvidia.com/gpu', [...nameMiss, 'nvidia0']]]]), nodeSweep(), { gpuIdType: 'device-name' });
+  t.same([...d.map.byUuid.keys()], [GPU0], 'under device-name only nvidia0 matched');
+  t.same(d.unmatched.sort(), [...nameMiss].sort(), 'GPU UUIDs are unmatched under device-name');
+  t.equal(idTypeHint(`${GPU3}::2`, 'device-name'), `device ID ${GPU3}::2 looks like a GPU UUID; run with --kubernetes-gpu-id-type uid`);
+
+  for (const [id, type] of [
+    [GPU0, 'uid'], ['nvidia0', 'device-name'], // the right form
+    [MIG_GI1, 'device-name'], ['nvidia2/gi6', 'uid'], // MIG forms match under both
+    ['bogus', 'uid'], ['bogus', 'device-name'], ['GPU-00000000-0000-0000-0000-000000000000', 'uid'], // unknown, no hint
+  ] as const) {
+    t.equal(idTypeHint(id, type), null, `no hint for ${id} under ${type}`);
   }
 });
 
