@@ -31,6 +31,7 @@ export interface PodAttributorOptions extends MatchOptions {
 }
 
 const MAX_REMEMBERED_UNMATCHED = 10_000;
+const MAX_REMEMBERED_MALFORMED = 1_000;
 
 function positive(name: string, v: number | undefined, dflt: number): number {
   const x = v ?? dflt;
@@ -64,6 +65,7 @@ export class PodAttributor {
   private lastError: PodResourcesStatus['lastError'] = null;
   private readonly errors: Record<string, number> = {};
   private readonly unmatchedSeen = new Set<string>();
+  private readonly malformedSeen = new Set<string>();
   private unmatchedCount = 0;
   private allocatableGeneration = 0;
   private memo: { list: ListPodResourcesResponse; sweep: SweepResult | null; map: PodMap } | null = null;
@@ -190,8 +192,10 @@ export class PodAttributor {
 
   private async refreshOnce(): Promise<void> {
     try {
-      const list = await this.client.list();
+      const dropped: string[] = [];
+      const list = await this.client.list((problem) => dropped.push(problem));
       if (!this.running) return;
+      if (dropped.length > 0) this.noteMalformed(dropped);
       const wasDown = !this.up && this.lastReason !== null;
       this.lastList = list;
       this.lastSuccessMs = this.now();
@@ -249,4 +253,17 @@ export class PodAttributor {
     }
   }
 
+  /**
+   * Entries of a List answer the client dropped (a pod or container without a name): each one is
+   * a `malformed` error, on every refresh that meets it; each distinct one is logged once. The
+   * rest of the answer is used, so the refresh itself succeeded.
+   */
+  private noteMalformed(problems: string[]): void {
+    this.errors.malformed = (this.errors.malformed ?? 0) + problems.length;
+    for (const p of problems) {
+      if (this.malformedSeen.has(p) || this.malformedSeen.size >= MAX_REMEMBERED_MALFORMED) continue;
+      this.malformedSeen.add(p);
+      this.log.warn(`kubelet pod-resources List entry dropped (malformed): ${p}; the other pods are used`, { socket: this.client.socketPath });
+    }
+  }
 }

@@ -92,14 +92,18 @@ export class PodResourcesClient {
     if (this.socketPath === '') throw new Error('pod-resources socket path is empty; give the kubelet socket path');
   }
 
-  async list(): Promise<ListPodResourcesResponse> {
-    const res = await this.call('List');
-    return checkList(res);
+  /**
+   * The kubelet's allocations. A pod without a name or namespace, or a container without a name,
+   * cannot be labelled: it is left out of the answer (the other pods are kept) and `onDropped`
+   * hears what was left out, naming the pod.
+   */
+  async list(onDropped?: (problem: string) => void): Promise<ListPodResourcesResponse> {
+    const res = (await this.call('List')) as ListPodResourcesResponse;
+    return dropUnnamed(res, onDropped);
   }
 
   async getAllocatableResources(): Promise<AllocatableResourcesResponse> {
-    const res = await this.call('GetAllocatableResources');
-    return checkAllocatable(res);
+    return (await this.call('GetAllocatableResources')) as AllocatableResourcesResponse;
   }
 
   /** Closes the channel and cancels calls in flight. A later call opens a new channel. */
@@ -176,35 +180,25 @@ export class PodResourcesClient {
   }
 }
 
-function malformed(method: string, what: string): PodResourcesError {
-  return new PodResourcesError('malformed', `PodResources ${method} answered a malformed message: ${what}`);
-}
-
-function checkDevices(method: string, devs: unknown, where: string): void {
-  if (!Array.isArray(devs)) throw malformed(method, `${where}.devices is not a list`);
-  for (const d of devs as { resource_name?: unknown; device_ids?: unknown }[]) {
-    if (typeof d?.resource_name !== 'string') throw malformed(method, `${where} has a device without a resource name`);
-    if (!Array.isArray(d.device_ids) || d.device_ids.some((x) => typeof x !== 'string')) {
-      throw malformed(method, `${where} resource ${d.resource_name} has device IDs that are not strings`);
+// The decoder (wire.ts) gives every message its full shape (absent strings '', absent lists []),
+// so what is left to check is meaning: a series cannot carry an empty pod, namespace or container.
+function dropUnnamed(res: ListPodResourcesResponse, onDropped?: (problem: string) => void): ListPodResourcesResponse {
+  const bad = (p: ListPodResourcesResponse['pod_resources'][number]) =>
+    p.name === '' || p.namespace === '' || p.containers.some((c) => c.name === '');
+  if (!res.pod_resources.some(bad)) return res; // the usual case: the answer as decoded
+  const pods: ListPodResourcesResponse['pod_resources'] = [];
+  for (const p of res.pod_resources) {
+    const who = `pod ${JSON.stringify(p.namespace)}/${JSON.stringify(p.name)}`;
+    if (p.name === '' || p.namespace === '') {
+      onDropped?.(`${who} has an empty ${p.name === '' ? 'name' : 'namespace'}; the pod is left out`);
+      continue;
     }
-  }
-}
-
-function checkList(res: unknown): ListPodResourcesResponse {
-  const pods = (res as { pod_resources?: unknown } | null)?.pod_resources;
-  if (!Array.isArray(pods)) throw malformed('List', 'pod_resources is not a list');
-  for (const p of pods as { name?: unknown; namespace?: unknown; containers?: unknown }[]) {
-    if (typeof p?.name !== 'string' || typeof p.namespace !== 'string') throw malformed('List', 'a pod has no name or namespace');
-    if (!Array.isArray(p.containers)) throw malformed('List', `pod ${p.namespace}/${p.name} has no container list`);
-    for (const c of p.containers as { name?: unknown; devices?: unknown }[]) {
-      if (typeof c?.name !== 'string') throw malformed('List', `pod ${p.namespace}/${p.name} has a container without a name`);
-      checkDevices('List', c.devices, `container ${p.namespace}/${p.name}/${c.name}`);
+    const containers = p.containers.filter((c) => c.name !== '');
+    const left = p.containers.length - containers.length;
+    if (left > 0) {
+      onDropped?.(`${who} has ${left === 1 ? 'a container' : `${left} containers`} with an empty name; ${left === 1 ? 'it is' : 'they are'} left out`);
     }
+    pods.push(left > 0 ? { ...p, containers } : p);
   }
-  return res as ListPodResourcesResponse;
-}
-
-function checkAllocatable(res: unknown): AllocatableResourcesResponse {
-  checkDevices('GetAllocatableResources', (res as { devices?: unknown } | null)?.devices, 'the response');
-  return res as AllocatableResourcesResponse;
+  return { ...res, pod_resources: pods };
 }

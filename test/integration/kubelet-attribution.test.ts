@@ -236,6 +236,34 @@ t.test('--kubernetes-gpu-id-type reaches the matching; an ID of the other form i
   t.throws(() => new PodAttributor({ getSweep: () => null, gpuIdType: 'index' as never }), /gpuIdType must be uid or device-name, got index/);
 });
 
+t.test('a pod or container without a name is dropped as malformed; the rest of the answer is used', async (t) => {
+  const unnamedContainer: SimPod = {
+    namespace: 'ml',
+    name: 'two-containers',
+    containers: [
+      { name: '', devices: [{ resource: 'nvidia.com/gpu', ids: [GPU2] }] },
+      { name: 'main', devices: [{ resource: 'nvidia.com/gpu', ids: [GPU3] }] },
+    ],
+  };
+  const { attributor, logger } = await setup(t, {
+    pods: [pod('a', 'nvidia.com/gpu', GPU0), pod('', 'nvidia.com/gpu', GPU1), { ...pod('no-ns', 'nvidia.com/gpu', GPU1), namespace: '' }, unnamedContainer],
+  });
+  await attributor.start();
+  t.same(podsOf(attributor), { [GPU0]: ['ml/a'], [GPU3]: ['ml/two-containers'] }, 'the valid pods and containers are attributed');
+  let st = attributor.status();
+  t.equal(st.up, true, 'the refresh succeeded');
+  t.equal(st.errorsByReason.malformed, 3, 'one malformed error per dropped entry');
+  const logged = () => logger.lines.filter((l) => l.level === 'warn' && /entry dropped \(malformed\)/.test(l.msg)).map((l) => l.msg);
+  t.equal(logged().length, 3);
+  t.match(logged()[0], 'pod "ml"/"" has an empty name; the pod is left out');
+  t.match(logged()[1], 'pod ""/"no-ns" has an empty namespace');
+  t.match(logged()[2], 'pod "ml"/"two-containers" has a container with an empty name');
+  await attributor.requestRefresh();
+  st = attributor.status();
+  t.equal(st.errorsByReason.malformed, 6, 'counted again on the next refresh that meets them');
+  t.equal(logged().length, 3, 'but logged once');
+});
+
 t.test('stop: no more calls, a hanging call is abandoned, requestRefresh answers at once', async (t) => {
   const { sim, attributor } = await setup(t, { pods: [], list: { delayMs: Infinity } }, { deadlineMs: 60_000 });
   void attributor.start();

@@ -101,6 +101,40 @@ t.test('each failure is classified', async (t) => {
   t.equal((await client.list()).pod_resources.length, 2, 'after all that, the same client answers again');
 });
 
+t.test('List leaves out pods and containers without a name, says which, and keeps the rest', async (t) => {
+  const { socket, cleanup } = socketDir();
+  const gpu = (ids: string[]) => [{ resource: 'nvidia.com/gpu', ids }];
+  const sim = await startSimKubelet(socket, {
+    pods: [
+      { namespace: 'ns', name: '', containers: [{ name: 'c', devices: gpu([GPU0]) }] },
+      { namespace: 'ns', name: 'ok', containers: [{ name: 'c', devices: gpu([GPU0]) }] },
+      { namespace: '', name: 'orphan', containers: [{ name: 'c', devices: gpu([GPU1]) }] },
+      { namespace: 'ns', name: 'mixed', containers: [{ name: '', devices: gpu([GPU1]) }, { name: '', devices: [] }, { name: 'keep', devices: gpu([GPU1]) }] },
+    ],
+  });
+  const client = new PodResourcesClient({ socketPath: socket });
+  t.teardown(async () => (client.close(), await sim.stop(), cleanup()));
+  const dropped: string[] = [];
+  const list = await client.list((p) => dropped.push(p));
+  t.same(
+    list.pod_resources.map((p) => [p.namespace, p.name, p.containers.map((c) => c.name)]),
+    [
+      ['ns', 'ok', ['c']],
+      ['ns', 'mixed', ['keep']],
+    ],
+  );
+  t.same(dropped, [
+    'pod "ns"/"" has an empty name; the pod is left out',
+    'pod ""/"orphan" has an empty namespace; the pod is left out',
+    'pod "ns"/"mixed" has 2 containers with an empty name; they are left out',
+  ]);
+  t.equal((await client.list()).pod_resources.length, 2, 'without a listener the entries are left out all the same');
+  sim.setScenario(scenario);
+  const clean: string[] = [];
+  t.equal((await client.list((p) => clean.push(p))).pod_resources.length, 2);
+  t.same(clean, [], 'a well-formed answer drops nothing');
+});
+
 t.test('a kubelet restart that replaces the socket file is followed', async (t) => {
   const { socket, cleanup } = socketDir();
   const sim = await startSimKubelet(socket, scenario);
