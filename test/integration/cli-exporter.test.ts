@@ -221,3 +221,33 @@ t.test('scrapes are not logged', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   t.equal(exp.stderr(), before, 'nothing on stderr for 20 scrapes, even with --debug');
 });
+
+t.test('the whole /metrics page (GPU families and self-metrics, -k included) passes promtool check metrics', async (t) => {
+  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
+      t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
+    } else {
+      t.comment('SKIP: promtool is not on PATH (Debian package "prometheus" provides it); the full-page lint did not run');
+      t.skip('promtool not installed', async () => {});
+    }
+    return;
+  }
+  const exp = await startExporter({
+    scenario: { gpus: [{ values: { gpuUtil: 10 } }, { values: { gpuUtil: 20 } }] },
+    args: ['-k', '--pod-resources-kubelet-socket', join(dir, 'no-kubelet.sock'), '-c', '200'],
+  });
+  t.teardown(() => exp.stop());
+  await new Promise((r) => setTimeout(r, 500)); // a few sweeps: counters and histograms have values
+  const page = await (await fetch(exp.url + '/metrics')).text();
+  t.match(page, /^nvml_exporter_podresources_up 0$/m, 'the page has the pod-resources self-metrics');
+  t.match(page, /^nvml_exporter_build_info\{/m);
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });
+  const complaints = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() && !/^Checking|SUCCESS/.test(l));
+  // dcgm-exporter's names: counters without _total, camelCase labels (modelName, UUID, …), and
+  // DCGM_FI_DEV_PCIE_REPLAY_COUNTER, whose name contains its type.
+  const inherent = /^DCGM_FI_\w+ (counter metrics should have "_total" suffix|label names should be written in 'snake_case' not 'camelCase')|^DCGM_FI_DEV_PCIE_REPLAY_COUNTER metric name should not include type 'counter'/;
+  t.ok(complaints.length > 0, 'promtool ran and reported the inherent complaints');
+  t.same(complaints.filter((c) => !inherent.test(c)), [], 'no complaint but the dcgm-exporter-inherent ones (nvml_exporter_* are clean)');
+  t.notMatch(r.stdout + r.stderr, /error while linting|parse error|text format parsing error/, 'the page parses');
+});

@@ -153,6 +153,10 @@ t.test('cache: same inputs → the same string; a new pod map or options → re-
 t.test('promtool check metrics: only dcgm-exporter-inherent complaints', async (t) => {
   const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
   if (probe.error) {
+    if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
+      t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
+      return;
+    }
     t.comment('SKIP: promtool is not on PATH (Debian package "prometheus" provides it); the exposition lint did not run');
     t.skip('promtool not installed', async () => {});
     return;
