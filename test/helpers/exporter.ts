@@ -138,3 +138,61 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * Runs `nvml-exporter` with exactly `args` (no scenario, no --nvml-library: e.g. `--simulate N`),
+ * listening on 127.0.0.1:`port` (`-a` is added), and waits until `waitPath` answers 200.
+ * Same stop() and output accessors as startExporter.
+ */
+export async function startCommand(opts: { args: string[]; port?: number; env?: NodeJS.ProcessEnv; waitPath?: string }): Promise<RunningExporter> {
+  const dir = mkdtempSync(join(tmpdir(), 'nvx-cmd-'));
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [cliPath, '-a', `127.0.0.1:${port}`, ...opts.args], {
+    env: { ...process.env, NODE_NAME: 'test-node', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const done = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      // the 8 s safety timer is cleared once the process has exited, so it does not hold the test open
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 8000)))]);
+      clearTimeout(timer);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return { code: proc.exitCode, signal: proc.signalCode };
+  };
+  try {
+    await waitUntil(async () => {
+      if (proc.exitCode !== null) throw new Error(`nvml-exporter exited with ${proc.exitCode}: ${err}`);
+      try {
+        return (await fetch(url + (opts.waitPath ?? '/health'))).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    }, `nvml-exporter ${opts.args.join(' ')} to answer ${opts.waitPath ?? '/health'}`, 15000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    url,
+    port,
+    proc,
+    dir,
+    scenarioPath: '',
+    stderr: () => err,
+    stdout: () => out,
+    setScenario: () => {
+      throw new Error('startCommand: this exporter has no scenario file of the test');
+    },
+    stop,
+  };
+}
