@@ -137,6 +137,7 @@ async function start(
   const renderGpuText = (): string => {
     const snap = collector.current();
     if (!snap) return '';
+    attributor?.refreshSoon(); // never waits: this page joins the last map, the next scrape a fresher one
     const t0 = process.hrtime.bigint();
     const pods = attributor?.current() ?? null;
     const text = renderMetrics({ snapshot: snap, selection, pods, ...renderOpts });
@@ -172,6 +173,7 @@ async function start(
   const gpusDocument = (): GpusDocument | null => {
         const snap = collector.current();
         if (!snap) return null;
+        attributor?.refreshSoon(); // never waits, like the page
         const pods = attributor?.current() ?? null;
         const st = attributor?.status();
         return buildGpusDocument({

@@ -1,8 +1,9 @@
 // Pod attribution kept fresh off the scrape path. The attributor asks the kubelet on its own
-// interval and when asked (requestRefresh, coalesced, at most once per minGapMs), never with two
-// calls in flight, so however many scrapers there are the kubelet sees about one request per
-// second from us at most (its limit is 100 per second). A scrape only reads current(): the last
-// good answer joined with the GPUs of the last sweep. When the kubelet fails, the last good map is
+// interval and when asked (refreshSoon on every scrape, requestRefresh for a caller that wants to
+// wait; both coalesced, at most once per minGapMs), never with two calls in flight, so however
+// many scrapers there are the kubelet sees about one request per second from us at most (its limit
+// is 100 per second). A scrape only reads current(): the last good answer joined with the GPUs of
+// the last sweep, and never waits for the kubelet. When the kubelet fails, the last good map is
 // kept for staleAfterMs, then dropped (series lose their pod labels rather than keep wrong ones).
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
@@ -123,6 +124,23 @@ export class PodAttributor {
     // someone waits on this refresh: its timer must keep the process alive until it has run
     this.timer?.ref();
     return done;
+  }
+
+  /**
+   * Asks for a refresh without waiting for it: what a scrape calls. Nothing is allocated and
+   * nothing waits. When a refresh is in flight, one more follows it once minGapMs has passed since
+   * its start; when one ran less than minGapMs ago, one runs when that gap is over; calls meanwhile
+   * change nothing. Otherwise a refresh starts now. Its timer does not keep the process alive.
+   */
+  refreshSoon(): void {
+    if (!this.running || this.pending) return;
+    if (this.inFlight) {
+      this.pending = true;
+      return;
+    }
+    // one is already arranged for the end of the gap (an interval timer further away is moved up)
+    if (this.timer !== null && this.timerAt <= this.lastStart + this.minGapMs) return;
+    this.kick();
   }
 
   /** The last good pod map joined with the GPUs of the last sweep; null when none or too old. */
