@@ -45,6 +45,19 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
   const registers = [registry];
   let st: CollectorStatus | null = null;
   const status = () => (st ??= p.collector());
+  // Gauges whose value is not known yet (no sweep, no pod map): prom-client prints an unlabelled
+  // gauge as 0 even after reset(), which would read as "0 s old" or "at the epoch"; their sample
+  // line is left out of the page instead (the HELP and TYPE lines stay).
+  const unknown = new Set<string>();
+  const optional = (g: Gauge, name: string, v: number | null): void => {
+    if (v === null) {
+      unknown.add(name);
+      g.set(0);
+    } else {
+      unknown.delete(name);
+      g.set(v);
+    }
+  };
 
   new Gauge({
     name: 'nvml_exporter_build_info', help: 'Build and runtime information; the value is always 1.',
@@ -60,18 +73,15 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
   new Gauge({
     name: 'nvml_exporter_sweep_duration_seconds', help: 'Duration of the last finished NVML sweep.', registers,
     collect() {
-      this.reset();
-      const v = status().lastSweepSeconds;
-      if (v !== null) this.set(v);
+      optional(this, 'nvml_exporter_sweep_duration_seconds', status().lastSweepSeconds);
     },
   });
   new Gauge({
     name: 'nvml_exporter_last_sweep_success_timestamp_seconds', help: 'Time of the last successful NVML sweep, in seconds since the epoch.',
     registers,
     collect() {
-      this.reset();
       const v = status().lastSuccessMs;
-      if (v !== null) this.set(v / 1000);
+      optional(this, 'nvml_exporter_last_sweep_success_timestamp_seconds', v === null ? null : v / 1000);
     },
   });
   if (p.renderSeconds) {
@@ -81,9 +91,7 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
       help: 'Duration of the last render of the GPU families from a new sweep or pod map (the pod join included); scrapes in between reuse it.',
       registers,
       collect() {
-        this.reset();
-        const v = read();
-        if (v !== null) this.set(v);
+        optional(this, 'nvml_exporter_render_duration_seconds', read());
       },
     });
   }
@@ -153,9 +161,7 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
       name: 'nvml_exporter_pod_map_age_seconds', help: 'Age of the pod map in use (time since the last successful refresh), in whole seconds.',
       registers,
       collect() {
-        this.reset();
-        const age = podMapAge();
-        if (age !== null) this.set(age);
+        optional(this, 'nvml_exporter_pod_map_age_seconds', podMapAge());
       },
     });
     new Counter({
@@ -173,7 +179,9 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
       try {
         const key = stateKey();
         if (key !== cachedKey) {
-          cachedText = await registry.metrics();
+          let text = await registry.metrics();
+          for (const name of unknown) text = text.replace(new RegExp(`^${name} .*\\n`, 'm'), '');
+          cachedText = text;
           cachedKey = key;
         }
         return cachedText;

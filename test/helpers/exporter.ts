@@ -75,7 +75,9 @@ export async function startExporter(opts: {
       if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise<void>((r) => proc.once('exit', () => r()));
         proc.kill('SIGTERM');
-        await Promise.race([done, new Promise((r) => setTimeout(r, 8000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 8000)))]);
+        clearTimeout(timer); // else the test file lives on until it fires
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });

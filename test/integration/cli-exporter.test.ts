@@ -129,7 +129,11 @@ t.test('a value that changes in NVML is served from the first sweep after the ch
     if (page.find((s) => s.name === 'DCGM_FI_DEV_GPU_UTIL')?.value === 77) seenAt = Date.now();
   }
   t.ok(seenAt > 0, '/metrics shows the new value');
-  await record();
+  // keep watching until a sweep that surely started after the change has landed
+  for (let i = 0; i < 100 && ![...sweeps.keys()].some((ts) => ts >= changedAt + 30); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    await record();
+  }
   // The simulated library notices a rewritten scenario within ~10 ms; every sweep that started
   // after that must carry the new value: the only wait is for the next sweep.
   const after = [...sweeps].filter(([ts]) => ts >= changedAt + 30);

@@ -106,9 +106,19 @@ t.test('self-metrics: values read from the providers at render time', async (t) 
   const timed = createSelfMetrics({ collector: () => status, reloads: () => ({ ok: 0, failed: 0 }), renderSeconds: () => renderS,
     build: { version: '0', nodeVersion: 'v', library: 'l', driver: 'd' } });
   t.match(await timed.render(), /^# TYPE nvml_exporter_render_duration_seconds gauge$/m);
-  t.match(await timed.render(), /^nvml_exporter_render_duration_seconds 0$/m, '0 before the first render (as the other unlabelled gauges)');
+  t.notMatch(await timed.render(), /^nvml_exporter_render_duration_seconds /m, 'no sample before the first render (not a 0)');
   renderS = 0.0004;
   t.match(await timed.render(), /^nvml_exporter_render_duration_seconds 0\.0004$/m);
+  // before the first sweep: no duration and no success time (a 0 would read as "at the epoch")
+  status = { ...status, lastSweepSeconds: null, lastSuccessMs: null };
+  const before = await timed.render();
+  t.match(before, /^# TYPE nvml_exporter_sweep_duration_seconds gauge$/m, 'the family is still declared');
+  t.notMatch(before, /^nvml_exporter_sweep_duration_seconds /m);
+  t.notMatch(before, /^nvml_exporter_last_sweep_success_timestamp_seconds /m);
+  status = { ...status, lastSweepSeconds: 0.002, lastSuccessMs: 1_700_000_001_000 };
+  const after = await timed.render();
+  t.match(after, /^nvml_exporter_sweep_duration_seconds 0\.002$/m);
+  t.match(after, /^nvml_exporter_last_sweep_success_timestamp_seconds 1700000001$/m);
 });
 
 t.test('self-metrics: rendered again only when a value changed, and then every change shows', async (t) => {
