@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { freePort } from '../test/helpers/ports.js';
 import { migScenario, demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { Nvml } from '../lib/nvml/index.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
 import { updateBenchmarks, repoRoot } from './report.js';
@@ -110,11 +111,13 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   let kubelet: Awaited<ReturnType<typeof startSimKubelet>> | null = null;
   if (c.pods) {
     const sock = join(dir, 'kubelet.sock');
-    const uuids: string[] = [];
-    c.scenario.gpus.forEach((g, i) => {
-      if (g.mig?.length) g.mig.forEach((m, j) => uuids.push(m.uuid ?? `MIG-${i}-${j}`));
-      else uuids.push(g.uuid ?? '');
-    });
+    // The IDs the kubelet hands out are the UUIDs the simulated library gives its GPUs and MIG
+    // devices: read them through NVML, as the exporter will.
+    process.env.NVML_SIM_SCENARIO = scenarioPath;
+    const nvml = await Nvml.open({ library: simulatedLibraryPath() });
+    const sweep = await nvml.sweep();
+    await nvml.close();
+    const uuids = sweep.devices.flatMap((d) => (d.mig.length ? d.mig.map((m) => m.uuid) : [d.uuid]));
     kubelet = await startSimKubelet(sock, {
       pods: uuids.map((u, i) => ({
         namespace: 'bench',
@@ -130,6 +133,15 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   await new Promise((r) => setTimeout(r, 3000)); // a few sweeps and a pod refresh
   const page = await (await fetch(url)).text();
   const series = page.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  if (c.pods) {
+    const attributed = new Set([...page.matchAll(/pod="(inference-\d+)"/g)].map((m) => m[1])).size;
+    const want = c.scenario.gpus.reduce((n, g) => n + (g.mig?.length || 1), 0);
+    if (attributed !== want) {
+      exp.kill('SIGKILL');
+      kubelet?.stop();
+      throw new Error(`bench: ${c.name}: ${attributed} of ${want} pods attributed on the page; the case would not measure the pod join`);
+    }
+  }
   const sport = await freePort();
   const st = startStatic(sport, Buffer.byteLength(page));
   const surl = `http://127.0.0.1:${sport}/metrics`;

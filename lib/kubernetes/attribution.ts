@@ -215,7 +215,9 @@ export class PodAttributor {
       if (!this.running) return;
       if (dropped.length > 0) this.noteMalformed(dropped);
       const wasDown = !this.up && this.lastReason !== null;
-      this.lastList = list;
+      // An answer equal to the last one keeps the last object: the pod map, and the page joined
+      // with it, stay as they are (no re-render, no garbage) while nothing moved.
+      if (!this.lastList || !samePlainData(this.lastList, list)) this.lastList = list;
       this.lastSuccessMs = this.now();
       this.up = true;
       this.lastReason = null;
@@ -284,4 +286,24 @@ export class PodAttributor {
       this.log.warn(`kubelet pod-resources List entry dropped (malformed): ${p}; the other pods are used`, { socket: this.client.socketPath });
     }
   }
+}
+
+/** Deep equality of decoded protobuf data (plain objects, arrays, strings, numbers, booleans, null). */
+export function samePlainData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlainData(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!samePlainData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

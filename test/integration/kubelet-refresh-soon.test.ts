@@ -99,3 +99,37 @@ t.test('stop() cancels a refresh that refreshSoon arranged; refreshSoon does not
   await sleep(50);
   t.equal(sim.calls.List, 1, 'stopped: no call');
 });
+
+t.test('an unchanged answer keeps the same pod map object (no re-render); a changed one replaces it', async (t) => {
+  const { sim, attributor } = await setup(t, { pods: [pod('a', GPU0)] }, { minGapMs: 50 });
+  await attributor.start();
+  const first = attributor.current();
+  t.ok(first, 'a map after start');
+  await attributor.requestRefresh();
+  await attributor.requestRefresh();
+  t.equal(sim.calls.List, 3, 'two more List calls were made');
+  t.equal(attributor.current(), first, 'the same answer: the same map object');
+  sim.setScenario({ pods: [pod('a', GPU0), pod('b', GPU1)] });
+  await attributor.requestRefresh();
+  const second = attributor.current();
+  t.not(second, first, 'a changed answer: a new map');
+  t.same(podsOn(attributor, GPU1), ['b']);
+  sim.setScenario({ pods: [pod('a', GPU0)] });
+  await attributor.requestRefresh();
+  t.not(attributor.current(), second, 'the pod that ended is gone from a new map');
+  t.same(podsOn(attributor, GPU1), []);
+});
+
+t.test('samePlainData: deep equality of decoded data', async (t) => {
+  const { samePlainData } = await import('../../lib/kubernetes/attribution.js');
+  t.ok(samePlainData({ a: [1, 'x', { b: null }] }, { a: [1, 'x', { b: null }] }));
+  t.notOk(samePlainData({ a: [1, 'x'] }, { a: [1, 'y'] }));
+  t.notOk(samePlainData({ a: [1] }, { a: [1, 2] }));
+  t.notOk(samePlainData({ a: 1 }, { a: 1, b: undefined }));
+  t.notOk(samePlainData({ a: 1, c: 2 }, { a: 1, b: 2 }));
+  t.notOk(samePlainData([], {}));
+  t.notOk(samePlainData({}, []));
+  t.notOk(samePlainData({ a: null }, { a: {} }));
+  t.ok(samePlainData('s', 's'));
+  t.notOk(samePlainData('1', 1));
+});
