@@ -212,8 +212,18 @@ const cases: Case[] = [
   { name: '8 GPUs x 7 MIG, 56 pods', scenario: migScenario(8, 7), pods: true },
 ];
 
+// BENCH_CASES=3 (or 1,3): only those cases, printed and not written to BENCHMARKS.md.
+const only = process.env.BENCH_CASES?.split(',').map((x) => Number(x.trim()));
+if (only && !only.every((n) => Number.isInteger(n) && n >= 1 && n <= cases.length)) {
+  console.error(`bench: BENCH_CASES must list case numbers 1..${cases.length}, got ${process.env.BENCH_CASES}`);
+  process.exit(2);
+}
 const rows: Record<string, string>[] = [];
-for (const c of cases) rows.push(await runCase(c));
+for (const [i, c] of cases.entries()) if (!only || only.includes(i + 1)) rows.push(await runCase(c));
+if (only) {
+  console.log('BENCH_CASES is set: BENCHMARKS.md left as it is');
+  process.exit(0);
+}
 
 const header =
   '| case | series | bytes | p50 ms | p99 ms | req/s | static req/s | ratio | CPU µs/scrape | RSS rest MB | RSS after 100k MB | RSS max MB | growth MB | sweep ms | join + render ms |\n' +
