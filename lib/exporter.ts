@@ -111,6 +111,8 @@ async function start(
       getSweep: () => collector.current()?.sweep ?? null,
       socketPath,
       refreshIntervalMs: config.podResourcesIntervalMs,
+      deadlineMs: config.podResourcesTimeoutMs,
+      staleAfterMs: config.podResourcesStaleAfterMs,
       extraResourceNames: config.nvidiaResourceNames,
       gpuIdType: config.kubernetesGpuIdType,
       singlePod: config.sharedGpus === 'single-pod',

@@ -101,6 +101,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     simulate: simulate ? positiveInt(simulate, 'number of simulated GPUs', 64) : null,
     once: bool('once'),
     podResourcesIntervalMs: positiveInt(str('pod-resources-refresh-interval', '5000'), 'number of milliseconds'),
+    podResourcesTimeoutMs: positiveInt(str('pod-resources-timeout', '10000'), 'number of milliseconds'),
+    podResourcesStaleAfterMs: positiveInt(str('pod-resources-stale-after', '60000'), 'number of milliseconds'),
     pcieThroughput: bool('pcie-throughput'),
     hostnameLabel: oneOf(str('hostname-label', 'Hostname'), ['Hostname', 'hostname'] as const),
     hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),

@@ -28,6 +28,10 @@ export interface Config {
   simulate: number | null;
   once: boolean;
   podResourcesIntervalMs: number;
+  /** deadline of each kubelet call (--pod-resources-timeout) */
+  podResourcesTimeoutMs: number;
+  /** how long the last good pod map outlives kubelet failures (--pod-resources-stale-after) */
+  podResourcesStaleAfterMs: number;
   pcieThroughput: boolean;
   hostnameLabel: 'Hostname' | 'hostname';
   /** the host label's value: NODE_NAME, else the host name */

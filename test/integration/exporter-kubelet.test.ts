@@ -43,12 +43,12 @@ const up = (s: Sample[]) => valueOf(s, 'nvml_exporter_podresources_up');
 const errors = (s: Sample[], reason: string) => valueOf(s, 'nvml_exporter_podresources_refresh_errors_total', { reason }) ?? 0;
 const age = (s: Sample[]) => valueOf(s, 'nvml_exporter_pod_map_age_seconds');
 
-async function setup(t: Test, scenario: SimKubeletScenario | null): Promise<{ exp: RunningExporter; sim: SimKubelet | null; socket: string }> {
+async function setup(t: Test, scenario: SimKubeletScenario | null, extraArgs: string[] = []): Promise<{ exp: RunningExporter; sim: SimKubelet | null; socket: string }> {
   const { socket, cleanup } = socketDir();
   const sim = scenario ? await startSimKubelet(socket, scenario) : null;
   const exp = await startExporter({
     scenario: NVML,
-    args: ['-c', '200', '-k', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200'],
+    args: ['-c', '200', '-k', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', ...extraArgs],
   });
   t.teardown(async () => {
     await exp.stop();
@@ -144,6 +144,33 @@ t.test('a List that hangs: scrapes never wait, the last map is kept, and the dea
   t.ok(age(ok)! <= 2);
   t.same(podsByGpu(ok), LABELLED);
   t.equal(errors(ok, 'deadline'), errors(page, 'deadline'), 'no further deadline errors');
+});
+
+t.test('--pod-resources-timeout and --pod-resources-stale-after: a hang hits the shorter deadline, and the map is dropped after the bound', async (t) => {
+  const { exp, sim } = await setup(t, PODS, ['--pod-resources-timeout', '700', '--pod-resources-stale-after', '3000']);
+  await until(t, exp, (x) => up(x) === 1, 'up 1');
+  t.same(podsByGpu((await scrape(exp.url)).samples), LABELLED);
+  sim!.setScenario({ ...PODS, list: { delayMs: Infinity } }); // never answers
+  const hungFrom = Date.now();
+  const first = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return errors(r.samples, 'deadline') >= 1 ? r.samples : undefined;
+  }, 'a deadline error', 6000, 100);
+  const took = Date.now() - hungFrom;
+  t.ok(took >= 500 && took < 5000, `the deadline error came after about 0.7 s, not the default 10 s (${took} ms)`);
+  t.same(podsByGpu(first), LABELLED, 'within the stale bound the last good map is used');
+  const dropped = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return podsByGpu(r.samples)['0'] === '' ? r.samples : undefined;
+  }, 'pod labels dropped after the stale bound', 10000, 100);
+  const droppedAfter = Date.now() - hungFrom;
+  t.ok(droppedAfter >= 2500, `labels kept for the 3 s bound, dropped after ${droppedAfter} ms`);
+  t.same(podsByGpu(dropped), UNLABELLED, 'every GPU still reported, none with stale labels');
+  t.equal(up(dropped), 0);
+  sim!.setScenario(PODS);
+  await sim!.restart(); // ends the hanging call
+  const back = await until(t, exp, (x) => up(x) === 1 && podsByGpu(x)['0'] !== '', 'labels back once List answers');
+  t.same(podsByGpu(back), LABELLED);
 });
 
 t.test('RESOURCE_EXHAUSTED: counted by reason, up 0, last good map kept; back to up 1', async (t) => {

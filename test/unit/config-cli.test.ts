@@ -41,6 +41,8 @@ t.test('defaults', async (t) => {
     simulate: null,
     once: false,
     podResourcesIntervalMs: 5000,
+    podResourcesTimeoutMs: 10000,
+    podResourcesStaleAfterMs: 60000,
     pcieThroughput: false,
     hostnameLabel: 'Hostname',
     hostname: 'os-host',
@@ -55,8 +57,10 @@ t.test('every flag, long, short and --flag=value forms', async (t) => {
     '--pod-resources-kubelet-socket=/run/k.sock', '--kubernetes-virtual-gpus', '--nvidia-resource-names', 'nvidia.com/gpu.shared, nvidia.com/a100',
     '-d', 'g:0,2-3', '-rbmn', '-o', '--log-format', 'json', '--debug', '--nvml-library', '/opt/libnvidia-ml.so.1',
     '--simulate', '4', '--once', '--pod-resources-refresh-interval', '2000', '--pcie-throughput', '--hostname-label', 'hostname',
-    '--keda-scaler-address', '[::]:6000', '--sweep-deadline', '800',
+    '--keda-scaler-address', '[::]:6000', '--sweep-deadline', '800', '--pod-resources-timeout', '1500', '--pod-resources-stale-after=30000',
   ]);
+  t.equal(config.podResourcesTimeoutMs, 1500);
+  t.equal(config.podResourcesStaleAfterMs, 30000);
   t.same(config.address, { host: '127.0.0.1', anyHost: false, port: 9500, text: '127.0.0.1:9500' });
   t.equal(config.collectIntervalMs, 250);
   t.equal(config.collectors, '/etc/x.csv');
@@ -156,6 +160,8 @@ t.test('bad values and unknown flags: exit code 2, naming flag, value and expect
   fails(t, ['--simulate', '0'], {}, '--simulate: "0" is not a positive integer number of simulated GPUs');
   fails(t, ['--sweep-deadline', '1.5'], {}, '--sweep-deadline: "1.5" is not a positive integer number of milliseconds');
   fails(t, ['--pod-resources-refresh-interval', 'x'], {}, /--pod-resources-refresh-interval: "x" is not a positive integer/);
+  fails(t, ['--pod-resources-timeout', '0'], {}, /--pod-resources-timeout: "0" is not a positive integer/);
+  fails(t, [], { NVML_EXPORTER_PODRESOURCES_STALE_AFTER: 'later' }, /NVML_EXPORTER_PODRESOURCES_STALE_AFTER: "later" is not a positive integer/);
   fails(t, ['--keda-scaler-address', 'nope'], {}, /--keda-scaler-address: "nope" is not a listen address/);
   fails(t, ['--address'], {}, /--address: missing value/);
   fails(t, ['extra'], {}, /unexpected argument "extra"/);
