@@ -267,9 +267,8 @@ export class PodAttributor {
       if (this.unmatchedSeen.has(id) || this.unmatchedSeen.size >= MAX_REMEMBERED_UNMATCHED) continue;
       this.unmatchedSeen.add(id);
       this.unmatchedCount++;
-      const hint = idTypeHint(id, this.match.gpuIdType ?? 'uid');
-      if (hint) this.log.warn(`kubelet device ID matches no GPU or MIG instance on this node: ${hint}`, { deviceId: id });
-      else this.log.warn('kubelet device ID matches no GPU or MIG instance on this node', { deviceId: id });
+      const hint = idTypeHint(id, this.match.gpuIdType!); // set by the constructor
+      this.log.warn(`kubelet device ID matches no GPU or MIG instance on this node${hint ? `: ${hint}` : ''}`, { deviceId: id });
     }
   }
 
