@@ -23,7 +23,8 @@ COPY lib/ lib/
 COPY bin/ bin/
 COPY proto/ proto/
 COPY etc/ etc/
-# The addon and the simulated NVML (node-gyp), then dist/ (tsc).
+COPY scripts/gen-proto.mjs scripts/
+# The addon and the simulated NVML (node-gyp), then the protobuf codecs and dist/ (tsc).
 RUN npm run build \
  && test -f build/Release/nvml_addon.node \
  && test -f dist/bin/nvml-exporter.js \

@@ -6,9 +6,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { GpusDocument } from '../lib/exposition/gpus-json-types.js';
-import { runScaler } from '../lib/scaler/main.js';
-import { gpu, gpusDoc, pod, scalerClient, startExporter, type FakeExporter } from '../test/integration/scaler-harness.js';
+import type { GpusDocument } from '../lib/contract/gpus-document.js';
+import { gpu, gpusDoc, pod, scalerClient, startExporter, startTestScaler, type FakeExporter } from '../test/integration/scaler-harness.js';
 import { updateBenchmarks } from './report.js';
 
 const NODES = Number(process.env.BENCH_SCALER_NODES ?? 100);
@@ -53,7 +52,7 @@ async function main(): Promise<void> {
   const addresses = await new Promise<string[]>((resolve) =>
     kid.once('message', (m: { addresses: string[] }) => resolve(m.addresses)),
   );
-  const scaler = await runScaler({ exporters: addresses, grpcAddress: '127.0.0.1:0', address: '127.0.0.1:0' }); // default intervals
+  const scaler = await startTestScaler({ exporters: addresses }); // default intervals
   const client = scalerClient(`127.0.0.1:${scaler.grpcPort}`);
   const ref = { name: 'web', namespace: 'ai', scalerMetadata: { activationThreshold: '50' } };
   const gpusInView = scaler.view.documents().reduce((n, d) => n + d.gpus.length, 0);

@@ -1,7 +1,10 @@
-// The collector: one NVML sweep every collect interval, off the event loop (the sweep runs on the
-// addon's own thread), published as an immutable Snapshot. Scrapes read `current()` and never
-// wait on NVML. A sweep that fails or stalls keeps the last good snapshot and is counted.
+// The collector: one NVML sweep every collect interval (a Poller), off the event loop (the sweep
+// runs on the addon's own thread), published as an immutable Snapshot. Readers call `current()`
+// and never wait on NVML. A sweep that fails or stalls keeps the last good snapshot and is counted.
+// Events: 'snapshot' (a new Snapshot: after a sweep, or at once after an XID), 'sweep'
+// (SweepOutcome, after every sweep, for the self-metrics), 'sweep-error' (the error).
 import { EventEmitter } from 'node:events';
+import { Poller } from './poller.js';
 import type { SweepOptions, SweepResult, XidEvent, DeviceSample } from '../nvml/types.js';
 import type { Logger } from '../logger.js';
 import type { CollectorStatus, Snapshot } from './types.js';
@@ -23,11 +26,16 @@ export interface CollectorOptions {
 
 const NOT_SUPPORTED = new Set([3, 13]); // NOT_SUPPORTED, FUNCTION_NOT_FOUND: no series, not an error
 
+/** What one sweep came to; `readErrors` lists each failed reading as [field, NVML code name]. */
+export interface SweepOutcome {
+  outcome: 'ok' | 'failed' | 'stalled';
+  readErrors: readonly (readonly [string, string])[];
+}
+
 export class Collector extends EventEmitter {
   private snapshot: Snapshot | null = null;
   private seq = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
+  private readonly poller: Poller;
   private stopped = false;
   private unsubscribeXid: (() => void) | null = null;
   private readonly lastXid = new Map<string, XidEvent>();
@@ -44,15 +52,19 @@ export class Collector extends EventEmitter {
     readErrors: new Map<string, number>(),
   };
 
+  /** A sweep older than this many ms makes the exporter not ready (3 intervals + 1 s). */
+  readonly freshnessBoundMs: number;
+
   constructor(private readonly opts: CollectorOptions) {
     super();
+    this.poller = new Poller({ intervalMs: opts.intervalMs, task: () => this.runSweep() });
+    this.freshnessBoundMs = 3 * opts.intervalMs + 1000;
   }
 
   /** Runs the first sweep (so callers know NVML answers), then sweeps every interval. */
   async start(): Promise<void> {
     this.unsubscribeXid = this.opts.nvml.onXid((e) => this.onXid(e));
-    await this.sweepOnce();
-    this.schedule();
+    await this.poller.start();
   }
 
   current(): Snapshot | null {
@@ -79,42 +91,33 @@ export class Collector extends EventEmitter {
     return this.stats.lastSuccessMs === null ? Infinity : now - this.stats.lastSuccessMs;
   }
 
+  /** Whether the exporter's readings can be trusted now: NVML open and the last sweep fresh. */
+  readiness(now = Date.now()): { ok: boolean; reason: string } {
+    if (this.stopped) return { ok: false, reason: 'NVML is not open' };
+    const age = this.ageMs(now);
+    if (age > this.freshnessBoundMs) {
+      const old = Number.isFinite(age) ? `${(age / 1000).toFixed(1)} s` : 'missing';
+      return { ok: false, reason: `the last good sweep is ${old} old (bound ${this.freshnessBoundMs / 1000} s)` };
+    }
+    return { ok: true, reason: '' };
+  }
+
   /** Sweeps now unless a sweep is already in flight; resolves when that sweep is done. */
   sweepOnce(): Promise<void> {
-    if (!this.inFlight) {
-      this.inFlight = this.runSweep().finally(() => {
-        this.inFlight = null;
-      });
-    }
-    return this.inFlight;
+    return this.poller.runNow();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    const inFlight = this.poller.current;
+    this.poller.stop();
     this.unsubscribeXid?.();
     this.unsubscribeXid = null;
     // A sweep stuck in the driver is not waited for: the deadline already reported it.
-    if (this.inFlight) await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, 100).unref())]);
+    if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 100).unref())]);
   }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const interval = this.opts.intervalMs;
-    // Fixed rate: the next sweep starts one interval after the previous one started.
-    const delay = interval - ((Date.now() - (this.lastStart ?? Date.now())) % interval);
-    this.timer = setTimeout(() => {
-      void this.sweepOnce();
-      this.schedule();
-    }, Math.max(1, delay));
-    this.timer.unref?.();
-  }
-
-  private lastStart: number | null = null;
 
   private async runSweep(): Promise<void> {
-    this.lastStart = Date.now();
     this.stats.sweepsTotal++;
     let sweep: SweepResult;
     try {
@@ -122,22 +125,25 @@ export class Collector extends EventEmitter {
       sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false) });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
-      if (e.name === 'SweepStalledError') {
+      const stalled = e.name === 'SweepStalledError';
+      if (stalled) {
         this.stats.sweepsStalled++;
         if (!e.stillRunning) this.opts.logger.warn('NVML sweep stalled: keeping the last good values', { error: e.message });
       } else {
         this.stats.sweepsFailed++;
         this.opts.logger.warn('NVML sweep failed: keeping the last good values', { error: e.message });
       }
+      this.emit('sweep', { outcome: stalled ? 'stalled' : 'failed', readErrors: [] } satisfies SweepOutcome);
       this.emit('sweep-error', e);
       return;
     }
     this.stats.lastSweepSeconds = sweep.durationUs / 1e6;
     this.stats.lastSuccessMs = Date.now();
-    this.countReadErrors(sweep.devices);
+    const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);
     this.updateNvlink(sweep);
     this.publish(sweep);
+    this.emit('sweep', { outcome: 'ok', readErrors } satisfies SweepOutcome);
   }
 
   private publish(sweep: SweepResult): void {
@@ -159,12 +165,15 @@ export class Collector extends EventEmitter {
     if (this.snapshot) this.publish(this.snapshot.sweep);
   }
 
-  private countReadErrors(devices: DeviceSample[]): void {
+  private countReadErrors(devices: DeviceSample[]): [string, string][] {
+    const out: [string, string][] = [];
     const add = (status: Record<string, number | undefined>) => {
       for (const [field, code] of Object.entries(status)) {
         if (code === undefined || NOT_SUPPORTED.has(code)) continue;
-        const key = `${field}\u0000${nvmlErrorName(code)}`;
+        const name = nvmlErrorName(code);
+        const key = `${field}\u0000${name}`;
         this.stats.readErrors.set(key, (this.stats.readErrors.get(key) ?? 0) + 1);
+        out.push([field, name]);
       }
     };
     for (const d of devices) {
@@ -172,6 +181,7 @@ export class Collector extends EventEmitter {
       add(d.status);
       for (const m of d.mig) add(m.status);
     }
+    return out;
   }
 
   private trackLost(devices: DeviceSample[]): void {

@@ -8,8 +8,8 @@
 //   A bad flag, value or env var throws ConfigError (exitCode 2) naming it and what was expected.
 import { hostname as osHostname } from 'node:os';
 import { parseBool, parseFlags, helpTable, type RawValue } from './argv.js';
-import { parseListenAddress } from './address.js';
-import { parseDevices } from './devices.js';
+import { parseListenAddress, parseListenTarget } from '../contract/address.js';
+import { parseDevices } from '../fields/devices.js';
 import { ConfigError } from './errors.js';
 import { EXPORTER_FLAGS } from './flags.js';
 import { packageVersion } from '../package-root.js';
@@ -106,7 +106,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     pcieThroughput: bool('pcie-throughput'),
     hostnameLabel: oneOf(str('hostname-label', 'Hostname'), ['Hostname', 'hostname'] as const),
     hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),
-    kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenAddress(keda.value, keda.label) : null,
+    kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
   };
   return { kind: 'run', config, warnings: parsed.warnings };

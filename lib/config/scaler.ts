@@ -1,7 +1,7 @@
 // The `nvml-exporter scaler` subcommand's flags: where to serve KEDA's gRPC API, and which
 // exporters to pull /api/v1/gpus from (a fixed list, or a DNS name resolved on every pull).
 import { parseBool, parseFlags, helpTable, type FlagSpec, type RawValue } from './argv.js';
-import { parseHostPort, parseListenAddress } from './address.js';
+import { parseListenAddress, parseListenTarget, parsePeerAddress } from '../contract/address.js';
 import { ConfigError } from './errors.js';
 import { commaList, oneOf, positiveInt } from './values.js';
 import type { ScalerConfig } from './types.js';
@@ -36,8 +36,8 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const str = (n: string, d: string): RawValue => get(n) ?? { value: d, label: `--${n}` };
   const exportersRaw = get('exporters');
   const dnsRaw = get('exporters-dns');
-  const exporters = exportersRaw ? commaList(exportersRaw).map((e) => parseHostPort(e, exportersRaw.label)) : [];
-  const exportersDns = dnsRaw && dnsRaw.value.trim() !== '' ? parseHostPort(dnsRaw.value, dnsRaw.label) : null;
+  const exporters = exportersRaw ? commaList(exportersRaw).map((e) => parsePeerAddress(e, exportersRaw.label)) : [];
+  const exportersDns = dnsRaw && dnsRaw.value.trim() !== '' ? parsePeerAddress(dnsRaw.value, dnsRaw.label) : null;
   if (exporters.length > 0 && exportersDns) {
     throw new ConfigError('--exporters and --exporters-dns are both set; give one of them');
   }
@@ -47,14 +47,11 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const grpc = str('grpc-address', ':6000');
   const http = str('address', ':9401');
   const debug = get('debug');
-  const grpcText = grpc.value.trim();
-  if (!grpcText.startsWith('/') && !grpcText.startsWith('unix:')) parseListenAddress(grpcText, grpc.label);
-  parseListenAddress(http.value, http.label);
   const config: ScalerConfig = {
-    grpcAddress: grpcText,
-    address: http.value.trim(),
-    exporters: exporters.map((e) => `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`),
-    exportersDns: exportersDns ? `${exportersDns.host}:${exportersDns.port}` : null,
+    grpcAddress: parseListenTarget(grpc.value, grpc.label),
+    address: parseListenAddress(http.value, http.label),
+    exporters,
+    exportersDns,
     pullIntervalMs: positiveInt(str('pull-interval', '500'), 'number of milliseconds'),
     pullTimeoutMs: positiveInt(str('pull-timeout', '400'), 'number of milliseconds'),
     staleAfterMs: positiveInt(str('stale-after', '3000'), 'number of milliseconds'),

@@ -1,11 +1,11 @@
 // The typed configuration the CLI produces (see cli.ts for how flags and env vars map to it).
-import type { ListenAddress, HostPort } from './address.js';
-import type { DeviceSelection } from './devices.js';
+import type { ListenAddress, PeerAddress, TcpListenAddress } from '../contract/address.js';
+import type { DeviceSelection } from '../fields/devices.js';
 
-export type { ListenAddress, HostPort, DeviceSelection };
+export type { ListenAddress, PeerAddress, TcpListenAddress, DeviceSelection };
 
 export interface Config {
-  address: ListenAddress;
+  address: TcpListenAddress;
   collectIntervalMs: number;
   /** -f/--collectors; null = the built-in etc/default-counters.csv */
   collectors: string | null;
@@ -41,16 +41,16 @@ export interface Config {
   sweepDeadlineMs: number;
 }
 
-/** `nvml-exporter scaler` options, validated; field names and shapes match lib/scaler's ScalerOptions. */
+/** `nvml-exporter scaler` options, validated and parsed. */
 export interface ScalerConfig {
   /** `:6000`, `host:port`, or a unix socket path (`/run/x.sock`, `unix:///run/x.sock`) */
-  grpcAddress: string;
+  grpcAddress: ListenAddress;
   /** where the scaler serves its own /metrics and /health (`:9401`) */
-  address: string;
-  /** a fixed list of exporters (`host:port`) to pull /api/v1/gpus from */
-  exporters: string[];
+  address: TcpListenAddress;
+  /** a fixed list of exporters to pull /api/v1/gpus from */
+  exporters: PeerAddress[];
   /** or a DNS name:port (a headless Service) whose addresses are the exporters */
-  exportersDns: string | null;
+  exportersDns: PeerAddress | null;
   pullIntervalMs: number;
   /** deadline of one pull */
   pullTimeoutMs: number;

@@ -2,10 +2,10 @@
 // DCGM field name in /metrics units, for every catalogue field the device provides (not only the
 // counters-file selection), and the pods holding it. Pure: the caller passes the clock.
 import type { Snapshot } from '../collect/types.js';
-import type { PodMap } from '../kubernetes/types.js';
+import type { PodMap } from '../contract/pods.js';
 import type { DeviceSample } from '../nvml/types.js';
 import { VALUE_FIELDS } from '../fields/index.js';
-import type { GpuApiEntry, GpusDocument, MigApiEntry, PodAttribution } from './gpus-json-types.js';
+import type { GpuApiEntry, GpusDocument, MigApiEntry, PodAttribution } from '../contract/gpus-document.js';
 
 export interface GpusDocumentInput {
   snapshot: Snapshot;

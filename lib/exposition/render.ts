@@ -8,9 +8,9 @@
 // fields (temperature, power, clocks, utilisation, XID…) stay on the GPU, written once; `g[:ids]`
 // — whole GPUs only; `i[:ids]` — MIG instances only (ids are GPU_I_ID values).
 import type { Snapshot } from '../collect/types.js';
-import type { PodMap } from '../kubernetes/types.js';
-import type { FieldSelection, SelectedField } from '../config/counters.js';
-import type { DeviceSelection } from '../config/devices.js';
+import type { PodMap } from '../contract/pods.js';
+import type { FieldSelection, SelectedField } from '../fields/counters.js';
+import type { DeviceSelection } from '../fields/devices.js';
 import type { DeviceSample, MigDeviceSample } from '../nvml/types.js';
 import { buildTarget, labelSet, type SeriesOptions, type Target } from './series.js';
 import { escapeHelp, formatValue } from './text-format.js';
@@ -49,6 +49,30 @@ const cache = new WeakMap<Snapshot, CacheEntry>();
 function optionsKey(o: SeriesOptions, devices: DeviceSelection): string {
   const ids = devices.kind === 'flex' ? '' : (devices.ids ?? []).join(',') + (devices.ids ? '' : '*');
   return `${o.hostname}\u0000${o.hostnameLabel}\u0000${o.replaceBlanksInModelName}\u0000${o.useOldNamespace}\u0000${o.sharedGpus}\u0000${devices.kind}:${ids}`;
+}
+
+/**
+ * The GPU page of one exporter: the render options fixed, the inputs given per call. Renders only
+ * when the snapshot, the selection or the pod map changed (renderMetrics caches), and times each
+ * render that made a new page: that render, with the pod join, is what a sweep costs on this side.
+ */
+export class GpuPageRenderer {
+  /** seconds the last render that made a new page took; null before the first */
+  lastRenderSeconds: number | null = null;
+  private last: { snapshot: Snapshot; selection: FieldSelection; pods: PodMap | null } | null = null;
+
+  constructor(private readonly opts: Omit<RenderInput, 'snapshot' | 'selection' | 'pods'>) {}
+
+  render(snapshot: Snapshot, selection: FieldSelection, pods: PodMap | null): string {
+    const t0 = process.hrtime.bigint();
+    const text = renderMetrics({ ...this.opts, snapshot, selection, pods });
+    const l = this.last;
+    if (!l || l.snapshot !== snapshot || l.selection !== selection || l.pods !== pods) {
+      this.lastRenderSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      this.last = { snapshot, selection, pods };
+    }
+    return text;
+  }
 }
 
 /** The GPU families as exposition text (ends with a newline, or '' when there is nothing). */

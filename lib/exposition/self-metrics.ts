@@ -1,11 +1,18 @@
-// The exporter's own metrics (`nvml_exporter_*`), kept in a prom-client Registry without default
-// metrics. Every value is read from the status providers when the page is rendered, so nothing
-// here has to be updated by the collector or the attribution side. The text is rendered again only
-// when one of those values changed (in practice once per sweep or pod refresh), not per scrape:
-// render() returns the same string object until then.
+// The exporter's own metrics (`nvml_exporter_*`), in a prom-client Registry without the default
+// process metrics, used as prom-client means it to be used:
+//   - counters count events as they happen (a sweep, a failed sweep, a read error, a kubelet
+//     failure, a reload): the collector and the attributor emit them, the counters `inc()`;
+//   - gauges read their value in a `collect()` callback when the page is rendered;
+//   - a gauge whose value is not known yet (no sweep, no pod map) is registered only once it has
+//     one, so it has no sample instead of a 0 that would read as "0 s old" or "at the epoch".
+// The page is cached by what it is made of, derived and not hand-listed: the number of counter
+// events so far and the current value of every gauge (each gauge is defined with the function
+// that reads it, and the same functions make the key). It cannot go stale: any event or any
+// changed reading makes a new key.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CollectorStatus } from '../collect/types.js';
-import type { PodResourcesStatus } from '../kubernetes/types.js';
+import type { SweepOutcome } from '../collect/collector.js';
+import type { PodResourcesStatus } from '../contract/pods.js';
 
 export interface BuildInfo {
   version: string;
@@ -16,12 +23,18 @@ export interface BuildInfo {
   driver: string;
 }
 
-export interface SelfMetricsProviders {
-  collector: () => CollectorStatus;
-  /** absent: pod attribution is off (no podresources metrics); null: no status yet */
-  podResources?: () => PodResourcesStatus | null;
-  reloads: () => { ok: number; failed: number };
-  /** seconds the last render of the GPU families took (joining the pod map included); null before the first */
+/** The part of an EventEmitter the self-metrics listen with. */
+export interface Events<E extends Record<string, unknown>> {
+  on<K extends keyof E & string>(event: K, listener: (arg: E[K]) => void): unknown;
+}
+
+export interface SelfMetricsSources {
+  collector: { status(): CollectorStatus } & Events<{ sweep: SweepOutcome }>;
+  /** absent: pod attribution is off (no podresources metrics) */
+  podResources?: { status(): PodResourcesStatus } & Events<{ refresh: { ok: boolean; reason?: string }; malformed: number; unmatched: number }>;
+  /** counters-file reloads: 'reload' with whether it succeeded */
+  reloads: Events<{ reload: boolean }>;
+  /** seconds the last render of the GPU families took (the pod join included); null before the first */
   renderSeconds?: () => number | null;
   build: BuildInfo;
   /** clock for ages (default Date.now) */
@@ -33,141 +46,87 @@ export interface SelfMetrics {
   render(): Promise<string>;
 }
 
-/** A counter whose value is set from a total kept elsewhere. */
-function setCounter<T extends string>(c: Counter<T>, value: number, labels?: Partial<Record<T, string>>): void {
-  if (labels) c.inc(labels as Record<T, string>, value);
-  else c.inc(value);
-}
+type Read = () => number | null;
 
-export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
+export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
   const registry = new Registry();
-  const now = p.now ?? Date.now;
   const registers = [registry];
+  const now = src.now ?? Date.now;
+  let events = 0;
+  const reads: Read[] = [];
+  const pendingGauges: { gauge: Gauge; read: Read }[] = [];
+
+  // The collector's status, read once per render.
   let st: CollectorStatus | null = null;
-  const status = () => (st ??= p.collector());
-  // Gauges whose value is not known yet (no sweep, no pod map): prom-client prints an unlabelled
-  // gauge as 0 even after reset(), which would read as "0 s old" or "at the epoch"; their sample
-  // line is left out of the page instead (the HELP and TYPE lines stay).
-  const unknown = new Set<string>();
-  const optional = (g: Gauge, name: string, v: number | null): void => {
-    if (v === null) {
-      unknown.add(name);
-      g.set(0);
-    } else {
-      unknown.delete(name);
-      g.set(v);
-    }
+  const status = () => (st ??= src.collector.status());
+
+  /** A gauge whose value `read` gives at render time; `lazy`: registered once it has a value. */
+  const gauge = (name: string, help: string, read: Read, lazy = false) => {
+    const g = new Gauge({
+      name, help, registers: lazy ? [] : registers,
+      collect() {
+        const v = read();
+        if (v !== null) this.set(v);
+      },
+    });
+    reads.push(read);
+    if (lazy) pendingGauges.push({ gauge: g, read });
+  };
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => {
+    const c = new Counter<L>({ name, help, labelNames, registers });
+    return (labels?: Partial<Record<L, string>>, by = 1) => {
+      events++;
+      if (labels) c.inc(labels, by);
+      else c.inc(by);
+    };
   };
 
   new Gauge({
     name: 'nvml_exporter_build_info', help: 'Build and runtime information; the value is always 1.',
     labelNames: ['version', 'node_version', 'nvml_library', 'driver'], registers,
-    collect() {
-      this.set({ version: p.build.version, node_version: p.build.nodeVersion, nvml_library: p.build.library, driver: p.build.driver }, 1);
-    },
-  });
-  new Gauge({
-    name: 'nvml_exporter_nvml_up', help: 'Whether NVML is open (1) or not (0).', registers,
-    collect() { this.set(status().nvmlOpen ? 1 : 0); },
-  });
-  new Gauge({
-    name: 'nvml_exporter_sweep_duration_seconds', help: 'Duration of the last finished NVML sweep.', registers,
-    collect() {
-      optional(this, 'nvml_exporter_sweep_duration_seconds', status().lastSweepSeconds);
-    },
-  });
-  new Gauge({
-    name: 'nvml_exporter_last_sweep_success_timestamp_seconds', help: 'Time of the last successful NVML sweep, in seconds since the epoch.',
-    registers,
-    collect() {
-      const v = status().lastSuccessMs;
-      optional(this, 'nvml_exporter_last_sweep_success_timestamp_seconds', v === null ? null : v / 1000);
-    },
-  });
-  if (p.renderSeconds) {
-    const read = p.renderSeconds;
-    new Gauge({
-      name: 'nvml_exporter_render_duration_seconds',
-      help: 'Duration of the last render of the GPU families from a new sweep or pod map (the pod join included); scrapes in between reuse it.',
-      registers,
-      collect() {
-        optional(this, 'nvml_exporter_render_duration_seconds', read());
-      },
-    });
+  }).set({ version: src.build.version, node_version: src.build.nodeVersion, nvml_library: src.build.library, driver: src.build.driver }, 1);
+  gauge('nvml_exporter_nvml_up', 'Whether NVML is open (1) or not (0).', () => (status().nvmlOpen ? 1 : 0));
+  gauge('nvml_exporter_sweep_duration_seconds', 'Duration of the last finished NVML sweep.', () => status().lastSweepSeconds, true);
+  gauge('nvml_exporter_last_sweep_success_timestamp_seconds', 'Time of the last successful NVML sweep, in seconds since the epoch.', () => {
+    const v = status().lastSuccessMs;
+    return v === null ? null : v / 1000;
+  }, true);
+  if (src.renderSeconds) {
+    gauge('nvml_exporter_render_duration_seconds',
+      'Duration of the last render of the GPU families from a new sweep or pod map (the pod join included); scrapes in between reuse it.',
+      src.renderSeconds, true);
   }
-  const counter = (name: string, help: string, read: (s: CollectorStatus) => number) =>
-    new Counter({ name, help, registers, collect() { this.reset(); setCounter(this, read(status())); } });
-  counter('nvml_exporter_sweeps_total', 'NVML sweeps started.', (s) => s.sweepsTotal);
-  counter('nvml_exporter_sweeps_failed_total', 'NVML sweeps that failed (the last good values were kept).', (s) => s.sweepsFailed);
-  counter('nvml_exporter_sweeps_stalled_total', 'NVML sweeps that did not finish within the sweep deadline.', (s) => s.sweepsStalled);
-  new Counter({
-    name: 'nvml_exporter_read_errors_total', help: 'Failed NVML readings, by field and NVML return code (NOT_SUPPORTED is not counted).',
-    labelNames: ['field', 'code'], registers,
-    collect() {
-      this.reset();
-      for (const [key, n] of status().readErrors) {
-        const sep = key.indexOf('\u0000');
-        setCounter(this, n, { field: sep === -1 ? key : key.slice(0, sep), code: sep === -1 ? '' : key.slice(sep + 1) });
-      }
-    },
+  const sweeps = counter('nvml_exporter_sweeps_total', 'NVML sweeps started.');
+  const sweepsFailed = counter('nvml_exporter_sweeps_failed_total', 'NVML sweeps that failed (the last good values were kept).');
+  const sweepsStalled = counter('nvml_exporter_sweeps_stalled_total', 'NVML sweeps that did not finish within the sweep deadline.');
+  const readErrors = counter('nvml_exporter_read_errors_total',
+    'Failed NVML readings, by field and NVML return code (NOT_SUPPORTED is not counted).', ['field', 'code'] as const);
+  src.collector.on('sweep', (o) => {
+    sweeps();
+    if (o.outcome === 'failed') sweepsFailed();
+    if (o.outcome === 'stalled') sweepsStalled();
+    for (const [field, code] of o.readErrors) readErrors({ field, code });
   });
-  new Gauge({ name: 'nvml_exporter_gpus', help: 'GPUs in the last sweep.', registers, collect() { this.set(status().gpuCount); } });
-  new Gauge({
-    name: 'nvml_exporter_gpus_lost', help: 'GPUs that did not answer the last sweep (fallen off the bus, lost).', registers,
-    collect() { this.set(status().gpusLost); },
-  });
-  new Counter({
-    name: 'nvml_exporter_config_reloads_total', help: 'Counters-file reloads that succeeded.', registers,
-    collect() { this.reset(); setCounter(this, p.reloads().ok); },
-  });
-  new Counter({
-    name: 'nvml_exporter_config_reload_failures_total', help: 'Counters-file reloads that failed (the previous selection was kept).',
-    registers, collect() { this.reset(); setCounter(this, p.reloads().failed); },
-  });
+  gauge('nvml_exporter_gpus', 'GPUs in the last sweep.', () => status().gpuCount);
+  gauge('nvml_exporter_gpus_lost', 'GPUs that did not answer the last sweep (fallen off the bus, lost).', () => status().gpusLost);
+  const reloadsOk = counter('nvml_exporter_config_reloads_total', 'Counters-file reloads that succeeded.');
+  const reloadsFailed = counter('nvml_exporter_config_reload_failures_total', 'Counters-file reloads that failed (the previous selection was kept).');
+  src.reloads.on('reload', (ok) => (ok ? reloadsOk() : reloadsFailed()));
 
-  const podMapAge = (): number | null => {
-    const last = p.podResources?.()?.lastSuccessMs ?? null;
-    return last === null ? null : Math.max(0, Math.floor((now() - last) / 1000));
-  };
-  // Everything the page is made of, as one string: equal keys give equal pages.
-  const stateKey = (): string => {
-    const s = status();
-    const r = p.reloads();
-    let k = `${s.nvmlOpen}|${s.lastSweepSeconds}|${s.lastSuccessMs}|${s.sweepsTotal}|${s.sweepsFailed}|${s.sweepsStalled}|${s.gpuCount}|${s.gpusLost}|${r.ok}|${r.failed}|${p.renderSeconds?.()}`;
-    for (const [key, n] of s.readErrors) k += `|${key}=${n}`;
-    if (p.podResources) {
-      const q = p.podResources();
-      k += `|pr:${q?.up}|${q?.unmatchedDeviceIds}|${podMapAge()}`;
-      for (const [reason, n] of Object.entries(q?.errorsByReason ?? {})) k += `|${reason}=${n}`;
-    }
-    return k;
-  };
-
-  if (p.podResources) {
-    const pr = p.podResources;
-    new Gauge({
-      name: 'nvml_exporter_podresources_up', help: 'Whether the last kubelet PodResources refresh succeeded (1) or not (0).', registers,
-      collect() { this.set(pr()?.up ? 1 : 0); },
+  const pr = src.podResources;
+  if (pr) {
+    gauge('nvml_exporter_podresources_up', 'Whether the last kubelet PodResources refresh succeeded (1) or not (0).', () => (pr.status().up ? 1 : 0));
+    const refreshErrors = counter('nvml_exporter_podresources_refresh_errors_total', 'Failed kubelet PodResources refreshes, by reason.', ['reason'] as const);
+    pr.on('refresh', (e) => {
+      if (!e.ok) refreshErrors({ reason: e.reason ?? 'other' });
     });
-    new Counter({
-      name: 'nvml_exporter_podresources_refresh_errors_total', help: 'Failed kubelet PodResources refreshes, by reason.',
-      labelNames: ['reason'], registers,
-      collect() {
-        this.reset();
-        for (const [reason, n] of Object.entries(pr()?.errorsByReason ?? {})) setCounter(this, n, { reason });
-      },
-    });
-    new Gauge({
-      name: 'nvml_exporter_pod_map_age_seconds', help: 'Age of the pod map in use (time since the last successful refresh), in whole seconds.',
-      registers,
-      collect() {
-        optional(this, 'nvml_exporter_pod_map_age_seconds', podMapAge());
-      },
-    });
-    new Counter({
-      name: 'nvml_exporter_podresources_unmatched_device_ids_total', help: 'Kubelet device IDs that matched no GPU on this node.',
-      registers, collect() { this.reset(); setCounter(this, pr()?.unmatchedDeviceIds ?? 0); },
-    });
+    pr.on('malformed', (n) => refreshErrors({ reason: 'malformed' }, n));
+    gauge('nvml_exporter_pod_map_age_seconds', 'Age of the pod map in use (time since the last successful refresh), in whole seconds.', () => {
+      const last = pr.status().lastSuccessMs;
+      return last === null ? null : Math.max(0, Math.floor((now() - last) / 1000));
+    }, true);
+    const unmatched = counter('nvml_exporter_podresources_unmatched_device_ids_total', 'Kubelet device IDs that matched no GPU on this node.');
+    pr.on('unmatched', (n) => unmatched(undefined, n));
   }
 
   let cachedKey: string | null = null;
@@ -175,15 +134,18 @@ export function createSelfMetrics(p: SelfMetricsProviders): SelfMetrics {
   return {
     registry,
     async render() {
-      st = null; // read the collector status once per render
+      st = null;
       try {
-        const key = stateKey();
-        if (key !== cachedKey) {
-          let text = await registry.metrics();
-          for (const name of unknown) text = text.replace(new RegExp(`^${name} .*\\n`, 'm'), '');
-          cachedText = text;
-          cachedKey = key;
+        let key = String(events);
+        for (const r of reads) key += `|${r()}`;
+        if (key === cachedKey) return cachedText;
+        if (pendingGauges.length > 0) {
+          const still = pendingGauges.filter((p) => p.read() === null);
+          for (const p of pendingGauges) if (!still.includes(p)) registry.registerMetric(p.gauge);
+          pendingGauges.splice(0, pendingGauges.length, ...still);
         }
+        cachedText = await registry.metrics();
+        cachedKey = key;
         return cachedText;
       } finally {
         st = null;

@@ -3,8 +3,8 @@
 // built once, and one variant per attributed pod. Attributes (container, namespace, pod, vgpu and
 // a family's own, e.g. err_code/err_msg) come last, sorted by name, as dcgm-exporter writes them.
 import type { DeviceSample, MigDeviceSample, SweepResult } from '../nvml/types.js';
-import type { PodAttribution, PodMap } from '../kubernetes/types.js';
-import type { SelectedLabel } from '../config/counters.js';
+import type { PodAttribution, PodMap } from '../contract/pods.js';
+import type { SelectedLabel } from '../fields/counters.js';
 import { escapeLabelValue } from './text-format.js';
 
 export type Pair = readonly [string, string];

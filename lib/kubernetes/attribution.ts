@@ -1,17 +1,28 @@
 // Pod attribution kept fresh off the scrape path. The attributor asks the kubelet on its own
-// interval and when asked (refreshSoon on every scrape, requestRefresh for a caller that wants to
-// wait; both coalesced, at most once per minGapMs), never with two calls in flight, so however
-// many scrapers there are the kubelet sees about one request per second from us at most (its limit
-// is 100 per second). A scrape only reads current(): the last good answer joined with the GPUs of
-// the last sweep, and never waits for the kubelet. When the kubelet fails, the last good map is
+// interval (a Poller) and when asked: refreshSoon from the /metrics request hook (the one documented
+// side effect of a read), requestRefresh for a caller that wants to wait; both coalesced, at most
+// once per minGapMs, never with two calls in flight, so however many scrapers there are the kubelet
+// sees about one request per second from us at most (its limit is 100 per second). Readers only
+// call current(): the last good answer joined with the GPUs of the last sweep, and never wait for
+// the kubelet. Events: 'refresh' (RefreshEvent) after every call, 'malformed' and 'unmatched'
+// (counts) for the self-metrics. When the kubelet fails, the last good map is
 // kept for staleAfterMs, then dropped (series lose their pod labels rather than keep wrong ones).
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { SweepResult } from '../nvml/types.js';
+import { EventEmitter } from 'node:events';
+import { Poller } from '../collect/poller.js';
 import { PodResourcesClient, PodResourcesError, type PodResourcesReason } from './client.js';
 import { GpuIndex, idTypeHint, isGpuResource, matchPods, type MatchOptions } from './matching.js';
-import type { ListPodResourcesResponse } from './proto.js';
-import type { PodMap, PodResourcesStatus } from './types.js';
+import type { ListPodResourcesResponse } from './podresources-api.js';
+import type { PodMap, PodResourcesStatus } from '../contract/pods.js';
+
+/** Emitted after every kubelet call ('refresh'): `changed` when the pod map may differ from before. */
+export interface RefreshEvent {
+  ok: boolean;
+  reason?: string;
+  changed: boolean;
+}
 
 export interface PodAttributorOptions extends MatchOptions {
   /** the GPUs of the last sweep (the collector supplies it); null before the first sweep */
@@ -40,24 +51,15 @@ function positive(name: string, v: number | undefined, dflt: number): number {
   return x;
 }
 
-export class PodAttributor {
+export class PodAttributor extends EventEmitter {
   private readonly client: PodResourcesClient;
   private readonly getSweep: () => SweepResult | null;
   private readonly match: MatchOptions;
-  private readonly intervalMs: number;
-  private readonly minGapMs: number;
   private readonly staleAfterMs: number;
   private readonly log: Logger;
   private readonly now: () => number;
-
+  private readonly poller: Poller;
   private running = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
-  private inFlight: Promise<void> | null = null;
-  private pending = false;
-  private lastStart = -Infinity;
-  /** resolved when the next refresh to start has finished */
-  private waiters: (() => void)[] = [];
 
   private lastList: ListPodResourcesResponse | null = null;
   private lastSuccessMs: number | null = null;
@@ -72,6 +74,7 @@ export class PodAttributor {
   private memo: { list: ListPodResourcesResponse; sweep: SweepResult | null; map: PodMap } | null = null;
 
   constructor(opts: PodAttributorOptions) {
+    super();
     if (typeof opts?.getSweep !== 'function') throw new Error('PodAttributor needs getSweep: () => SweepResult | null');
     this.client = new PodResourcesClient({ socketPath: opts.socketPath, deadlineMs: opts.deadlineMs });
     this.getSweep = opts.getSweep;
@@ -80,11 +83,14 @@ export class PodAttributor {
       throw new Error(`pod attribution option gpuIdType must be uid or device-name, got ${String(gpuIdType)}`);
     }
     this.match = { extraResourceNames: opts.extraResourceNames ?? [], singlePod: opts.singlePod ?? false, gpuIdType };
-    this.intervalMs = positive('refreshIntervalMs', opts.refreshIntervalMs, 5000);
-    this.minGapMs = positive('minGapMs', opts.minGapMs, 1000);
     this.staleAfterMs = positive('staleAfterMs', opts.staleAfterMs, 60_000);
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
+    this.poller = new Poller({
+      intervalMs: positive('refreshIntervalMs', opts.refreshIntervalMs, 5000),
+      minGapMs: positive('minGapMs', opts.minGapMs, 1000),
+      task: () => this.refreshOnce(),
+    });
   }
 
   get socketPath(): string {
@@ -96,20 +102,15 @@ export class PodAttributor {
    * rejects) when that first refresh has finished, whatever its outcome; nothing needs to wait on it.
    */
   start(): Promise<void> {
-    if (this.running) return Promise.resolve();
     this.running = true;
-    return this.requestRefresh();
+    return this.poller.start();
   }
 
   /** Stops the timers and closes the channel (a call in flight is cancelled). */
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
-    this.pending = false;
+    this.poller.stop();
     this.client.close();
-    this.release(this.waiters.splice(0));
   }
 
   /**
@@ -118,29 +119,16 @@ export class PodAttributor {
    * when it has finished, or at once when the attributor is not running.
    */
   requestRefresh(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.kick();
-    // someone waits on this refresh: its timer must keep the process alive until it has run
-    this.timer?.ref();
-    return done;
+    return this.poller.request();
   }
 
   /**
-   * Asks for a refresh without waiting for it: what a scrape calls. Nothing is allocated and
-   * nothing waits. When a refresh is in flight, one more follows it once minGapMs has passed since
-   * its start; when one ran less than minGapMs ago, one runs when that gap is over; calls meanwhile
-   * change nothing. Otherwise a refresh starts now. Its timer does not keep the process alive.
+   * Asks for a refresh without waiting for it: what a /metrics request calls (the one documented
+   * exception to "reads have no side effects", see docs/architecture.md). Nothing is allocated and
+   * nothing waits; the kubelet sees at most one call per minGapMs however many scrapers there are.
    */
   refreshSoon(): void {
-    if (!this.running || this.pending) return;
-    if (this.inFlight) {
-      this.pending = true;
-      return;
-    }
-    // one is already arranged for the end of the gap (an interval timer further away is moved up)
-    if (this.timer !== null && this.timerAt <= this.lastStart + this.minGapMs) return;
-    this.kick();
+    this.poller.runSoon();
   }
 
   /** The last good pod map joined with the GPUs of the last sweep; null when none or too old. */
@@ -166,48 +154,6 @@ export class PodAttributor {
     };
   }
 
-  private release(ws: (() => void)[]): void {
-    for (const w of ws) w();
-  }
-
-  private schedule(at: number): void {
-    if (!this.running || (this.timer && this.timerAt <= at)) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      this.kick();
-    }, Math.max(0, at - Date.now()));
-    if (this.waiters.length === 0) this.timer.unref();
-  }
-
-  private kick(): void {
-    if (!this.running) return;
-    if (this.inFlight) {
-      this.pending = true;
-      return;
-    }
-    const earliest = this.lastStart + this.minGapMs;
-    if (Date.now() < earliest) return this.schedule(earliest);
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
-    this.lastStart = Date.now();
-    const waiting = this.waiters.splice(0);
-    this.inFlight = this.refreshOnce().finally(() => {
-      this.inFlight = null;
-      this.release(waiting);
-      if (!this.running) return;
-      if (this.pending || this.waiters.length > 0) {
-        this.pending = false;
-        this.schedule(this.lastStart + this.minGapMs);
-      } else {
-        this.schedule(this.lastStart + this.intervalMs);
-      }
-    });
-  }
-
   private async refreshOnce(): Promise<void> {
     try {
       const dropped: string[] = [];
@@ -217,12 +163,14 @@ export class PodAttributor {
       const wasDown = !this.up && this.lastReason !== null;
       // An answer equal to the last one keeps the last object: the pod map, and the page joined
       // with it, stay as they are (no re-render, no garbage) while nothing moved.
-      if (!this.lastList || !samePlainData(this.lastList, list)) this.lastList = list;
+      const changed = !this.lastList || !samePlainData(this.lastList, list);
+      if (changed) this.lastList = list;
       this.lastSuccessMs = this.now();
       this.up = true;
       this.lastReason = null;
       if (wasDown) this.log.info('kubelet pod-resources answers again', { socket: this.client.socketPath });
       this.current(); // match now, so unmatched IDs are counted and logged without waiting for a scrape
+      this.emit('refresh', { ok: true, changed: changed || wasDown });
       if (this.client.generation !== this.allocatableGeneration) {
         this.allocatableGeneration = this.client.generation;
         await this.logAllocatable();
@@ -238,6 +186,7 @@ export class PodAttributor {
         this.log.warn(`kubelet pod-resources refresh failed (${err.reason}); ${keeps}`, { error: err.message });
       }
       this.lastReason = err.reason;
+      this.emit('refresh', { ok: false, reason: err.reason, changed: false });
     }
   }
 
@@ -267,6 +216,7 @@ export class PodAttributor {
       if (this.unmatchedSeen.has(id) || this.unmatchedSeen.size >= MAX_REMEMBERED_UNMATCHED) continue;
       this.unmatchedSeen.add(id);
       this.unmatchedCount++;
+      this.emit('unmatched', 1);
       const hint = idTypeHint(id, this.match.gpuIdType!); // set by the constructor
       this.log.warn(`kubelet device ID matches no GPU or MIG instance on this node${hint ? `: ${hint}` : ''}`, { deviceId: id });
     }
@@ -279,6 +229,7 @@ export class PodAttributor {
    */
   private noteMalformed(problems: string[]): void {
     this.errors.malformed = (this.errors.malformed ?? 0) + problems.length;
+    this.emit('malformed', problems.length);
     for (const p of problems) {
       if (this.malformedSeen.has(p) || this.malformedSeen.size >= MAX_REMEMBERED_MALFORMED) continue;
       this.malformedSeen.add(p);

@@ -9,11 +9,10 @@ import {
   podResourcesApi,
   type AllocatableResourcesResponse,
   type ListPodResourcesResponse,
-} from './proto.js';
+} from './podresources-api.js';
 
-import { DEFAULT_POD_RESOURCES_SOCKET } from './types.js';
-
-export { DEFAULT_POD_RESOURCES_SOCKET };
+/** The kubelet's PodResources socket (`--pod-resources-kubelet-socket` default). */
+export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
 export const DEFAULT_POD_RESOURCES_DEADLINE_MS = 10_000;
 /** List on a dense node can exceed gRPC's 4 MiB default; every known client raises it to 16 MiB. */
 export const POD_RESOURCES_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;

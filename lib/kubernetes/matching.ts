@@ -14,8 +14,8 @@
 // instance IDs (`MIG-…`, `nvidia<N>/gi<G>…`) match under both values: dcgm-exporter keys MIG series
 // by GPU index and GPU-instance id whatever the flag says.
 import type { DeviceSample, MigDeviceSample, SweepResult } from '../nvml/types.js';
-import type { ListPodResourcesResponse } from './proto.js';
-import type { PodAttribution, PodMap } from './types.js';
+import type { ListPodResourcesResponse } from './podresources-api.js';
+import type { PodAttribution, PodMap } from '../contract/pods.js';
 
 export type ParsedDeviceId =
   | { kind: 'uuid'; uuid: string; replica?: string }

@@ -4,7 +4,7 @@
 import { rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { podResourcesApi, type ContainerDevicesMsg, type ListPodResourcesResponse } from './proto.js';
+import { podResourcesApi, type ContainerDevicesMsg, type ListPodResourcesResponse } from './podresources-api.js';
 
 export interface SimDevices {
   /** kubelet resource name, e.g. `nvidia.com/gpu`, `nvidia.com/mig-1g.10gb` */

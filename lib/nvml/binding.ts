@@ -2,9 +2,8 @@
 // lib/ uses the typed API in ./index.ts.
 import { createRequire } from 'node:module';
 import { packageRoot } from '../package-root.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { XidEvent } from './types.js';
 
 export interface RawOpenResult {

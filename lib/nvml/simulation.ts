@@ -2,13 +2,10 @@
 // (NVML_SIM_SCENARIO). The text format is documented in native/fake/README.md; serializeScenario
 // writes it and parseScenario reads it back (tests, and anyone who keeps scenarios as files).
 import { packageRoot } from '../package-root.js';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Scenario, SimGpu, SimMigDevice, SimValue } from './scenario.js';
 import { READING_KEYS, type ReadingKey } from './types.js';
-
-const PACKAGE_NAME = 'nvml-exporter';
 
 export { packageRoot };
 

@@ -1,13 +1,17 @@
 // One view of every GPU in the cluster: discovers the exporters (a static list or all A/AAAA
 // records of a headless Service, re-resolved periodically), pulls each one's /api/v1/gpus on its own
-// timer with a deadline, at most one pull in flight per exporter, and keeps the last good document
-// with its time. Nothing here blocks a reader: RPCs read documents() from memory.
+// Poller with a deadline, at most one pull in flight per exporter, and keeps the last good document
+// with its time. Every pulled document is bounded in size while it is read and validated against
+// the contract's JSON Schema before it is used: a bad document excludes only its own node, counted
+// by reason. Nothing here blocks a reader: RPCs read documents() from memory.
 import { EventEmitter } from 'node:events';
 import { promises as dnsp } from 'node:dns';
-import type { GpusDocument } from '../exposition/gpus-json-types.js';
+import { joinHostPort, type PeerAddress } from '../contract/address.js';
+import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
+import { Poller } from '../collect/poller.js';
 import { silentLogger, type Logger } from '../logger.js';
 
-export type PullErrorReason = 'timeout' | 'connect' | 'http_status' | 'invalid_json' | 'invalid_document' | 'stale_snapshot';
+export type PullErrorReason = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'invalid_json' | 'invalid_document' | 'stale_snapshot';
 
 export interface PullEvent {
   exporter: string;
@@ -18,10 +22,10 @@ export interface PullEvent {
 }
 
 export interface ClusterViewOptions {
-  /** static exporters, `host:port` */
-  exporters?: string[];
-  /** `name:port`: every A/AAAA record of name is an exporter on port */
-  exportersDns?: string;
+  /** static exporters */
+  exporters?: readonly PeerAddress[];
+  /** every A/AAAA record of this name is an exporter on its port */
+  exportersDns?: PeerAddress | null;
   /** --pull-interval ms, default 500 */
   pullIntervalMs?: number;
   /** deadline of one pull, ms, default 400 (kept below the interval) */
@@ -30,6 +34,8 @@ export interface ClusterViewOptions {
   staleAfterMs?: number;
   /** DNS re-resolution period, ms, default 10000 */
   dnsRefreshMs?: number;
+  /** the largest document accepted, bytes, default 4 MiB (a node of 8 GPUs sends ~20 KB) */
+  maxDocumentBytes?: number;
   /** resolves a name to addresses (default: resolve4 + resolve6) */
   lookup?: (name: string) => Promise<string[]>;
   logger?: Logger;
@@ -50,7 +56,7 @@ interface Entry {
   lastSuccessMs: number | null;
   lastError: string | null;
   wasFresh: boolean;
-  timer: NodeJS.Timeout | null;
+  poller: Poller;
   abort: AbortController | null;
   removed: boolean;
   /** one pull has finished (either way) */
@@ -64,29 +70,37 @@ export async function defaultLookup(name: string): Promise<string[]> {
   return out;
 }
 
-/** Splits `host:port` / `[v6]:port`; throws naming the input when it is not one. */
-export function splitHostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:\s]+):(\d+)$/.exec(s);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port > 0 && port < 65536)) {
-    throw new Error(`${what}: "${s}" is not host:port (e.g. nvml-exporter-0.gpu:9400 or 10.0.0.7:9400)`);
-  }
-  return { host: m[1], port };
-}
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function isGpusDocument(v: unknown): v is GpusDocument {
-  const d = v as GpusDocument;
-  return !!d && typeof d === 'object' && typeof d.hostname === 'string' && Array.isArray(d.gpus);
-}
-
 class PullError extends Error {
-  constructor(readonly reason: PullErrorReason, message: string) {
+  constructor(
+    readonly reason: PullErrorReason,
+    message: string,
+  ) {
     super(message);
   }
+}
+
+/** Reads a response body up to `max` bytes; more is a PullError('too_large') and the rest is not read. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    throw new PullError('too_large', `the document is ${declared} bytes, more than the ${max} accepted`);
+  }
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw new PullError('too_large', `the document is more than the ${max} bytes accepted`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 export class ClusterView extends EventEmitter {
@@ -94,12 +108,13 @@ export class ClusterView extends EventEmitter {
   readonly pullTimeoutMs: number;
   readonly staleAfterMs: number;
   readonly dnsRefreshMs: number;
+  readonly maxDocumentBytes: number;
   private readonly entries = new Map<string, Entry>();
   private readonly staticList: string[];
-  private readonly dns: { host: string; port: number } | null;
+  private readonly dns: PeerAddress | null;
   private readonly lookup: (name: string) => Promise<string[]>;
   private readonly log: Logger;
-  private dnsTimer: NodeJS.Timeout | null = null;
+  private dnsPoller: Poller | null = null;
   private staleTimer: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -109,16 +124,20 @@ export class ClusterView extends EventEmitter {
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 400;
     this.staleAfterMs = opts.staleAfterMs ?? 3000;
     this.dnsRefreshMs = opts.dnsRefreshMs ?? 10_000;
+    this.maxDocumentBytes = opts.maxDocumentBytes ?? 4 * 1024 * 1024;
     this.lookup = opts.lookup ?? defaultLookup;
     this.log = opts.logger ?? silentLogger;
-    this.staticList = (opts.exporters ?? []).map((s) => s.trim()).filter(Boolean);
-    for (const s of this.staticList) splitHostPort(s, '--exporters');
-    this.dns = opts.exportersDns ? splitHostPort(opts.exportersDns.trim(), '--exporters-dns') : null;
+    this.staticList = (opts.exporters ?? []).map((p) => p.text);
+    this.dns = opts.exportersDns ?? null;
     if (this.staticList.length === 0 && !this.dns) {
       throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
     }
-    for (const [name, v] of Object.entries({ pullIntervalMs: this.pullIntervalMs, pullTimeoutMs: this.pullTimeoutMs, staleAfterMs: this.staleAfterMs, dnsRefreshMs: this.dnsRefreshMs })) {
-      if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number of milliseconds > 0, got ${v}`);
+    const bounds = {
+      pullIntervalMs: this.pullIntervalMs, pullTimeoutMs: this.pullTimeoutMs, staleAfterMs: this.staleAfterMs,
+      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes,
+    };
+    for (const [name, v] of Object.entries(bounds)) {
+      if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number > 0, got ${v}`);
     }
   }
 
@@ -127,12 +146,8 @@ export class ClusterView extends EventEmitter {
     this.running = true;
     this.setExporters(this.staticList);
     if (this.dns) {
-      await this.resolve();
-      const tick = () => {
-        this.dnsTimer = setTimeout(() => void this.resolve().finally(() => this.running && tick()), this.dnsRefreshMs);
-        this.dnsTimer.unref();
-      };
-      tick();
+      this.dnsPoller = new Poller({ intervalMs: this.dnsRefreshMs, task: () => this.resolve() });
+      await this.dnsPoller.start();
     }
     // a node that stops answering turns stale even while its pull is still hanging
     this.staleTimer = setInterval(() => this.checkFreshness(), Math.max(50, Math.min(this.pullIntervalMs, this.staleAfterMs / 4)));
@@ -160,7 +175,7 @@ export class ClusterView extends EventEmitter {
 
   stop(): void {
     this.running = false;
-    if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    this.dnsPoller?.stop();
     if (this.staleTimer) clearInterval(this.staleTimer);
     for (const e of this.entries.values()) this.dropEntry(e);
   }
@@ -208,7 +223,7 @@ export class ClusterView extends EventEmitter {
   }
 
   private async resolve(): Promise<void> {
-    if (!this.dns) return;
+    if (!this.dns || !this.running) return;
     try {
       const addrs = await this.lookup(this.dns.host);
       const list = [...new Set(addrs)].map((a) => joinHostPort(a, this.dns!.port));
@@ -234,55 +249,51 @@ export class ClusterView extends EventEmitter {
       if (this.entries.has(addr)) continue;
       const e: Entry = {
         address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
-        wasFresh: false, timer: null, abort: null, removed: false, attempted: false,
+        wasFresh: false, abort: null, removed: false, attempted: false,
+        poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
       };
       this.entries.set(addr, e);
-      this.schedule(e, 0);
+      if (this.running) void e.poller.start();
     }
     if (changed) this.emit('change');
   }
 
   private dropEntry(e: Entry): void {
     e.removed = true;
-    if (e.timer) clearTimeout(e.timer);
+    e.poller.stop();
     e.abort?.abort();
-  }
-
-  private schedule(e: Entry, delayMs: number): void {
-    if (e.removed || !this.running || e.timer) return;
-    e.timer = setTimeout(() => {
-      e.timer = null;
-      const started = Date.now();
-      void this.pullOnce(e).finally(() => this.schedule(e, Math.max(0, this.pullIntervalMs - (Date.now() - started))));
-    }, delayMs);
   }
 
   private async fetchDoc(e: Entry): Promise<GpusDocument> {
     const ctl = new AbortController();
     e.abort = ctl;
     const timer = setTimeout(() => ctl.abort(new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`)), this.pullTimeoutMs);
+    const timedOut = () => ctl.signal.aborted && ctl.signal.reason instanceof PullError;
     try {
       let res: Response;
       try {
-        res = await fetch(`http://${e.address}/api/v1/gpus`, { signal: ctl.signal, headers: { accept: 'application/json' } });
+        // redirects are not followed: a document counts only for the endpoint that served it
+        res = await fetch(`http://${e.address}/api/v1/gpus`, { signal: ctl.signal, redirect: 'manual', headers: { accept: 'application/json' } });
       } catch (err) {
-        if (ctl.signal.aborted && ctl.signal.reason instanceof PullError) throw ctl.signal.reason;
+        if (timedOut()) throw ctl.signal.reason;
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new PullError('connect', cause?.code ?? cause?.message ?? (err as Error).message);
       }
       if (res.status !== 200) {
         await res.body?.cancel().catch(() => {});
-        throw new PullError('http_status', `HTTP ${res.status} from /api/v1/gpus`);
+        throw new PullError('http_status', `HTTP ${res.status} from /api/v1/gpus${res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''}`);
       }
       let body: unknown;
       try {
-        body = JSON.parse(await res.text());
+        body = JSON.parse(await readCapped(res, this.maxDocumentBytes));
       } catch (err) {
-        if (ctl.signal.aborted && ctl.signal.reason instanceof PullError) throw ctl.signal.reason;
+        if (timedOut()) throw ctl.signal.reason;
+        if (err instanceof PullError) throw err;
         throw new PullError('invalid_json', `body is not JSON: ${(err as Error).message}`);
       }
-      if (!isGpusDocument(body)) throw new PullError('invalid_document', 'body is not a GPUs document (no hostname / gpus[])');
-      return body;
+      const v = validateGpusDocument(body);
+      if (!v.ok) throw new PullError('invalid_document', `not a GPUs document: ${v.error}`);
+      return v.doc;
     } finally {
       clearTimeout(timer);
       e.abort = null;
@@ -292,7 +303,6 @@ export class ClusterView extends EventEmitter {
   private async pullOnce(e: Entry): Promise<void> {
     if (e.removed) return;
     const t0 = performance.now();
-    let ev: PullEvent;
     try {
       const doc = await this.fetchDoc(e);
       if (e.removed) return;
@@ -302,7 +312,7 @@ export class ClusterView extends EventEmitter {
       e.signature = signature;
       e.lastSuccessMs = Date.now();
       e.lastError = doc.stale ? 'the exporter reports its own snapshot as stale' : null;
-      ev = doc.stale
+      const ev: PullEvent = doc.stale
         ? { exporter: e.address, ok: false, durationMs: performance.now() - t0, reason: 'stale_snapshot', message: e.lastError! }
         : { exporter: e.address, ok: true, durationMs: performance.now() - t0 };
       const fresh = this.isFresh(e, Date.now());
@@ -311,15 +321,13 @@ export class ClusterView extends EventEmitter {
       e.attempted = true;
       this.emit('pull', ev);
       if (changed || flipped) this.emit('change');
-      return;
     } catch (err) {
       if (e.removed) return;
       const pe = err instanceof PullError ? err : new PullError('connect', (err as Error).message);
       e.lastError = `${pe.reason}: ${pe.message}`;
-      ev = { exporter: e.address, ok: false, durationMs: performance.now() - t0, reason: pe.reason, message: pe.message };
       this.log.debug('pull failed', { exporter: e.address, reason: pe.reason, error: pe.message });
       e.attempted = true;
-      this.emit('pull', ev);
+      this.emit('pull', { exporter: e.address, ok: false, durationMs: performance.now() - t0, reason: pe.reason, message: pe.message } satisfies PullEvent);
       this.checkFreshness();
     }
   }

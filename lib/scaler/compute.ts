@@ -1,7 +1,7 @@
 // The arithmetic (pure): which GPUs and MIG instances belong to the workload, their readings, the
 // aggregate that decides activation, and the value that makes the HPA's AverageValue rule give the
 // right replica count. docs/keda-scaler.md works through an example.
-import type { GpusDocument, PodAttribution } from '../exposition/gpus-json-types.js';
+import type { GpusDocument, PodAttribution } from '../contract/gpus-document.js';
 import type { ScalerQuery } from './query.js';
 
 export interface Unit {

@@ -1,16 +1,16 @@
 // KEDA's externalscaler.ExternalScaler over @grpc/grpc-js. Every RPC answers from the documents in
 // memory (the cluster view, or one node's snapshot in node-local mode); nothing here waits on an
 // exporter. Methods the service does not declare (StreamMetricSpec, …) get UNIMPLEMENTED from grpc-js.
-import { packageRoot } from '../package-root.js';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { GpusDocument } from '../exposition/gpus-json-types.js';
+import type { GpusDocument } from '../contract/gpus-document.js';
+import { bindTcp, type ListenAddress } from '../contract/address.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { compute, toInt, type ScalerResult } from './compute.js';
+import { externalScalerApi, type ScaledObjectRefMsg } from './keda-api.js';
 import { parseQuery, ScalerParamError, type ParseOptions, type ScalerQuery } from './query.js';
+
+export type { ScaledObjectRefMsg };
 
 /** Where the scaler reads GPUs from. */
 export interface ScalerSource {
@@ -18,12 +18,6 @@ export interface ScalerSource {
   documents(): readonly GpusDocument[];
   /** called after a pull that changed something; returns the unsubscribe function */
   onChange(listener: () => void): () => void;
-}
-
-export interface ScaledObjectRefMsg {
-  name: string;
-  namespace: string;
-  scalerMetadata: Record<string, string>;
 }
 
 export type RpcMethod = 'IsActive' | 'StreamIsActive' | 'GetMetricSpec' | 'GetMetrics';
@@ -35,45 +29,14 @@ export interface ScalerServerOptions extends ParseOptions {
   onRpc?: (method: RpcMethod, code: string) => void;
 }
 
-const PACKAGE_NAME = 'nvml-exporter';
-
-/** proto/externalscaler.proto of this package. */
-export function scalerProtoPath(from?: string): string {
-  const p = join(packageRoot(from), 'proto', 'externalscaler.proto');
-  if (!existsSync(p)) throw new Error(`the KEDA external-scaler declaration is missing: ${p}; reinstall the package`);
-  return p;
-}
-
-let cachedCtor: grpc.ServiceClientConstructor | null = null;
-
-/** The ExternalScaler client constructor (its `.service` is the server definition). */
-export function externalScalerApi(): grpc.ServiceClientConstructor {
-  if (cachedCtor) return cachedCtor;
-  const def = protoLoader.loadSync(scalerProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, arrays: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { externalscaler: { ExternalScaler: grpc.ServiceClientConstructor } };
-  cachedCtor = pkg.externalscaler.ExternalScaler;
-  return cachedCtor;
-}
-
-/** `:6000` → 0.0.0.0:6000, `host:port` as is, `/path` or `unix:…` → a unix socket. */
-export function grpcBindAddress(address: string): { target: string; socketPath: string | null } {
-  const a = address.trim();
-  if (a.startsWith('unix://')) return { target: a, socketPath: a.slice('unix://'.length) };
-  if (a.startsWith('unix:')) return { target: `unix://${a.slice(5)}`, socketPath: a.slice(5) };
-  if (a.startsWith('/')) return { target: `unix://${a}`, socketPath: a };
-  if (/^:\d+$/.test(a)) return { target: `0.0.0.0${a}`, socketPath: null };
-  if (/^(\[[^\]]+\]|[^:\s]+):\d+$/.test(a)) return { target: a, socketPath: null };
-  throw new Error(`gRPC address "${address}" is not :port, host:port or a unix socket path (e.g. :6000)`);
-}
-
 function statusName(code: grpc.status): string {
   return grpc.status[code] ?? String(code);
 }
 
 export interface ScalerGrpcServer {
   server: grpc.Server;
-  /** binds and starts; resolves to the bound port (1 for a unix socket) */
-  listen(address: string): Promise<number>;
+  /** binds and starts; resolves to the bound port (1 for a unix socket); `:port` binds dual stack where the host has IPv6 */
+  listen(address: ListenAddress): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -181,20 +144,25 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   const server = new grpc.Server();
   server.addService(externalScalerApi().service, handlers);
-  let socketPath: string | null = null;
+  let socketPath: string | null = null; // removed on close
 
   return {
     server,
-    listen(address) {
-      const bind = grpcBindAddress(address);
-      socketPath = bind.socketPath;
-      if (socketPath) rmSync(socketPath, { force: true });
-      return new Promise((resolve, reject) => {
-        server.bindAsync(bind.target, grpc.ServerCredentials.createInsecure(), (err, port) => {
-          if (err) reject(new Error(`cannot listen for gRPC on ${address}: ${err.message}`));
-          else resolve(port);
+    async listen(address) {
+      const bind = (target: string) =>
+        new Promise<number>((resolve, reject) => {
+          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
         });
-      });
+      try {
+        if (address.kind === 'unix') {
+          socketPath = address.path;
+          rmSync(socketPath, { force: true });
+          return await bind(`unix://${address.path}`);
+        }
+        return (await bindTcp(address, (host, port) => bind(`${host.includes(':') ? `[${host}]` : host}:${port}`))).result;
+      } catch (err) {
+        throw new Error(`cannot listen for gRPC on ${address.text}: ${(err as Error).message}`, { cause: err });
+      }
     },
     close() {
       for (const end of [...streams]) end();
@@ -202,6 +170,7 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
         const timer = setTimeout(() => server.forceShutdown(), 2000);
         server.tryShutdown(() => {
           clearTimeout(timer);
+          if (socketPath) rmSync(socketPath, { force: true });
           resolve();
         });
       });

@@ -32,6 +32,8 @@ export async function startExporter(opts: {
   env?: NodeJS.ProcessEnv;
   /** wait for this path to answer 200 (default /health) */
   waitPath?: string;
+  /** the base URL when `args` give their own -a (default http://127.0.0.1:<free port>) */
+  url?: string;
 }): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'nvx-exp-'));
   const scenarioPath = join(dir, 'scenario.txt');
@@ -46,7 +48,7 @@ export async function startExporter(opts: {
   let out = '';
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = opts.url ?? `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`exporter exited with ${proc.exitCode}: ${err}`);

@@ -117,7 +117,7 @@ t.test('seed queries against a real Prometheus', { skip }, async (t) => {
   // Every PromQL expression shipped in deploy/ and servicemonitor/ is accepted by this Prometheus,
   // and those over series the simulated exporter always has return data.
   for (const entry of PROMQL_INVENTORY) {
-    let result: PromSample[] = [];
+    let result: PromSample[];
     try {
       result = entry.expectData ? await prom.waitFor(entry.expr, (r) => r.length > 0, 10000) : await prom.query(entry.expr);
     } catch (err) {

@@ -2,8 +2,8 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { hpaDesiredReplicas } from '../../lib/scaler/compute.js';
-import { runScaler, type ScalerHandle } from '../../lib/scaler/main.js';
-import { gpu, gpusDoc, migInstance, pod, scalerClient, startExporter, until, type FakeExporter, type Ref, type ScalerClient } from './scaler-harness.js';
+
+import { gpu, gpusDoc, migInstance, pod, scalerClient, startExporter, startTestScaler, until, type FakeExporter, type Ref, type ScalerClient, type TestScaler } from './scaler-harness.js';
 
 const util = (v: number) => ({ DCGM_FI_DEV_GPU_UTIL: v, DCGM_FI_DEV_FB_USED: 70000, DCGM_FI_DEV_FB_FREE: 10000, DCGM_FI_DEV_POWER_USAGE: 300 });
 
@@ -28,7 +28,7 @@ function docs(load: { a0: number; a1: number; bMig: number; c0: number }) {
 }
 
 let ex: { a: FakeExporter; b: FakeExporter; c: FakeExporter };
-let scaler: ScalerHandle;
+let scaler: TestScaler;
 let client: ScalerClient;
 
 const ref = (meta: Record<string, string> = {}): Ref => ({ name: 'web', namespace: 'ai', scalerMetadata: { scalerAddress: 'x:6000', ...meta } });
@@ -38,12 +38,12 @@ const setLoad = (load: Parameters<typeof docs>[0]) => {
   ex.b.doc = d.b;
   ex.c.doc = d.c;
 };
-const metricsText = async () => (await fetch(`http://127.0.0.1:${scaler.http.port}/metrics`)).text();
+const metricsText = async () => (await fetch(`http://127.0.0.1:${scaler.httpPort}/metrics`)).text();
 
 t.before(async () => {
   const d = docs({ a0: 60, a1: 80, bMig: 40, c0: 20 });
   ex = { a: await startExporter(d.a), b: await startExporter(d.b), c: await startExporter(d.c) };
-  scaler = await runScaler({
+  scaler = await startTestScaler({
     grpcAddress: '127.0.0.1:0',
     address: '127.0.0.1:0',
     exporters: [ex.a.address, ex.b.address, ex.c.address],
@@ -199,6 +199,6 @@ t.test('an exporter going away: its node turns stale, its GPUs are excluded, /me
   t.match(text, /nvml_scaler_exporters\{state="stale"\} 1/);
   t.match(text, new RegExp(`nvml_scaler_pull_errors_total\\{exporter="${ex.c.address}",reason="connect"\\} [1-9]`));
   t.match(text, /nvml_scaler_gpus 5/);
-  const health = await (await fetch(`http://127.0.0.1:${scaler.http.port}/health`)).json();
+  const health = await (await fetch(`http://127.0.0.1:${scaler.httpPort}/health`)).json();
   t.same(health, { status: 'ok', exporters: { total: 3, fresh: 2, stale: 1 } });
 });

@@ -4,8 +4,48 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { GpuApiEntry, GpusDocument, MigApiEntry, PodAttribution } from '../../lib/exposition/gpus-json-types.js';
-import { externalScalerApi } from '../../lib/scaler/grpc-server.js';
+import type { GpuApiEntry, GpusDocument, MigApiEntry, PodAttribution } from '../../lib/contract/gpus-document.js';
+import { externalScalerApi } from '../../lib/scaler/keda-api.js';
+import { parseListenAddress, parseListenTarget, parsePeerAddress } from '../../lib/contract/address.js';
+import { startScaler, type RunningScaler, type ScalerStartOptions } from '../../lib/app/scaler.js';
+import { silentLogger } from '../../lib/logger.js';
+import type { ScalerConfig } from '../../lib/config/types.js';
+
+export interface TestScalerOptions {
+  /** default `127.0.0.1:0` */
+  grpcAddress?: string;
+  /** default `127.0.0.1:0` */
+  address?: string;
+  exporters?: string[];
+  exportersDns?: string;
+  pullIntervalMs?: number;
+  pullTimeoutMs?: number;
+  staleAfterMs?: number;
+  isKnownField?: (name: string) => boolean;
+  view?: ScalerStartOptions['view'];
+}
+
+export interface TestScaler extends RunningScaler {
+  /** the bound HTTP port */
+  httpPort: number;
+}
+
+/** The scaler command's root with addresses given as text, as the flags give them. */
+export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler> {
+  const config: ScalerConfig = {
+    grpcAddress: parseListenTarget(o.grpcAddress ?? '127.0.0.1:0', '--grpc-address'),
+    address: parseListenAddress(o.address ?? '127.0.0.1:0', '--address'),
+    exporters: (o.exporters ?? []).map((e) => parsePeerAddress(e, '--exporters')),
+    exportersDns: o.exportersDns ? parsePeerAddress(o.exportersDns, '--exporters-dns') : null,
+    pullIntervalMs: o.pullIntervalMs ?? 500,
+    pullTimeoutMs: o.pullTimeoutMs ?? 400,
+    staleAfterMs: o.staleAfterMs ?? 3000,
+    logFormat: 'text',
+    debug: false,
+  };
+  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view });
+  return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
+}
 
 export function pod(namespace: string, name: string, extra: Partial<PodAttribution> = {}): PodAttribution {
   return { namespace, pod: name, container: 'main', ...extra };

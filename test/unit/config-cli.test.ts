@@ -23,7 +23,7 @@ t.test('defaults', async (t) => {
   const { config, warnings } = run([]);
   t.same(warnings, []);
   t.same(config, {
-    address: { host: '::', anyHost: true, port: 9400, text: ':9400' },
+    address: { kind: 'tcp', host: null, port: 9400, text: ':9400' },
     collectIntervalMs: 1000,
     collectors: null,
     kubernetes: false,
@@ -61,7 +61,7 @@ t.test('every flag, long, short and --flag=value forms', async (t) => {
   ]);
   t.equal(config.podResourcesTimeoutMs, 1500);
   t.equal(config.podResourcesStaleAfterMs, 30000);
-  t.same(config.address, { host: '127.0.0.1', anyHost: false, port: 9500, text: '127.0.0.1:9500' });
+  t.same(config.address, { kind: 'tcp', host: '127.0.0.1', port: 9500, text: '127.0.0.1:9500' });
   t.equal(config.collectIntervalMs, 250);
   t.equal(config.collectors, '/etc/x.csv');
   t.equal(config.kubernetes, true);
@@ -81,7 +81,7 @@ t.test('every flag, long, short and --flag=value forms', async (t) => {
   t.equal(config.podResourcesIntervalMs, 2000);
   t.equal(config.pcieThroughput, true);
   t.equal(config.hostnameLabel, 'hostname');
-  t.same(config.kedaScalerAddress, { host: '::', anyHost: false, port: 6000, text: '[::]:6000' });
+  t.same(config.kedaScalerAddress, { kind: 'tcp', host: '::', port: 6000, text: '[::]:6000' });
   t.equal(config.sweepDeadlineMs, 800);
   t.equal(run(['--address', ':0']).config.address.port, 0);
   t.equal(run(['--collect-interval', '5']).config.collectIntervalMs, 5, 'any positive interval is honoured');
@@ -132,7 +132,7 @@ t.test('every env var, and flags beat env', async (t) => {
   t.equal(config.podResourcesIntervalMs, 700);
   t.equal(config.pcieThroughput, true);
   t.equal(config.hostnameLabel, 'hostname');
-  t.equal(config.kedaScalerAddress?.port, 6001);
+  t.same(config.kedaScalerAddress, { kind: 'tcp', host: null, port: 6001, text: ':6001' });
   t.equal(config.sweepDeadlineMs, 900);
   t.equal(config.hostname, 'node-7');
   const flagged = run(['-a', ':9700', '-c', '100', '-k=false', '--log-format=text', '-d', 'f'], env).config;
@@ -147,7 +147,7 @@ t.test('bad values and unknown flags: exit code 2, naming flag, value and expect
   fails(t, ['--collect-interval', 'abc'], {}, '--collect-interval: "abc" is not a positive integer number of milliseconds');
   fails(t, ['-c', '0'], {}, '--collect-interval: "0" is not a positive integer number of milliseconds');
   fails(t, [], { DCGM_EXPORTER_INTERVAL: '-5' }, 'DCGM_EXPORTER_INTERVAL: "-5" is not a positive integer number of milliseconds');
-  fails(t, ['-a', '9400'], {}, '--address: "9400" is not a listen address (expected host:port, :port or [::]:port, port 0-65535); did you mean ":9400"?');
+  fails(t, ['-a', '9400'], {}, '--address: "9400" is not a listen address (expected host:port, :port or [::1]:port, port 0-65535); did you mean ":9400"?');
   fails(t, ['-a', ':70000'], {}, /--address: ":70000" is not a listen address/);
   fails(t, ['--foo'], {}, 'unknown flag --foo; run nvml-exporter --help for the list of flags');
   fails(t, ['--foo=bar'], {}, 'unknown flag --foo; run nvml-exporter --help for the list of flags');
@@ -213,18 +213,25 @@ t.test('scaler subcommand', async (t) => {
   const r = parseCli(['scaler', '--exporters', '10.0.0.1:9400, node-b:9400', '--pull-interval=250'], {}, opts);
   t.equal(r.kind, 'scaler');
   t.same(r.kind === 'scaler' && r.config, {
-    grpcAddress: ':6000', address: ':9401', exporters: ['10.0.0.1:9400', 'node-b:9400'], exportersDns: null,
+    grpcAddress: { kind: 'tcp', host: null, port: 6000, text: ':6000' },
+    address: { kind: 'tcp', host: null, port: 9401, text: ':9401' },
+    exporters: [{ host: '10.0.0.1', port: 9400, text: '10.0.0.1:9400' }, { host: 'node-b', port: 9400, text: 'node-b:9400' }],
+    exportersDns: null,
     pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
   });
   const dns = parseScalerArgs(['--exporters-dns', 'nvml-exporter.monitoring.svc:9400', '--grpc-address', '/run/s.sock', '-a', ':9999',
     '--stale-after', '10000', '--pull-timeout', '300'], {}).config;
-  t.equal(dns.exportersDns, 'nvml-exporter.monitoring.svc:9400');
-  t.equal(dns.grpcAddress, '/run/s.sock');
-  t.equal(dns.address, ':9999');
+  t.same(dns.exportersDns, { host: 'nvml-exporter.monitoring.svc', port: 9400, text: 'nvml-exporter.monitoring.svc:9400' });
+  t.same(dns.grpcAddress, { kind: 'unix', path: '/run/s.sock', text: '/run/s.sock' });
+  t.same(dns.address, { kind: 'tcp', host: null, port: 9999, text: ':9999' });
+  const v6 = parseScalerArgs(['--exporters', '[fd00::5]:9400', '--grpc-address', '[::1]:6000', '-a', '[::1]:9401'], {});
+  t.same(v6.config.exporters, [{ host: 'fd00::5', port: 9400, text: '[fd00::5]:9400' }], 'IPv6 peers keep their brackets in text');
+  t.same(v6.config.grpcAddress, { kind: 'tcp', host: '::1', port: 6000, text: '[::1]:6000' });
+  t.same(v6.config.address, { kind: 'tcp', host: '::1', port: 9401, text: '[::1]:9401' });
   t.equal(dns.staleAfterMs, 10000);
   t.equal(dns.pullTimeoutMs, 300);
   const env = parseScalerArgs([], { NVML_EXPORTER_SCALER_EXPORTERS: 'a:1', NVML_EXPORTER_SCALER_PULL_INTERVAL: '900' }).config;
-  t.same(env.exporters, ['a:1']);
+  t.same(env.exporters, [{ host: 'a', port: 1, text: 'a:1' }]);
   t.equal(env.pullIntervalMs, 900);
   const err = (argv: string[], re: RegExp) => t.throws(() => parseScalerArgs(argv, {}), re);
   err([], /no exporters to pull: give --exporters host:port,… or --exporters-dns name:port/);
@@ -232,6 +239,8 @@ t.test('scaler subcommand', async (t) => {
   err(['--exporters', 'nohost'], /--exporters: "nohost" is not a host:port address/);
   err(['--exporters', 'a:1', '--pull-interval', '0'], /--pull-interval: "0" is not a positive integer number of milliseconds/);
   err(['--exporters', 'a:1', '--grpc-address', 'x'], /--grpc-address: "x" is not a listen address/);
+  err(['--exporters', 'a:1', '-a', 'unix:///x.sock'], /--address: "unix:\/\/\/x.sock" is not a listen address \(expected host:port, :port or \[::1\]:port/);
+  err(['--exporters', 'a:1', '--grpc-address', 'unix:relative.sock'], /--grpc-address: "unix:relative.sock" is not a unix socket path/);
   err(['--exporters', 'a:1', '--bogus'], /unknown flag --bogus; run nvml-exporter scaler --help/);
   t.ok(SCALER_FLAGS.every((f) => f.env), 'every scaler flag has an env var');
 });

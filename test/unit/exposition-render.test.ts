@@ -1,10 +1,10 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { renderMetrics, type RenderInput } from '../../lib/exposition/render.js';
-import { parseCounters, loadDefaultCounters } from '../../lib/config/counters.js';
+import { parseCounters, loadDefaultCounters } from '../../lib/fields/counters.js';
 import type { Snapshot } from '../../lib/collect/types.js';
 import type { DeviceSample, MigDeviceSample } from '../../lib/nvml/types.js';
-import type { PodMap } from '../../lib/kubernetes/types.js';
+import type { PodMap } from '../../lib/contract/pods.js';
 
 const MiB = 1048576;
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { idTypeHint, isGpuResource, matchPods, parseDeviceId, type GpuIdType } from '../../lib/kubernetes/matching.js';
 import { buildTarget } from '../../lib/exposition/series.js';
-import type { ListPodResourcesResponse } from '../../lib/kubernetes/proto.js';
+import type { ListPodResourcesResponse } from '../../lib/kubernetes/podresources-api.js';
 import { GPU0, GPU1, GPU2, GPU3, MIG_GI1, MIG_GI5, MIG_GI6, nodeSweep } from '../fixtures/kubelet/node.js';
 
 type Dev = [resource: string, ids: string[]];

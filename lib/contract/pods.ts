@@ -1,8 +1,17 @@
-// The pod map: which pods hold which GPU or MIG instance, as last read from the kubelet.
-import type { PodAttribution } from '../exposition/gpus-json-types.js';
+// Which pods hold which GPU or MIG instance: what the kubernetes room produces and the exposition
+// room joins onto series. Types only.
 
-export type { PodAttribution };
+export interface PodAttribution {
+  namespace: string;
+  pod: string;
+  container: string;
+  /** replica index when the GPU is shared (time-slicing / MPS), e.g. "0" */
+  vgpu?: string;
+  /** the kubelet resource name the device came from, e.g. `nvidia.com/gpu` */
+  resourceName?: string;
+}
 
+/** The pod map: the last good kubelet answer joined with the GPUs of a sweep. Immutable. */
 export interface PodMap {
   /** GPU UUID (`GPU-…`) or MIG UUID (`MIG-…`) → the pods holding it (several when shared) */
   byUuid: ReadonlyMap<string, readonly PodAttribution[]>;
@@ -10,7 +19,7 @@ export interface PodMap {
   updatedAt: number;
 }
 
-/** What the attribution side reports about itself; read by the self-metrics at scrape time. */
+/** What the pod attribution reports about itself; read by the self-metrics at scrape time. */
 export interface PodResourcesStatus {
   /** the last refresh succeeded */
   up: boolean;
@@ -23,6 +32,3 @@ export interface PodResourcesStatus {
   /** the last failure (reason, message, ms since epoch), null when none since start */
   lastError?: { reason: string; message: string; atMs: number } | null;
 }
-
-/** The kubelet's PodResources socket (`--pod-resources-kubelet-socket` default). */
-export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';

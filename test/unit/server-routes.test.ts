@@ -3,7 +3,14 @@ import t from 'tap';
 import { gunzipSync } from 'node:zlib';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { acceptsGzip, buildApp, CONTENT_TYPE_TEXT } from '../../lib/server/app.js';
+import { acceptsGzip, CONTENT_TYPE_TEXT, type RoutesOptions } from '../../lib/server/routes.js';
+import { buildServer, type ServerOptions } from '../../lib/server/server.js';
+
+const landing: RoutesOptions['landing'] = { title: 'nvml-exporter', description: 'test', links: [['/metrics', 'the page']] };
+function buildApp(routes: Omit<RoutesOptions, 'landing' | 'metrics'> & { renderMetrics: RoutesOptions['metrics'] }, opts?: ServerOptions) {
+  const { renderMetrics, ...rest } = routes;
+  return buildServer({ ...rest, metrics: renderMetrics, landing }, opts);
+}
 
 const gpuText = '# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).\n# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{gpu="0"} 42\n';
 const selfText = '# HELP nvml_exporter_gpus GPUs.\n# TYPE nvml_exporter_gpus gauge\nnvml_exporter_gpus 1\n';
@@ -115,7 +122,7 @@ t.test('requests with bodies are not taken: POST/PUT → 405 whatever the body s
 });
 
 // The bounds, on a real listening socket.
-async function listening(opts: Parameters<typeof buildApp>[1]) {
+async function listening(opts: ServerOptions) {
   const a = buildApp({ renderMetrics: () => ({ gpuText, selfText }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => null }, opts);
   await a.listen({ host: '127.0.0.1', port: 0 });
   const port = (a.server.address() as AddressInfo).port;
@@ -191,4 +198,35 @@ t.test('connections above maxConnections are refused; those below keep working',
   t.match(await get(s1), /^HTTP\/1\.1 200/, 'the first still answers');
   s1.destroy();
   s2.destroy();
+});
+
+t.test('/api/v1/gpus is served with the contract schema; without a document source there is no such route', async (t) => {
+  const doc = {
+    apiVersion: 1 as const, hostname: 'n', timestamp: '2026-12-01T00:00:00.000Z', ageSeconds: 0.2, stale: false, driverVersion: '580.65.06',
+    podResources: { enabled: true, up: true, ageSeconds: null },
+    gpus: [{ gpu: 0, uuid: 'GPU-1', pciBusId: '00000000:18:00.0', device: 'nvidia0', modelName: 'H100', serial: null, migEnabled: false,
+      lost: false, readings: { DCGM_FI_DEV_GPU_UTIL: 42 }, pods: [{ namespace: 'a', pod: 'b', container: 'c', vgpu: '1' }], mig: [] }],
+  };
+  const a = buildServer({ metrics: () => ({ gpuText, selfText }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => doc, landing });
+  const r = await a.inject('/api/v1/gpus');
+  t.equal(r.statusCode, 200);
+  t.equal(r.headers['cache-control'], 'no-store');
+  t.same(r.json(), doc, 'every field of the document survives the schema-driven serialiser');
+  const none = buildServer({ metrics: () => ({ gpuText, selfText }), ready: () => ({ ok: true, reason: '' }), landing });
+  t.equal((await none.inject('/api/v1/gpus')).statusCode, 404);
+});
+
+t.test('the /metrics request hook runs once per request, before the page is read', async (t) => {
+  const order: string[] = [];
+  const a = buildServer({
+    metrics: () => (order.push('page'), { gpuText, selfText }),
+    onMetricsRequest: () => order.push('hook'),
+    ready: () => ({ ok: true, reason: '' }),
+    landing,
+  });
+  await a.inject('/metrics');
+  await a.inject('/health');
+  await a.inject('/ready');
+  await a.inject('/');
+  t.same(order, ['hook', 'page'], 'only /metrics runs the hook');
 });

@@ -1,7 +1,7 @@
 // The -d/--devices selection: `f` (GPUs, or their MIG instances where MIG is on), `g[:list]`
 // (whole GPUs, optionally only the listed indices), `i[:list]` (MIG instances only, optionally
 // only the listed GPU-instance IDs). A list is comma-separated numbers and ranges: `0,2-3`.
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../contract/errors.js';
 
 export type DeviceSelection =
   | { kind: 'flex' }

@@ -3,10 +3,22 @@
 // blank lines are skipped, every record has exactly three fields (name, type, help).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from '../fields/index.js';
+import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
 import { parseCsvLine } from './csv.js';
-import { CountersError } from './errors.js';
+import { ConfigError } from '../contract/errors.js';
 import { packageRoot } from '../package-root.js';
+
+/** A counters-file error, naming the file and (when it is about one row) the line. */
+export class CountersError extends ConfigError {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    detail: string,
+  ) {
+    super(`counters file ${file}${line === null ? '' : ` line ${line}`}: ${detail}`);
+    this.name = 'CountersError';
+  }
+}
 
 export interface SelectedField {
   field: ValueField;

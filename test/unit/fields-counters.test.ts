@@ -3,11 +3,12 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCsvLine } from '../../lib/config/csv.js';
+import { parseCsvLine } from '../../lib/fields/csv.js';
 import {
   defaultCountersPath, loadCounters, loadDefaultCounters, parseCounters, selectionNeedsPcieThroughput,
-} from '../../lib/config/counters.js';
-import { ConfigError, CountersError } from '../../lib/config/errors.js';
+} from '../../lib/fields/counters.js';
+import { ConfigError } from '../../lib/contract/errors.js';
+import { CountersError } from '../../lib/fields/counters.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, '..', 'fixtures', 'counters');

@@ -1,0 +1,351 @@
+// The composition root of `nvml-exporter`: it wires the rooms and owns the lifecycle. Data flows
+// one way — NVML → collector (Snapshot) → renderer → HTTP; kubelet → attributor (pod map) → join
+// at render — and nothing downstream calls back upstream, except the one documented hook: a
+// /metrics request asks the attributor for an early, rate-bounded kubelet refresh.
+//
+//   startExporter(config, { signal, logger })  opens everything, resolves once serving
+//   runExporter(config, { signal, logger, hangups })  start → serve until `signal` aborts → close;
+//                                               resolves to the process exit code
+import { EventEmitter } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { GpusDocument } from '../contract/gpus-document.js';
+import type { AddressInfo } from 'node:net';
+import { bindTcp, describeListen, joinHostPort } from '../contract/address.js';
+import { ConfigError } from '../contract/errors.js';
+import type { PodMap } from '../contract/pods.js';
+import type { Config } from '../config/types.js';
+import { Nvml } from '../nvml/index.js';
+import { Collector } from '../collect/collector.js';
+import { loadCounters, loadDefaultCounters, selectionNeedsPcieThroughput, type FieldSelection } from '../fields/counters.js';
+import { lookupField } from '../fields/index.js';
+import { GpuPageRenderer } from '../exposition/render.js';
+import { buildGpusDocument } from '../exposition/gpus-json.js';
+import { createSelfMetrics } from '../exposition/self-metrics.js';
+import { buildServer } from '../server/server.js';
+import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
+import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
+import type { ChangeSignal } from '../scaler/node-local.js';
+import { packageVersion } from '../package-root.js';
+import type { Logger } from '../logger.js';
+import { prepareSimulation, type Simulation } from './simulation.js';
+
+export interface StartOptions {
+  logger: Logger;
+  /** aborting it stops a start in progress as soon as the step under way returns */
+  signal?: AbortSignal;
+  /** false: no HTTP server (`--once`) */
+  listen?: boolean;
+}
+
+export interface RunningExporter {
+  /** the HTTP app (null with listen: false) */
+  app: FastifyInstance | null;
+  collector: Collector;
+  attributor: PodAttributor | null;
+  /** where the HTTP server listens, e.g. `[::]:9400` (null with listen: false) */
+  boundAddress: string | null;
+  /** the GPU families as /metrics serves them */
+  renderGpuText(): string;
+  gpusDocument(): GpusDocument | null;
+  /** reads the counters file again; false (the previous selection kept) when it is bad */
+  reload(): boolean;
+  close(): Promise<void>;
+}
+
+class StartAborted extends Error {}
+
+/** Opens NVML (the simulated one with --simulate), runs the collector and attribution, and listens. */
+export async function startExporter(config: Config, opts: StartOptions): Promise<RunningExporter> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    return await start(config, opts, cleanups);
+  } catch (err) {
+    // A start that fails half way closes what it opened (NVML, the collector, the demo's files).
+    for (const c of cleanups) {
+      try {
+        await c();
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw err;
+  }
+}
+
+async function start(config: Config, opts: StartOptions, cleanups: (() => Promise<void> | void)[]): Promise<RunningExporter> {
+  const log = opts.logger;
+  const aborted = () => {
+    if (opts.signal?.aborted) throw new StartAborted('stopped while starting');
+  };
+
+  let sim: Simulation | null = null;
+  if (config.simulate !== null) {
+    sim = prepareSimulation(config.simulate, config.kubernetes ? config.podResourcesSocket : null, log);
+    cleanups.push(() => sim?.remove());
+  }
+
+  // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
+  let selection = loadSelection(config, log);
+  aborted();
+
+  const library = sim?.library ?? config.nvmlLibrary ?? undefined;
+  log.info('opening NVML', { library: library ?? "libnvidia-ml.so.1 (the dynamic loader's search)" });
+  const nvml = await Nvml.open({ library, sweepDeadlineMs: config.sweepDeadlineMs });
+  cleanups.unshift(() => nvml.close());
+  log.info('NVML opened', { library: nvml.libraryPath });
+  aborted();
+
+  const collector = new Collector({
+    nvml,
+    intervalMs: config.collectIntervalMs,
+    pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
+    logger: log,
+  });
+  const reloads = new EventEmitter();
+  const hostname = config.hostname || osHostname();
+  const renderer = new GpuPageRenderer({
+    hostname,
+    replaceBlanksInModelName: config.replaceBlanksInModelName,
+    useOldNamespace: config.useOldNamespace,
+    sharedGpus: config.sharedGpus,
+    hostnameLabel: config.hostnameLabel,
+    devices: config.devices,
+  });
+
+  // The attributor is created before the first sweep so that the self-metrics hear every event.
+  let attributor: PodAttributor | null = null;
+  const socketPath = sim?.kubeletSocket ?? config.podResourcesSocket;
+  if (config.kubernetes) {
+    const { PodAttributor } = await import('../kubernetes/attribution.js'); // gRPC: loaded only with -k
+    attributor = new PodAttributor({
+      getSweep: () => collector.current()?.sweep ?? null,
+      socketPath,
+      refreshIntervalMs: config.podResourcesIntervalMs,
+      deadlineMs: config.podResourcesTimeoutMs,
+      staleAfterMs: config.podResourcesStaleAfterMs,
+      extraResourceNames: config.nvidiaResourceNames,
+      gpuIdType: config.kubernetesGpuIdType,
+      singlePod: config.sharedGpus === 'single-pod',
+      logger: log,
+    });
+  }
+  const self = createSelfMetrics({
+    collector,
+    podResources: attributor ?? undefined,
+    reloads,
+    renderSeconds: () => renderer.lastRenderSeconds,
+    build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: '' },
+  });
+
+  await collector.start();
+  cleanups.unshift(() => collector.stop());
+  const first = collector.current();
+  if (first) {
+    log.info('first sweep', {
+      gpus: first.sweep.devices.length,
+      driver: first.sweep.driverVersion,
+      migInstances: first.sweep.devices.reduce((n, d) => n + d.mig.length, 0),
+    });
+  }
+  aborted();
+
+  if (sim && sim.kubeletSocket) {
+    // The demo: a simulated kubelet whose pods hold the simulated GPUs.
+    await sim.startKubelet((first?.sweep.devices ?? []).map((d) => d.uuid));
+    cleanups.push(() => sim?.stopKubelet());
+  }
+  if (attributor) {
+    // Not awaited: the HTTP listener never waits for the kubelet; the first map joins the page
+    // as soon as it arrives.
+    void attributor.start();
+    const a = attributor;
+    cleanups.unshift(() => a.stop());
+  }
+
+  const pods = (): PodMap | null => attributor?.current() ?? null;
+  const renderGpuText = (): string => {
+    const snap = collector.current();
+    return snap ? renderer.render(snap, selection, pods()) : '';
+  };
+  const gpusDocument = documentBuilder(config, hostname, collector, attributor);
+
+  const reload = (): boolean => {
+    try {
+      selection = loadSelection(config, log);
+      reloads.emit('reload', true);
+      log.info('counters reloaded', { file: config.collectors ?? 'built-in default' });
+      return true;
+    } catch (err) {
+      reloads.emit('reload', false);
+      log.error('counters reload failed: keeping the previous selection', { error: (err as Error).message });
+      return false;
+    }
+  };
+
+  let app: FastifyInstance | null = null;
+  let boundAddress: string | null = null;
+  if (opts.listen !== false) {
+    const a = attributor;
+    app = buildServer({
+      metrics: async () => ({ gpuText: renderGpuText(), selfText: await self.render() }),
+      // The one side effect of a read (docs/architecture.md): a scrape asks for an early kubelet
+      // refresh, never waited for and at most one kubelet call per second however many scrapers.
+      onMetricsRequest: a ? () => a.refreshSoon() : undefined,
+      ready: () => collector.readiness(),
+      gpusDocument,
+      landing: {
+        title: 'nvml-exporter',
+        description: 'GPU metrics over NVML, compatible with dcgm-exporter.',
+        links: [
+          ['/metrics', 'Prometheus exposition'],
+          ['/health', 'the process is alive'],
+          ['/ready', 'NVML is open and the last sweep is fresh'],
+          ['/api/v1/gpus', 'the current snapshot as JSON'],
+        ],
+      },
+    });
+    const server = app;
+    cleanups.unshift(() => server.close());
+    try {
+      await bindTcp(config.address, (host, port) => server.listen({ host, port }));
+      const a = server.server.address() as AddressInfo;
+      boundAddress = joinHostPort(a.address, a.port);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message;
+      throw new Error(`cannot listen on ${config.address.text}: ${why}`, { cause: err });
+    }
+    log.info('serving metrics', { address: boundAddress, interval_ms: config.collectIntervalMs });
+
+    if (config.kedaScalerAddress) {
+      const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
+      const { nodeLocalSource } = await import('../scaler/node-local.js');
+      const signals: ChangeSignal[] = [{ emitter: collector, event: 'snapshot' }];
+      if (attributor) signals.push({ emitter: attributor, event: 'refresh', changed: (e) => (e as RefreshEvent).changed });
+      const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, isKnownField: (n) => lookupField(n)?.kind === 'value' });
+      try {
+        await scaler.listen(config.kedaScalerAddress);
+      } catch (err) {
+        await scaler.close();
+        throw new Error(`cannot serve the KEDA scaler API on ${config.kedaScalerAddress.text}: ${(err as Error).message}`, { cause: err });
+      }
+      cleanups.unshift(() => scaler.close());
+      log.info('serving the node-local KEDA external scaler', { address: describeListen(config.kedaScalerAddress) });
+    }
+  }
+
+  return {
+    app,
+    collector,
+    attributor,
+    boundAddress,
+    renderGpuText,
+    gpusDocument,
+    reload,
+    close: async () => {
+      for (const c of cleanups.splice(0)) await c();
+    },
+  };
+}
+
+/** The /api/v1/gpus document, built once per (snapshot, pod map) and reused until either changes. */
+function documentBuilder(config: Config, hostname: string, collector: Collector, attributor: PodAttributor | null) {
+  let memo: { snap: object; pods: object | null; doc: GpusDocument; at: number } | null = null;
+  return (): GpusDocument | null => {
+    const snap = collector.current();
+    if (!snap) return null;
+    const pods = attributor?.current() ?? null;
+    const now = Date.now();
+    // ageSeconds moves with the clock: a document older than 100 ms is built again
+    if (memo && memo.snap === snap && memo.pods === pods && now - memo.at < 100) return memo.doc;
+    const st = attributor?.status();
+    const doc = buildGpusDocument({
+      snapshot: snap,
+      pods,
+      hostname,
+      now,
+      staleAfterMs: collector.freshnessBoundMs,
+      podResources: {
+        enabled: attributor !== null,
+        up: st?.up ?? false,
+        ageSeconds: st?.lastSuccessMs ? (now - st.lastSuccessMs) / 1000 : null,
+      },
+      replaceBlanksInModelName: config.replaceBlanksInModelName,
+    });
+    memo = { snap, pods, doc, at: now };
+    return doc;
+  };
+}
+
+function loadSelection(config: Config, log: Logger): FieldSelection {
+  const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
+  return config.collectors ? loadCounters(config.collectors, sink) : loadDefaultCounters(sink);
+}
+
+export interface RunOptions {
+  logger: Logger;
+  /** aborted on SIGTERM/SIGINT: stop, and resolve 0 */
+  signal: AbortSignal;
+  /** 'SIGHUP' events reload the counters file */
+  hangups?: { on(event: 'SIGHUP', listener: () => void): unknown; off(event: 'SIGHUP', listener: () => void): unknown };
+  /** where `--once` prints the page (default process.stdout) */
+  stdout?: (text: string) => void;
+  /** how long a stop requested during the start may wait for it (default 10000 ms) */
+  startGraceMs?: number;
+}
+
+/** The exporter command's lifecycle: resolves to the exit code (0, 1 runtime failure, 2 bad configuration). */
+export async function runExporter(config: Config, opts: RunOptions): Promise<number> {
+  const log = opts.logger;
+  let hupDuringStart = () => log.warn('SIGHUP while starting: the counters file is being read now; ignored');
+  opts.hangups?.on('SIGHUP', hupDuringStart);
+  const onAbortDuringStart = () => log.info('stop requested while starting; stopping once the start is done', { signal: String(opts.signal.reason ?? 'abort') });
+  opts.signal.addEventListener('abort', onAbortDuringStart, { once: true });
+
+  const starting = startExporter(config, { logger: log, signal: opts.signal, listen: !config.once });
+  // A start stuck in the driver (nvmlInit that never returns) must not outlive a stop request.
+  let graceTimer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'grace'>((resolve) => {
+    const arm = () => {
+      graceTimer = setTimeout(() => resolve('grace'), opts.startGraceMs ?? 10_000);
+      graceTimer.unref();
+    };
+    if (opts.signal.aborted) arm();
+    else opts.signal.addEventListener('abort', arm, { once: true });
+  });
+  let exp: RunningExporter;
+  try {
+    const r = await Promise.race([starting, grace]);
+    if (r === 'grace') {
+      log.warn(`the start did not finish within ${(opts.startGraceMs ?? 10_000) / 1000} s of the stop request; exiting without closing NVML`);
+      return 0;
+    }
+    exp = r;
+  } catch (err) {
+    if (err instanceof StartAborted) return 0;
+    log.error((err as Error).message);
+    return err instanceof ConfigError ? 2 : 1;
+  } finally {
+    clearTimeout(graceTimer);
+    opts.signal.removeEventListener('abort', onAbortDuringStart);
+    opts.hangups?.off('SIGHUP', hupDuringStart);
+  }
+  if (opts.signal.aborted) {
+    log.info('stopping', { signal: String(opts.signal.reason ?? 'abort') });
+    await exp.close();
+    return 0;
+  }
+  if (config.once) {
+    (opts.stdout ?? ((t) => process.stdout.write(t)))(exp.renderGpuText());
+    await exp.close();
+    return 0;
+  }
+  hupDuringStart = () => exp.reload();
+  opts.hangups?.on('SIGHUP', hupDuringStart);
+  await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+  opts.hangups?.off('SIGHUP', hupDuringStart);
+  log.info('stopping', { signal: String(opts.signal.reason ?? 'abort') });
+  await exp.close(); // stops accepting, finishes scrapes in flight, closes NVML
+  return 0;
+}
