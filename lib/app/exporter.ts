@@ -135,7 +135,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     podResources: attributor ?? undefined,
     reloads,
     renderSeconds: () => renderer.lastRenderSeconds,
-    build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: '' },
+    build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: () => collector.current()?.sweep.driverVersion ?? '' },
   });
 
   await collector.start();

@@ -1,8 +1,8 @@
 // The collector: one NVML sweep every collect interval (a Poller), off the event loop (the sweep
 // runs on the addon's own thread), published as an immutable Snapshot. Readers call `current()`
 // and never wait on NVML. A sweep that fails or stalls keeps the last good snapshot and is counted.
-// Events: 'snapshot' (a new Snapshot: after a sweep, or at once after an XID), 'sweep'
-// (SweepOutcome, after every sweep, for the self-metrics), 'sweep-error' (the error).
+// Events: 'snapshot' (a new Snapshot: after a sweep, or at once after an XID) and 'sweep'
+// (SweepOutcome, after every sweep, for the self-metrics).
 import { EventEmitter } from 'node:events';
 import { Poller } from './poller.js';
 import type { SweepOptions, SweepResult, XidEvent, DeviceSample } from '../nvml/types.js';
@@ -134,7 +134,6 @@ export class Collector extends EventEmitter {
         this.opts.logger.warn('NVML sweep failed: keeping the last good values', { error: e.message });
       }
       this.emit('sweep', { outcome: stalled ? 'stalled' : 'failed', readErrors: [] } satisfies SweepOutcome);
-      this.emit('sweep-error', e);
       return;
     }
     this.stats.lastSweepSeconds = sweep.durationUs / 1e6;

@@ -19,8 +19,8 @@ export interface BuildInfo {
   nodeVersion: string;
   /** the NVML library path that was opened */
   library: string;
-  /** driver version at startup */
-  driver: string;
+  /** the driver version (read at render: known from the first sweep on) */
+  driver: () => string;
 }
 
 /** The part of an EventEmitter the self-metrics listen with. */
@@ -53,7 +53,7 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
   const registers = [registry];
   const now = src.now ?? Date.now;
   let events = 0;
-  const reads: Read[] = [];
+  const reads: (() => unknown)[] = [src.build.driver];
   const pendingGauges: { gauge: Gauge; read: Read }[] = [];
 
   // The collector's status, read once per render.
@@ -81,10 +81,15 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
     };
   };
 
+  const b = src.build;
   new Gauge({
     name: 'nvml_exporter_build_info', help: 'Build and runtime information; the value is always 1.',
     labelNames: ['version', 'node_version', 'nvml_library', 'driver'], registers,
-  }).set({ version: src.build.version, node_version: src.build.nodeVersion, nvml_library: src.build.library, driver: src.build.driver }, 1);
+    collect() {
+      this.reset();
+      this.set({ version: b.version, node_version: b.nodeVersion, nvml_library: b.library, driver: b.driver() }, 1);
+    },
+  });
   gauge('nvml_exporter_nvml_up', 'Whether NVML is open (1) or not (0).', () => (status().nvmlOpen ? 1 : 0));
   gauge('nvml_exporter_sweep_duration_seconds', 'Duration of the last finished NVML sweep.', () => status().lastSweepSeconds, true);
   gauge('nvml_exporter_last_sweep_success_timestamp_seconds', 'Time of the last successful NVML sweep, in seconds since the epoch.', () => {

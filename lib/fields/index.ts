@@ -3,7 +3,7 @@
 import { DEVICE_FIELDS } from './device-fields.js';
 import { LABEL_FIELDS } from './label-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
-import type { FieldDef, LabelField, UnavailableField, ValueField } from './types.js';
+import type { FieldDef, UnavailableField, ValueField } from './types.js';
 
 export type { FieldDef, LabelField, UnavailableField, ValueField, CsvType, ValueFormat } from './types.js';
 export { CSV_TYPES } from './types.js';
@@ -43,8 +43,4 @@ export function lookupField(name: string): FieldDef | undefined {
 /** All names the catalogue knows (for "did you mean" hints). */
 export function knownFieldNames(): string[] {
   return [...BY_NAME.keys()];
-}
-
-export function isLabelField(f: FieldDef): f is LabelField {
-  return f.kind === 'label';
 }

@@ -231,7 +231,6 @@ export class ClusterView extends EventEmitter {
     } catch (err) {
       // keep the previous list: a DNS hiccup must not drop every node
       this.log.warn('cannot resolve exporters; keeping the previous list', { name: this.dns.host, error: err as Error });
-      this.emit('dnsError', err);
     }
   }
 

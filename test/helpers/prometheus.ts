@@ -119,7 +119,8 @@ export class Prometheus {
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error(
-      `timed out waiting for ${expr}; last result ${JSON.stringify(last)}` + (lastErr ? `; last error ${String(lastErr)}` : ''),
+      `timed out waiting for ${expr}; last result ${JSON.stringify(last)}` + (lastErr ? `; last error ${String(lastErr)}` : '') +
+        (this.log.length ? `; prometheus said: ${this.log.join('').slice(-2000)}` : ''),
     );
   }
 

@@ -7,7 +7,7 @@ import { createSelfMetrics, type SelfMetricsSources } from '../../lib/exposition
 import type { CollectorStatus } from '../../lib/collect/types.js';
 import type { PodResourcesStatus } from '../../lib/contract/pods.js';
 
-const build = { version: '0.1.0', nodeVersion: 'v20.0.0', library: '/lib/libnvidia-ml.so.1', driver: '550.54.15' };
+const build = { version: '0.1.0', nodeVersion: 'v20.0.0', library: '/lib/libnvidia-ml.so.1', driver: () => '550.54.15' };
 
 function sources(opts: { pods?: boolean; renderSeconds?: () => number | null; now?: () => number } = {}) {
   const state = {
