@@ -126,7 +126,7 @@ for (const c of CASES) {
       sock?.cleanup();
     });
     // settled: two sweeps after the start (NVLink rates need two), the pod map joined, the XID in
-    let page = '';
+    let page: string;
     const deadline = Date.now() + 15_000;
     for (;;) {
       page = await (await fetch(`${exp.url}/metrics`)).text();
