@@ -17,7 +17,8 @@ import type { PodMap } from '../contract/pods.js';
 import type { Config } from '../config/types.js';
 import { Nvml } from '../nvml/index.js';
 import { Collector } from '../collect/collector.js';
-import { loadCounters, loadDefaultCounters, selectionNeedsPcieThroughput, type FieldSelection } from '../fields/counters.js';
+import { loadCounters, loadDefaultCounters, parseCounters, selectionNeedsPcieThroughput, withTransition, type FieldSelection } from '../fields/counters.js';
+import { GENERATION_DEFAULTS } from '../fields/generations.js';
 import { lookupField } from '../fields/index.js';
 import { GpuPageRenderer } from '../exposition/render.js';
 import { buildGpusDocument } from '../exposition/gpus-json.js';
@@ -100,6 +101,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     nvml,
     intervalMs: config.collectIntervalMs,
     pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
+    xidWindowMs: config.xidCountWindowMs,
     logger: log,
   });
   const reloads = new EventEmitter();
@@ -110,6 +112,8 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     useOldNamespace: config.useOldNamespace,
     sharedGpus: config.sharedGpus,
     hostnameLabel: config.hostnameLabel,
+    // a transition between 4.8.2 and a later generation serves the host label under both spellings
+    bothHostnameLabels: config.namingTransition !== null && GENERATION_DEFAULTS[config.namingTransition].hostLabel !== config.hostnameLabel,
     devices: config.devices,
   });
 
@@ -188,7 +192,17 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   if (opts.listen !== false) {
     const a = attributor;
     app = buildServer({
-      metrics: async () => ({ gpuText: renderGpuText(), selfText: await self.render() }),
+      // the nvml_exporter_* families only with --enable-exporter-metrics, as dcgm-exporter's own
+      metrics: config.enableExporterMetrics
+        ? async () => ({ gpuText: renderGpuText(), selfText: await self.render() })
+        : () => ({ gpuText: renderGpuText(), selfText: '' }),
+      maxConcurrentScrapes: config.maxConcurrentScrapes,
+      health: config.healthRequireGpus
+        ? () => {
+            const live = collector.current()?.sweep.devices.filter((d) => d.lostCode === null).length ?? 0;
+            return live > 0 ? { body: 'OK\n' } : { status: 503, body: 'no GPU: the last sweep saw none (--health-require-gpus)\n' };
+          }
+        : undefined,
       // The one side effect of a read (docs/architecture.md): a scrape asks for an early kubelet
       // refresh, never waited for and at most one kubelet call per second however many scrapers.
       onMetricsRequest: a ? () => a.refreshSoon() : undefined,
@@ -204,14 +218,25 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
           ['/api/v1/gpus', 'the current snapshot as JSON'],
         ],
       },
-    });
+    }, { requestTimeoutMs: config.webReadTimeoutMs, writeTimeoutMs: config.webWriteTimeoutMs });
     const server = app;
     cleanups.unshift(() => server.close());
     try {
-      await bindTcp(config.address, (host, port) => server.listen({ host, port }));
-      const a = server.server.address() as AddressInfo;
-      boundAddress = joinHostPort(a.address, a.port);
+      if (config.webSystemdSocket) {
+        const handle = systemdSocket();
+        await server.ready();
+        await new Promise<void>((resolve, reject) => {
+          server.server.once('error', reject);
+          server.server.listen(handle, () => resolve());
+        });
+        boundAddress = `systemd socket (fd ${handle.fd})`;
+      } else {
+        await bindTcp(config.address, (host, port) => server.listen({ host, port }));
+        const a = server.server.address() as AddressInfo;
+        boundAddress = joinHostPort(a.address, a.port);
+      }
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message;
       throw new Error(`cannot listen on ${config.address.text}: ${why}`, { cause: err });
@@ -280,7 +305,24 @@ function documentBuilder(config: Config, hostname: string, collector: Collector,
 
 function loadSelection(config: Config, log: Logger): FieldSelection {
   const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
-  return config.collectors ? loadCounters(config.collectors, sink) : loadDefaultCounters(sink);
+  const sel = config.collectors
+    ? loadCounters(config.collectors, sink)
+    : config.countersInline !== null
+      ? parseCounters(config.countersInline, '--config-file metrics.fields', sink)
+      : loadDefaultCounters(sink, config.namingProfile);
+  return config.namingTransition ? withTransition(sel, config.namingTransition) : sel;
+}
+
+/** The listening socket systemd passes (socket activation): fd 3, for this process only. */
+function systemdSocket(): { fd: number } {
+  const fds = Number(process.env.LISTEN_FDS ?? 0);
+  const pid = Number(process.env.LISTEN_PID ?? 0);
+  if (!(fds >= 1) || pid !== process.pid) {
+    throw new ConfigError(
+      `--web-systemd-socket: no socket was passed by systemd (LISTEN_FDS=${process.env.LISTEN_FDS ?? 'unset'}, LISTEN_PID=${process.env.LISTEN_PID ?? 'unset'}, this process is ${process.pid}); start it from a .socket unit, or use --address`,
+    );
+  }
+  return { fd: 3 };
 }
 
 export interface RunOptions {

@@ -21,9 +21,12 @@ export interface CollectorOptions {
   intervalMs: number;
   /** read PCIe throughput (each call blocks ~20 ms): asked before every sweep, as the selection may change */
   pcieThroughput?: boolean | (() => boolean);
+  /** the window of the XID count (DCGM_EXP_XID_ERRORS_COUNT), ms; default 300000 */
+  xidWindowMs?: number;
   logger: Logger;
 }
 
+const XID_HISTORY = 1000;
 const NOT_SUPPORTED = new Set([3, 13]); // NOT_SUPPORTED, FUNCTION_NOT_FOUND: no series, not an error
 
 /** What one sweep came to; `readErrors` lists each failed reading as [field, NVML code name]. */
@@ -42,6 +45,9 @@ export class Collector extends EventEmitter {
   private readonly xidCount = new Map<string, number>();
   private nvlinkPrev = new Map<string, { kib: number; t: number }>();
   private nvlinkRate = new Map<string, number>();
+  private nvlinkBytes = new Map<string, number>();
+  /** XID event times and numbers per GPU, the last XID_HISTORY of each (for the windowed count) */
+  private readonly xidHistory = new Map<string, { time: number; xid: number }[]>();
   private lostUuids = new Set<string>();
   private readonly stats = {
     lastSweepSeconds: null as number | null,
@@ -146,12 +152,23 @@ export class Collector extends EventEmitter {
   }
 
   private publish(sweep: SweepResult): void {
+    const windowMs = this.opts.xidWindowMs ?? 300_000;
+    const since = Date.now() - windowMs;
+    const xidWindowCounts = new Map<string, Map<number, number>>();
+    for (const [uuid, events] of this.xidHistory) {
+      const counts = new Map<number, number>();
+      for (const e of events) if (e.time >= since) counts.set(e.xid, (counts.get(e.xid) ?? 0) + 1);
+      if (counts.size > 0) xidWindowCounts.set(uuid, counts);
+    }
     this.snapshot = {
       sweep,
       seq: ++this.seq,
       lastXid: new Map(this.lastXid),
       xidCount: new Map(this.xidCount),
       nvlinkBandwidth: new Map(this.nvlinkRate),
+      nvlinkBytesPerSecond: new Map(this.nvlinkBytes),
+      xidWindowCounts,
+      xidWindowMs: windowMs,
     };
     this.emit('snapshot', this.snapshot);
   }
@@ -159,6 +176,10 @@ export class Collector extends EventEmitter {
   private onXid(e: XidEvent): void {
     this.lastXid.set(e.uuid, e);
     this.xidCount.set(e.uuid, (this.xidCount.get(e.uuid) ?? 0) + 1);
+    const history = this.xidHistory.get(e.uuid) ?? [];
+    history.push({ time: e.time, xid: e.xid });
+    if (history.length > XID_HISTORY) history.splice(0, history.length - XID_HISTORY);
+    this.xidHistory.set(e.uuid, history);
     this.opts.logger.warn('XID error', { gpu: e.gpu, uuid: e.uuid, xid: e.xid });
     // Publish at once: an XID should not wait for the next sweep.
     if (this.snapshot) this.publish(this.snapshot.sweep);
@@ -201,6 +222,7 @@ export class Collector extends EventEmitter {
   private updateNvlink(sweep: SweepResult): void {
     const next = new Map<string, { kib: number; t: number }>();
     const rate = new Map<string, number>();
+    const bytes = new Map<string, number>();
     for (const d of sweep.devices) {
       const tx = d.readings.nvlinkTx;
       const rx = d.readings.nvlinkRx;
@@ -210,8 +232,10 @@ export class Collector extends EventEmitter {
       next.set(d.uuid, { kib, t: sweep.timestamp });
       const dt = prev ? (sweep.timestamp - prev.t) / 1000 : 0;
       rate.set(d.uuid, prev && dt > 0 && kib >= prev.kib ? Math.round(((kib - prev.kib) * 1024) / 1e6 / dt) : 0);
+      bytes.set(d.uuid, prev && dt > 0 && kib >= prev.kib ? Math.trunc(((kib - prev.kib) * 1024) / dt) : 0);
     }
     this.nvlinkPrev = next;
     this.nvlinkRate = rate;
+    this.nvlinkBytes = bytes;
   }
 }

@@ -16,6 +16,12 @@ export interface Snapshot {
    * the difference of (TX+RX KiB counters) between the last two sweeps, per second (0 on the first)
    */
   nvlinkBandwidth: ReadonlyMap<string, number>;
+  /** the same difference in bytes per second (ΔKiB × 1024 / Δt; 0 on the first): DCGM 4.7's base-unit field */
+  nvlinkBytesPerSecond: ReadonlyMap<string, number>;
+  /** XID events per GPU UUID within the XID count window, by XID number (DCGM_EXP_XID_ERRORS_COUNT) */
+  xidWindowCounts: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** the XID count window, ms */
+  xidWindowMs: number;
 }
 
 /** What the collector reports about itself; read by the self-metrics and /ready at scrape time. */

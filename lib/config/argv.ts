@@ -13,6 +13,12 @@ export interface FlagSpec {
   help: string;
   /** accepted for compatibility but not used: this text is the one warning it produces */
   ignored?: string;
+  /**
+   * dcgm-exporter's flag, not implemented here, and ignoring it would change the served data or
+   * security: giving it (or its env var, with a value that turns it on) is a startup error with
+   * this text as the reason and the fix.
+   */
+  unsupported?: string;
 }
 
 export interface RawValue {
@@ -40,6 +46,12 @@ export function parseBool(text: string, label: string): boolean {
 
 export function flagLabel(spec: FlagSpec): string {
   return `--${spec.names[0]}`;
+}
+
+/** A flag that would change the served data or security if ignored: off (false, empty, `none`) is fine. */
+function refuse(spec: FlagSpec, via: string, value: string): void {
+  const off = spec.kind === 'bool' ? value === 'false' : value.trim() === '' || value.trim() === 'none';
+  if (!off) throw new ConfigError(`${via} is not supported by nvml-exporter: ${spec.unsupported}`);
 }
 
 export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, specs: readonly FlagSpec[], helpHint: string): ParsedFlags {
@@ -81,6 +93,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, spec
       if (i + 1 >= argv.length) throw new ConfigError(`${label}: missing value; ${spec.help}`);
       value = argv[++i]!;
     }
+    if (spec.unsupported) refuse(spec, label, value);
     if (spec.ignored) warnIgnored(spec, label);
     values.set(spec.names[0]!, { value, label });
   }
@@ -91,6 +104,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, spec
     const text = env[spec.env];
     if (text === undefined || text === '') continue;
     const value = spec.kind === 'bool' ? String(parseBool(text.trim(), spec.env)) : text;
+    if (spec.unsupported) refuse(spec, `${spec.env} (${flagLabel(spec)})`, value);
     if (spec.ignored) {
       // an ignored boolean set to false changes nothing, so it earns no warning
       if (spec.kind === 'bool' && value === 'false') continue;
@@ -108,7 +122,8 @@ export function helpTable(specs: readonly FlagSpec[]): string {
     const names = s.names.map((n, i) => (i === 0 || n.length > 1 && n !== 'rbmn' ? `--${n}` : `-${n}`));
     const head = `  ${names.join(', ')}${s.kind === 'string' ? ' VALUE' : ''}`;
     const meta = [s.env ? `env ${s.env}` : null, `default ${s.defaultText}`].filter(Boolean).join('; ');
-    lines.push(head, `      ${s.ignored ? `ignored: ${s.ignored}` : s.help} (${meta})`);
+    const text = s.unsupported ? `not supported (a startup error): ${s.unsupported}` : s.ignored ? `ignored: ${s.ignored}` : s.help;
+    lines.push(head, `      ${text} (${meta})`);
   }
   return lines.join('\n');
 }

@@ -14,7 +14,9 @@ import { ConfigError } from './errors.js';
 import { EXPORTER_FLAGS } from './flags.js';
 import { packageVersion } from '../package-root.js';
 import { parseScalerArgs, scalerHelp } from './scaler.js';
-import { commaList, nonEmpty, oneOf, positiveInt } from './values.js';
+import { commaList, duration, nonEmpty, oneOf, positiveInt } from './values.js';
+import { readConfigFile } from './config-file.js';
+import { DEFAULT_GENERATION, GENERATIONS, GENERATION_DEFAULTS } from '../fields/generations.js';
 import type { CliResult, Config } from './types.js';
 
 export { ConfigError } from './errors.js';
@@ -57,6 +59,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     return { kind: 'scaler', config, warnings };
   }
   const parsed = parseFlags(argv, env, EXPORTER_FLAGS, HELP_HINT);
+  // --config-file: its settings apply where neither a flag nor an env var gave one
+  let countersInline: string | null = null;
+  const cf = parsed.values.get('config-file');
+  if (cf && cf.value.trim() !== '' && cf.value.trim() !== 'none') {
+    const file = readConfigFile(cf.value.trim(), EXPORTER_FLAGS);
+    for (const [k, v] of file.values) if (!parsed.values.has(k)) parsed.values.set(k, v);
+    if (!parsed.values.has('collectors')) countersInline = file.countersInline;
+  }
   const get = (name: string): RawValue | undefined => parsed.values.get(name);
   const bool = (name: string): boolean => {
     const v = get(name);
@@ -80,6 +90,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   const simulate = get('simulate');
   const keda = get('keda-scaler-address');
   const nodeName = env.NODE_NAME?.trim();
+  const namingProfile = oneOf(str('naming-profile', DEFAULT_GENERATION), GENERATIONS);
+  const transition = get('naming-transition');
+  const namingTransition = transition && !['', 'none'].includes(transition.value.trim()) ? oneOf(transition, GENERATIONS) : null;
+  if (namingTransition === namingProfile) {
+    throw new ConfigError(`--naming-transition ${namingTransition} is the naming profile itself; give another generation (${GENERATIONS.join(', ')}) or none`);
+  }
+  const hostLabel = get('hostname-label');
 
   const config: Config = {
     address: parseListenAddress(address.value, address.label),
@@ -90,7 +107,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     podResourcesSocket: nonEmpty(str('pod-resources-kubelet-socket', '/var/lib/kubelet/pod-resources/kubelet.sock'),
       'the path of the kubelet PodResources socket'),
     kubernetesVirtualGpus: virtualGpus,
-    sharedGpus: singlePod ? 'single-pod' : 'per-pod',
+    sharedGpus: virtualGpus ? 'per-pod' : 'single-pod',
     nvidiaResourceNames: get('nvidia-resource-names') ? commaList(get('nvidia-resource-names')!) : [],
     devices: ((v) => parseDevices(v.value, v.label))(str('devices', 'f')),
     replaceBlanksInModelName: bool('replace-blanks-in-model-name'),
@@ -104,7 +121,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     podResourcesTimeoutMs: positiveInt(str('pod-resources-timeout', '10000'), 'number of milliseconds'),
     podResourcesStaleAfterMs: positiveInt(str('pod-resources-stale-after', '60000'), 'number of milliseconds'),
     pcieThroughput: bool('pcie-throughput'),
-    hostnameLabel: oneOf(str('hostname-label', 'Hostname'), ['Hostname', 'hostname'] as const),
+    hostnameLabel: hostLabel ? oneOf(hostLabel, ['Hostname', 'hostname'] as const) : GENERATION_DEFAULTS[namingProfile].hostLabel,
+    namingProfile,
+    namingTransition,
+    countersInline,
+    webReadTimeoutMs: duration(str('web-read-timeout', '10s')),
+    webWriteTimeoutMs: duration(str('web-write-timeout', '10s')),
+    maxConcurrentScrapes: ((v) => (v.value.trim() === '0' ? 0 : positiveInt(v, 'number of requests (0 = no limit)')))(str('max-concurrent-scrapes', '0')),
+    enableExporterMetrics: bool('enable-exporter-metrics'),
+    healthRequireGpus: bool('health-require-gpus'),
+    webSystemdSocket: bool('web-systemd-socket'),
+    xidCountWindowMs: positiveInt(str('xid-count-window-size', '300000'), 'number of milliseconds'),
     hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),
     kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),

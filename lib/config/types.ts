@@ -1,6 +1,7 @@
 // The typed configuration the CLI produces (see cli.ts for how flags and env vars map to it).
 import type { ListenAddress, PeerAddress, TcpListenAddress } from '../contract/address.js';
 import type { DeviceSelection } from '../fields/devices.js';
+import type { Generation } from '../fields/generations.js';
 
 export type { ListenAddress, PeerAddress, TcpListenAddress, DeviceSelection };
 
@@ -12,9 +13,9 @@ export interface Config {
   kubernetes: boolean;
   kubernetesGpuIdType: 'uid' | 'device-name';
   podResourcesSocket: string;
-  /** --kubernetes-virtual-gpus was given (per-pod series are our default anyway) */
+  /** --kubernetes-virtual-gpus: a GPU shared by several pods gets one series per pod */
   kubernetesVirtualGpus: boolean;
-  /** how a GPU shared by several pods is exposed: one series per pod with `vgpu`, or one pod */
+  /** how a GPU shared by several pods is exposed: one series per pod with `vgpu`, or one pod (the default) */
   sharedGpus: 'per-pod' | 'single-pod';
   nvidiaResourceNames: string[];
   devices: DeviceSelection;
@@ -34,6 +35,24 @@ export interface Config {
   podResourcesStaleAfterMs: number;
   pcieThroughput: boolean;
   hostnameLabel: 'Hostname' | 'hostname';
+  /** the dcgm-exporter generation whose names and defaults to follow */
+  namingProfile: Generation;
+  /** a second generation whose names are served too (migrating dashboards), or null */
+  namingTransition: Generation | null;
+  /** counters rows given inline by --config-file's metrics.fields (CSV text), or null */
+  countersInline: string | null;
+  webReadTimeoutMs: number;
+  webWriteTimeoutMs: number;
+  /** /metrics requests served at once (0 = no limit) */
+  maxConcurrentScrapes: number;
+  /** serve the nvml_exporter_* self-metrics on /metrics */
+  enableExporterMetrics: boolean;
+  /** /health answers 503 while the last sweep saw no GPU */
+  healthRequireGpus: boolean;
+  /** listen on the socket systemd passes (LISTEN_FDS) */
+  webSystemdSocket: boolean;
+  /** the window of DCGM_EXP_XID_ERRORS_COUNT */
+  xidCountWindowMs: number;
   /** the host label's value: NODE_NAME, else the host name */
   hostname: string;
   /** null = the KEDA scaler API is off */

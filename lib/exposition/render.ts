@@ -3,10 +3,13 @@
 // in GPU index order, a family with no samples is not written (as dcgm-exporter). Lost GPUs have
 // no series. A render of the same snapshot, selection, pod map and options is a cached string.
 //
-// Device selection (-d): `f` — whole GPUs, except that on a GPU with MIG instances each field a
-// MIG instance measures itself (framebuffer) is written per instance instead, while device-wide
-// fields (temperature, power, clocks, utilisation, XID…) stay on the GPU, written once; `g[:ids]`
-// — whole GPUs only; `i[:ids]` — MIG instances only (ids are GPU_I_ID values).
+// Device selection (-d), as dcgm-exporter: `f` — whole GPUs, and on a GPU with MIG instances its GPU
+// instances instead: every field is written once per GPU instance (GPU_I_PROFILE, GPU_I_ID and the
+// pods of that instance), a field the instance measures itself (framebuffer) with its own value,
+// a device-wide one (temperature, power, clocks, XID…) with the GPU's value repeated, as
+// dashboards written for dcgm-exporter expect; `g[:ids]` — whole GPUs only; `i[:ids]` — GPU
+// instances only (ids are GPU_I_ID values). Several compute instances of one GPU instance are one
+// target: they share its memory, and their pods are that instance's pods.
 import type { Snapshot } from '../collect/types.js';
 import type { PodMap } from '../contract/pods.js';
 import type { FieldSelection, SelectedField } from '../fields/counters.js';
@@ -22,14 +25,16 @@ export interface RenderInput {
   pods: PodMap | null;
   /** the host label's value; empty = no host label */
   hostname: string;
-  /** `Hostname` (dcgm-exporter ≤ 4.8.2, default) or `hostname` (4.8.3+) */
+  /** `Hostname` (dcgm-exporter ≤ 4.8.2; the renderer's default) or `hostname` (4.8.3+; the naming profile decides) */
   hostnameLabel?: 'Hostname' | 'hostname';
+  /** a naming transition: the host label under both spellings */
+  bothHostnameLabels?: boolean;
   replaceBlanksInModelName?: boolean;
   /** -o: `uuid`, `container_name`, `pod_name`, `pod_namespace` */
   useOldNamespace?: boolean;
   /**
-   * A GPU held by several pods: `per-pod` (default) writes one series per pod in the map, with
-   * `vgpu` when the attribution carries a replica index; `single-pod` writes the last pod only,
+   * A GPU held by several pods: `per-pod` (--kubernetes-virtual-gpus) writes one series per pod in the map, with
+   * `vgpu` when the attribution carries a replica index; `single-pod` (default) writes the first pod only,
    * without `vgpu` (dcgm-exporter's behaviour without --kubernetes-virtual-gpus).
    */
   sharedGpus?: 'per-pod' | 'single-pod';
@@ -48,7 +53,7 @@ const cache = new WeakMap<Snapshot, CacheEntry>();
 
 function optionsKey(o: SeriesOptions, devices: DeviceSelection): string {
   const ids = devices.kind === 'flex' ? '' : (devices.ids ?? []).join(',') + (devices.ids ? '' : '*');
-  return `${o.hostname}\u0000${o.hostnameLabel}\u0000${o.replaceBlanksInModelName}\u0000${o.useOldNamespace}\u0000${o.sharedGpus}\u0000${devices.kind}:${ids}`;
+  return `${o.hostname}\u0000${o.hostnameLabels.join(',')}\u0000${o.replaceBlanksInModelName}\u0000${o.useOldNamespace}\u0000${o.sharedGpus}\u0000${devices.kind}:${ids}`;
 }
 
 /**
@@ -79,10 +84,10 @@ export class GpuPageRenderer {
 export function renderMetrics(input: RenderInput): string {
   const opts: SeriesOptions = {
     hostname: input.hostname,
-    hostnameLabel: input.hostnameLabel ?? 'Hostname',
+    hostnameLabels: input.bothHostnameLabels ? ['Hostname', 'hostname'] : [input.hostnameLabel ?? 'Hostname'],
     replaceBlanksInModelName: input.replaceBlanksInModelName ?? false,
     useOldNamespace: input.useOldNamespace ?? false,
-    sharedGpus: input.sharedGpus ?? 'per-pod',
+    sharedGpus: input.sharedGpus ?? 'single-pod',
   };
   const devices = input.devices ?? { kind: 'flex' };
   const key = optionsKey(opts, devices);
@@ -109,7 +114,7 @@ function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, 
     let instances: Target[] | null = null;
     if (migOn && sel.kind !== 'gpu') {
       const ms = sel.kind === 'instance' && sel.ids ? d.mig.filter((m) => m.gpuInstanceId !== null && sel.ids!.includes(m.gpuInstanceId)) : d.mig;
-      instances = ms.map((m) => buildTarget(sweep, d, m, selection.labels, pods, opts));
+      instances = gpuInstances(ms).map((g) => buildTarget(sweep, d, g[0]!, selection.labels, pods, opts, g.map((m) => m.uuid)));
     }
     if (sel.kind === 'instance' && !instances) continue;
     targets.push({ device: buildTarget(sweep, d, null, selection.labels, pods, opts), instances });
@@ -124,6 +129,18 @@ function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, 
   return out;
 }
 
+/** MIG devices (compute instances) grouped by GPU instance, in slot order; unknown GI ids stay alone. */
+function gpuInstances(ms: readonly MigDeviceSample[]): MigDeviceSample[][] {
+  const groups = new Map<string, MigDeviceSample[]>();
+  for (const m of [...ms].sort((a, b) => a.slot - b.slot)) {
+    const key = m.gpuInstanceId === null ? `slot:${m.slot}` : `gi:${m.gpuInstanceId}`;
+    const g = groups.get(key);
+    if (g) g.push(m);
+    else groups.set(key, [m]);
+  }
+  return [...groups.values()];
+}
+
 function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snapshot, sel: DeviceSelection): string {
   const def = f.field;
   let body = '';
@@ -131,18 +148,30 @@ function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snaps
     if (v === undefined) return;
     const text = formatValue(v, def.format);
     if (text === null) return;
-    const attrs = def.attributes && !t.mig ? def.attributes(d, snap) : null;
+    const attrs = def.attributes ? def.attributes(d, snap) : null;
     for (const variant of t.variants) {
       const labels = attrs ? labelSet(t.head, [...variant.pairs, ...attrs]) : variant.labels;
       body += `${f.name}${labels} ${text}\n`;
     }
   };
+  const writeSeries = (t: Target, d: DeviceSample) => {
+    for (const s of def.series!(d, snap)) {
+      const text = formatValue(s.value, def.format);
+      if (text === null) continue;
+      for (const variant of t.variants) body += `${f.name}${labelSet(t.head, [...variant.pairs, ...s.attrs])} ${text}\n`;
+    }
+  };
   for (const dt of targets) {
     const d = dt.device.device;
-    if (dt.instances && def.mig) {
-      for (const t of dt.instances) write(t, def.mig(t.mig as MigDeviceSample, d, snap), d);
+    if (dt.instances) {
+      for (const t of dt.instances) {
+        if (def.mig) write(t, def.mig(t.mig as MigDeviceSample, d, snap), d);
+        else if (def.series) writeSeries(t, d);
+        else write(t, def.device(d, snap), d);
+      }
     } else if (sel.kind !== 'instance') {
-      write(dt.device, def.device(d, snap), d);
+      if (def.series) writeSeries(dt.device, d);
+      else write(dt.device, def.device(d, snap), d);
     }
   }
   return body;

@@ -11,7 +11,8 @@ export type Pair = readonly [string, string];
 
 export interface SeriesOptions {
   hostname: string;
-  hostnameLabel: 'Hostname' | 'hostname';
+  /** the host label's spellings: one, or both `Hostname` and `hostname` in a naming transition */
+  hostnameLabels: readonly string[];
   replaceBlanksInModelName: boolean;
   useOldNamespace: boolean;
   sharedGpus: 'per-pod' | 'single-pod';
@@ -78,16 +79,20 @@ export function buildTarget(
   labelRows: readonly SelectedLabel[],
   pods: PodMap | null,
   opts: SeriesOptions,
+  /** the UUIDs whose pods this target carries (default: the MIG device's, else the GPU's) */
+  podUuids?: readonly string[],
 ): Target {
   const model = opts.replaceBlanksInModelName ? d.name.replace(/ /g, '-') : d.name;
   let head =
     `{gpu="${d.index}",${opts.useOldNamespace ? 'uuid' : 'UUID'}="${escapeLabelValue(d.uuid)}"` +
     `,pci_bus_id="${escapeLabelValue(d.pciBusId)}",device="nvidia${d.index}",modelName="${escapeLabelValue(model)}"`;
   if (m) head += `,GPU_I_PROFILE="${escapeLabelValue(m.profile)}",GPU_I_ID="${m.gpuInstanceId ?? ''}"`;
-  if (opts.hostname !== '') head += `,${opts.hostnameLabel}="${escapeLabelValue(opts.hostname)}"`;
+  if (opts.hostname !== '') for (const l of opts.hostnameLabels) head += `,${l}="${escapeLabelValue(opts.hostname)}"`;
   for (const row of labelRows) {
     const v = row.field.value(sweep, d, m);
     if (v !== undefined) head += `,${row.name}="${escapeLabelValue(v)}"`;
   }
-  return { device: d, mig: m, head, variants: variants(head, pods?.byUuid.get(m ? m.uuid : d.uuid), opts) };
+  const uuids = podUuids ?? [m ? m.uuid : d.uuid];
+  const held = uuids.length === 1 ? pods?.byUuid.get(uuids[0]!) : uuids.flatMap((u) => pods?.byUuid.get(u) ?? []);
+  return { device: d, mig: m, head, variants: variants(head, held, opts) };
 }

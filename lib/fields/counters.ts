@@ -3,10 +3,11 @@
 // blank lines are skipped, every record has exactly three fields (name, type, help).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
+import { CSV_TYPES, lookupField, nearestFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
 import { parseCsvLine } from './csv.js';
 import { ConfigError } from '../contract/errors.js';
 import { packageRoot } from '../package-root.js';
+import { counterpartIn, DEFAULT_GENERATION, GENERATION_DEFAULTS, type Generation } from './generations.js';
 
 /** A counters-file error, naming the file and (when it is about one row) the line. */
 export class CountersError extends ConfigError {
@@ -58,14 +59,12 @@ export interface FieldSelection {
 
 export interface CountersLog {
   info(msg: string, fields?: Record<string, unknown>): void;
+  warn?(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const HINT = 'not a DCGM field name; etc/default-counters.csv lists the fields this exporter provides';
-
 function unknownField(name: string): string {
-  const upper = name.toUpperCase();
-  const near = knownFieldNames().find((k) => k.toUpperCase() === upper);
-  return `unknown field "${name}" (${HINT}${near ? `; did you mean "${near}"?` : ''})`;
+  const near = nearestFieldNames(name, 3).map((n) => `"${n}"`).join(', ');
+  return `"${name}" is not a DCGM field name (the nearest valid names: ${near}); docs/dcgm-field-sources.md says where the names come from`;
 }
 
 /** Parses counters-file text; `source` names the file in errors and log lines. */
@@ -98,12 +97,13 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
     if (!def) throw new CountersError(source, lineNo, unknownField(name));
     const first = seen.get(name);
     if (first !== undefined) {
-      throw new CountersError(source, lineNo, `field "${name}" is listed twice (first on line ${first}); remove one of the rows`);
+      (log?.warn ?? log?.info)?.call(log, `counters file ${source} line ${lineNo}: "${name}" is listed again (first on line ${first}); it is served once, as line ${first} gives it`);
+      continue;
     }
     seen.set(name, lineNo);
     if (def.kind === 'unavailable') {
       skipped.push({ name, line: lineNo, reason: def.reason });
-      log?.info(`counters file ${source} line ${lineNo}: skipping "${name}": not provided by NVML (${def.reason})`);
+      log?.info(`counters file ${source} line ${lineNo}: skipping "${name}": ${def.reason}`);
       continue;
     }
     if (def.kind === 'label') {
@@ -138,14 +138,44 @@ export function loadCounters(path: string, log?: CountersLog): FieldSelection {
   return parseCounters(text, path, log);
 }
 
-/** etc/default-counters.csv in the installed package. */
-export function defaultCountersPath(): string {
-  return join(packageRoot(), 'etc', 'default-counters.csv');
+/** The default counters file of a naming generation, in the installed package's etc/. */
+export function defaultCountersPath(generation: Generation = DEFAULT_GENERATION): string {
+  return join(packageRoot(), 'etc', GENERATION_DEFAULTS[generation].countersFile);
 }
 
-/** The built-in default selection: etc/default-counters.csv parsed. */
-export function loadDefaultCounters(log?: CountersLog): FieldSelection {
-  return loadCounters(defaultCountersPath(), log);
+/** The built-in default selection of a naming generation. */
+export function loadDefaultCounters(log?: CountersLog, generation: Generation = DEFAULT_GENERATION): FieldSelection {
+  return loadCounters(defaultCountersPath(generation), log);
+}
+
+/**
+ * The selection with a second generation's names added (--naming-transition): for every selected
+ * field or label row that `generation` names differently, the same row under that name, read with
+ * that name's own unit. Rows already selected under both names stay single.
+ */
+export function withTransition(sel: FieldSelection, generation: Generation): FieldSelection {
+  const have = new Set([...sel.fields.map((f) => f.name), ...sel.labels.map((l) => l.name)]);
+  const fields = [...sel.fields];
+  const labels = [...sel.labels];
+  for (const f of sel.fields) {
+    const other = counterpartIn(f.name, generation);
+    if (!other || have.has(other)) continue;
+    const def = lookupField(other);
+    if (def?.kind !== 'value') continue;
+    fields.push({ field: def, name: other, type: f.type, help: def.help, line: f.line });
+    have.add(other);
+  }
+  for (const l of sel.labels) {
+    const other = counterpartIn(l.name, generation);
+    if (!other || have.has(other)) continue;
+    const def = lookupField(other);
+    if (def?.kind !== 'label') continue;
+    labels.push({ field: def, name: other, help: l.help, line: l.line });
+    have.add(other);
+  }
+  fields.sort((a, b) => a.field.id - b.field.id || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { ...sel, fields, labels };
 }
 
 /** Whether a selection exports PCIe throughput (fields 200/201), whose reading is opt-in in the sweep. */

@@ -147,10 +147,21 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
     aliases: ['dcgm_nvlink_bandwidth_total'],
     device: (d: DeviceSample, snap: Snapshot) => snap.nvlinkBandwidth.get(d.uuid),
   }),
-  // exporter-owned: XID events counted since the exporter started (not over a sliding window)
+  // exporter-owned: XID events per XID number within the last --xid-count-window-size ms; one
+  // sample of 0 without an xid label when there were none (dcgm-exporter's shape)
   field({
     name: 'DCGM_EXP_XID_ERRORS_COUNT', id: 9002, type: 'gauge',
-    help: 'Count of XID errors seen on the GPU since the exporter started.', unit: 'count',
-    device: (d: DeviceSample, snap: Snapshot) => snap.xidCount.get(d.uuid) ?? 0,
+    help: 'Count of XID Errors within user-specified time window (see xid-count-window-size param).', unit: 'count',
+    device: (d: DeviceSample, snap: Snapshot) => {
+      let n = 0;
+      for (const c of snap.xidWindowCounts.get(d.uuid)?.values() ?? []) n += c;
+      return n;
+    },
+    series: (d: DeviceSample, snap: Snapshot) => {
+      const window = String(snap.xidWindowMs);
+      const counts = snap.xidWindowCounts.get(d.uuid);
+      if (!counts || counts.size === 0) return [{ attrs: [['window_size_in_ms', window]], value: 0 }];
+      return [...counts].sort((a, b) => a[0] - b[0]).map(([xid, n]) => ({ attrs: [['window_size_in_ms', window], ['xid', String(xid)]], value: n }));
+    },
   }),
 ];

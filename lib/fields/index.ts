@@ -1,46 +1,156 @@
-// The field catalogue: lookup by metric name (current names, legacy go-dcgm names, other
-// recognised DCGM names) and the list of everything NVML provides.
+// The field catalogue: every name dcgm-exporter accepts in a counters CSV (DCGM's field table —
+// current names, older names, go-dcgm's legacy lower-case names — and dcgm-exporter's own
+// DCGM_EXP_* names, facts in dcgm-field-table.ts), each either
+//   - served: a ValueField or LabelField reading the sweep (device-fields.ts, base-unit-fields.ts,
+//     label-fields.ts), under every name DCGM gives that field, or
+//   - known but not served: an UnavailableField whose reason says why (which NVML call is missing,
+//     or which DCGM module the field needs), logged once when a CSV names it.
+// Only a name that is none of these is an error (the counters parser names the nearest valid ones).
+import { BASE_UNIT_FIELDS } from './base-unit-fields.js';
 import { DEVICE_FIELDS } from './device-fields.js';
 import { LABEL_FIELDS } from './label-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
+import { DCGM_EXPORTER_FIELDS, DCGM_FIELDS, DCGM_LEGACY_NAMES, DCGM_NON_FIELD_NAMES, DCGM_RENAMES, type DcgmFieldFact } from './dcgm-field-table.js';
 import type { FieldDef, UnavailableField, ValueField } from './types.js';
 
 export type { FieldDef, LabelField, UnavailableField, ValueField, CsvType, ValueFormat } from './types.js';
 export { CSV_TYPES } from './types.js';
 export { xidMessage } from './xid.js';
 
-/** Every numeric field NVML provides, in ascending field-ID order. */
-export const VALUE_FIELDS: readonly ValueField[] = [...DEVICE_FIELDS].sort((a, b) => a.id - b.id);
-/** Every label row NVML provides. */
+/** Every numeric field this exporter serves, in ascending field-ID order. */
+export const VALUE_FIELDS: readonly ValueField[] = [...DEVICE_FIELDS, ...BASE_UNIT_FIELDS].sort((a, b) => a.id - b.id);
+/** Every label row this exporter serves. */
 export { LABEL_FIELDS, UNAVAILABLE_FIELDS };
 
+/**
+ * Names whose meaning changed between DCGM releases: `DCGM_FI_DEV_GPU_UTIL_RATIO` is field 203 (percent)
+ * in DCGM 4.6 and field 1613 (a 0–1 ratio) from 4.7, which is what dcgm-exporter 4.9's CSV means by it.
+ * The newer meaning wins; the name is not an alias of 203.
+ */
+const NOT_ALIASES: ReadonlySet<string> = new Set(['DCGM_FI_DEV_GPU_UTIL_RATIO']);
+
+const FACT_BY_ID = new Map<number, DcgmFieldFact>();
+for (const f of DCGM_FIELDS) if (!FACT_BY_ID.has(f.id)) FACT_BY_ID.set(f.id, f);
+
+/** Every name DCGM gives field `id` (its current name and older ones), except NOT_ALIASES. */
+function dcgmNames(id: number): string[] {
+  const names = new Set<string>();
+  for (const f of DCGM_FIELDS) if (f.id === id) [f.name, ...(f.aliases ?? [])].forEach((n) => names.add(n));
+  for (const r of DCGM_RENAMES) if (r.id === id) [r.from, r.to].forEach((n) => names.add(n));
+  for (const [legacy, current] of DCGM_LEGACY_NAMES) if (names.has(current)) names.add(legacy);
+  return [...names].filter((n) => !NOT_ALIASES.has(n));
+}
+
 const BY_NAME = new Map<string, FieldDef>();
-for (const f of [...DEVICE_FIELDS, ...LABEL_FIELDS, ...UNAVAILABLE_FIELDS]) {
-  for (const n of [f.name, ...(f.aliases ?? [])]) {
-    if (BY_NAME.has(n)) throw new Error(`field catalogue: duplicate name ${n}`);
-    BY_NAME.set(n, f);
+const add = (n: string, f: FieldDef) => {
+  if (!BY_NAME.has(n)) BY_NAME.set(n, f);
+};
+for (const f of [...VALUE_FIELDS, ...LABEL_FIELDS]) {
+  add(f.name, f);
+  for (const n of f.aliases ?? []) add(n, f);
+  if (f.id < 9000) for (const n of dcgmNames(f.id)) add(n, f); // every DCGM spelling of a served field
+}
+for (const f of UNAVAILABLE_FIELDS) for (const n of [f.name, ...(f.aliases ?? [])]) add(n, f);
+
+/** Why a DCGM field that NVML could give is not read, where a specific NVML call is known. */
+const NOT_READ: ReadonlyMap<number, string> = new Map([
+  [3, 'DCGM-internal: the process name of the DCGM host engine'],
+  [6, 'DCGM-internal: GPU bind/unbind events of the DCGM host engine'],
+  [63, 'not read from NVML (nvmlDeviceGetCudaComputeCapability)'],
+  [64, 'not read from NVML (nvmlDeviceGetP2PStatus)'],
+  [74, 'not read from NVML (nvmlSystemGetConfComputeState)'],
+  [120, 'not read from NVML (nvmlDeviceGetAutoBoostedClocksEnabled)'],
+  [170, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [171, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [172, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [173, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [174, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [175, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+]);
+
+/** The reason a known DCGM field is not served, from what DCGM's field table says about it. */
+function reasonFor(f: DcgmFieldFact): string {
+  const specific = NOT_READ.get(f.id);
+  if (specific) return specific;
+  switch (f.entity) {
+    case 'nvswitch':
+      return "needs DCGM's NVSwitch module (NVSwitch telemetry is not in NVML)";
+    case 'cpu':
+    case 'cpu_core':
+      return "needs DCGM's CPU module (Grace CPU telemetry is not in NVML)";
+    case 'connectx':
+      return "needs DCGM's ConnectX module (not in NVML)";
+    case 'vgpu':
+      return 'a per-vGPU-instance field of a vGPU host: vGPU instances are not enumerated by this exporter';
+    case 'link':
+      return 'a per-link NVLink field: per-link NVML field values are not read (the GPU total DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL is)';
+    default:
+      break;
   }
+  if (f.id >= 1000 && f.id < 1100) {
+    return 'a DCGM profiling (DCP) metric: NVML GPU Performance Monitoring (GPM) is not read by this release, and older GPUs need DCGM\'s profiling module';
+  }
+  if (f.id >= 350 && f.id < 370) return "a DCGM diagnostic result: DCGM's diagnostics have no NVML reading";
+  if (f.type === 'binary') return 'a binary DCGM attribute with no Prometheus value';
+  if (f.id >= 400 && f.id < 700) return 'an NVLink or vGPU field whose NVML field value is not read by this exporter';
+  return f.type === 'string' ? 'a string attribute not read from NVML by this exporter' : 'no NVML reading of this exporter provides it';
+}
+
+const FACT_BY_NAME = new Map<string, DcgmFieldFact>();
+for (const f of DCGM_FIELDS) for (const n of [f.name, ...(f.aliases ?? [])]) if (!FACT_BY_NAME.has(n)) FACT_BY_NAME.set(n, f);
+for (const r of DCGM_RENAMES) {
+  const f = FACT_BY_ID.get(r.id);
+  if (f) for (const n of [r.from, r.to]) if (!FACT_BY_NAME.has(n)) FACT_BY_NAME.set(n, f);
+}
+for (const [legacy, current] of DCGM_LEGACY_NAMES) {
+  const f = FACT_BY_NAME.get(current);
+  if (f && !FACT_BY_NAME.has(legacy)) FACT_BY_NAME.set(legacy, f);
 }
 
 /**
- * The catalogue entry for a CSV name. Names are matched exactly, as dcgm-exporter does. An
- * unlisted `DCGM_FI_PROF_*` or `DCGM_EXP_*` name is still recognised, as a field we cannot provide.
+ * The catalogue entry for a CSV name, matched exactly as dcgm-exporter does; undefined when the
+ * name is not a DCGM field name at all.
  */
 export function lookupField(name: string): FieldDef | undefined {
-  const f = BY_NAME.get(name);
-  if (f) return f;
-  if (/^DCGM_FI_PROF_[A-Z0-9_]+$/.test(name)) {
-    return { kind: 'unavailable', name, id: 1000, type: 'gauge', help: '', unit: '',
-      reason: 'a DCGM profiling (DCP) metric' } satisfies UnavailableField;
-  }
-  if (/^DCGM_EXP_[A-Z0-9_]+$/.test(name)) {
-    return { kind: 'unavailable', name, id: 9000, type: 'gauge', help: '', unit: '',
-      reason: 'an exporter-owned metric this exporter does not implement' } satisfies UnavailableField;
-  }
+  const served = BY_NAME.get(name);
+  if (served) return served;
+  const un = (id: number, reason: string): UnavailableField => ({ kind: 'unavailable', name, id, type: 'gauge', help: '', unit: '', reason });
+  const fact = FACT_BY_NAME.get(name);
+  if (fact) return un(fact.id, reasonFor(fact));
+  const marker = DCGM_NON_FIELD_NAMES.get(name);
+  if (marker !== undefined) return un(marker, marker === 0 ? 'the null field (DCGM_FI_UNKNOWN) has no value' : 'a DCGM field-range marker, not a field');
+  if (DCGM_EXPORTER_FIELDS.some((f) => f.name === name)) return un(9000, 'an exporter-owned metric this exporter does not implement');
+  if (/^DCGM_FI_PROF_[A-Z0-9_]+$/.test(name)) return un(1000, 'a DCGM profiling (DCP) metric of a newer DCGM: not read by this release');
   return undefined;
 }
 
-/** All names the catalogue knows (for "did you mean" hints). */
+/** All names the catalogue knows, served or not. */
 export function knownFieldNames(): string[] {
-  return [...BY_NAME.keys()];
+  const names = new Set<string>([...BY_NAME.keys(), ...FACT_BY_NAME.keys(), ...DCGM_NON_FIELD_NAMES.keys()]);
+  for (const f of DCGM_EXPORTER_FIELDS) names.add(f.name);
+  return [...names];
+}
+
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The `k` known names closest to `name` (case-insensitive edit distance). */
+export function nearestFieldNames(name: string, k = 3): string[] {
+  const upper = name.toUpperCase().slice(0, 200);
+  return knownFieldNames()
+    .map((n) => ({ n, d: distance(upper, n.toUpperCase()) }))
+    .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
+    .slice(0, k)
+    .map((x) => x.n);
 }

@@ -25,6 +25,8 @@ interface FieldBase {
   unit: string;
   /** go-dcgm legacy names (`dcgm_sm_clock`) and older DCGM spellings that select the same field */
   aliases?: readonly string[];
+  /** the DCGM field's entity level (gpu, gpu_i, …), from DCGM's field table; absent: gpu */
+  entity?: string;
 }
 
 /** A numeric field: one family of samples. */
@@ -40,6 +42,11 @@ export interface ValueField extends FieldBase {
   mig?(m: MigDeviceSample, parent: DeviceSample, snap: Snapshot): number | undefined;
   /** extra labels (attributes) for the device sample, e.g. XID's err_code / err_msg */
   attributes?(d: DeviceSample, snap: Snapshot): ReadonlyArray<readonly [string, string]>;
+  /**
+   * Several samples per device, each with its own attributes (e.g. DCGM_EXP_XID_ERRORS_COUNT: one
+   * per XID number). When given, it is used instead of device() and attributes().
+   */
+  series?(d: DeviceSample, snap: Snapshot): ReadonlyArray<{ attrs: ReadonlyArray<readonly [string, string]>; value: number }>;
 }
 
 /** A `label` row: its value is attached as a label named after the field to every GPU sample. */

@@ -3,7 +3,7 @@
 // keeps working. (Any other DCGM_FI_PROF_* or DCGM_EXP_* name is treated the same way.)
 import type { CsvType, UnavailableField } from './types.js';
 
-const PROF_REASON = 'a DCGM profiling (DCP) metric';
+const PROF_REASON = "a DCGM profiling (DCP) metric: NVML GPU Performance Monitoring (GPM) is not read by this release, and older GPUs need DCGM's profiling module";
 
 function un(name: string, id: number, type: CsvType, help: string, reason: string, aliases?: string[]): UnavailableField {
   return { kind: 'unavailable', name, id, type, help, unit: '', reason, aliases };
@@ -38,12 +38,12 @@ export const UNAVAILABLE_FIELDS: readonly UnavailableField[] = [
     'NVLink error counters are not read from NVML', ['dcgm_nvlink_recovery_error_count_total']),
   un('DCGM_FI_DEV_NVLINK_BANDWIDTH_L0', 440, 'counter', 'NVLink link 0 bandwidth.', 'per-link NVLink counters are not read from NVML'),
   un('DCGM_FI_DEV_VGPU_LICENSE_STATUS', 526, 'gauge', 'vGPU License status', 'vGPU licensing state is not read from NVML'),
-  un('DCGM_FI_DEV_BRAND', 51, 'label', 'Device Brand', 'not read from NVML'),
+  un('DCGM_FI_DEV_BRAND', 51, 'label', 'Device Brand', 'not read from NVML (nvmlDeviceGetBrand)'),
   un('DCGM_FI_DEV_OEM_INFOROM_VER', 56, 'label', 'OEM inforom version', 'inforom versions are not read from NVML'),
   un('DCGM_FI_DEV_ECC_INFOROM_VER', 80, 'label', 'ECC inforom version', 'inforom versions are not read from NVML'),
   un('DCGM_FI_DEV_POWER_INFOROM_VER', 81, 'label', 'Power management object inforom version', 'inforom versions are not read from NVML'),
   un('DCGM_FI_DEV_INFOROM_IMAGE_VER', 82, 'label', 'Inforom image version', 'inforom versions are not read from NVML'),
-  un('DCGM_FI_DEV_VBIOS_VERSION', 85, 'label', 'VBIOS version of the device', 'not read from NVML'),
+  un('DCGM_FI_DEV_VBIOS_VERSION', 85, 'label', 'VBIOS version of the device', 'not read from NVML (nvmlDeviceGetVbiosVersion)'),
   un('DCGM_EXP_CLOCK_EVENTS_COUNT', 9001, 'gauge', 'Count of clock events within a time window.',
     'windowed clock-event counting is not implemented'),
   un('DCGM_EXP_GPU_HEALTH_STATUS', 9003, 'gauge', 'GPU health status.', 'DCGM health checks have no NVML equivalent'),

@@ -27,6 +27,8 @@ export interface RoutesOptions {
   gpusDocument?(): GpusDocument | null;
   /** the landing page's heading and links */
   landing: { title: string; description: string; links: readonly (readonly [path: string, what: string])[] };
+  /** /metrics requests served at once; more get 503 (0 or absent: no limit) */
+  maxConcurrentScrapes?: number;
 }
 
 export const CONTENT_TYPE_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -119,6 +121,8 @@ export const observabilityRoutes: FastifyPluginAsync<RoutesOptions> = async (app
   };
 
   const onMetricsRequest = opts.onMetricsRequest;
+  const limit = opts.maxConcurrentScrapes ?? 0;
+  let scraping = 0;
   app.route({
     method: ['GET', 'HEAD'],
     url: '/metrics',
@@ -129,7 +133,18 @@ export const observabilityRoutes: FastifyPluginAsync<RoutesOptions> = async (app
         }
       : undefined,
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
-      const p = await opts.metrics();
+      if (limit > 0 && scraping >= limit) {
+        return reply.code(503).header('retry-after', '1').header('content-type', 'text/plain; charset=utf-8')
+          .send(`too many concurrent scrapes (the limit is ${limit}, --max-concurrent-scrapes)\n`);
+      }
+      scraping++;
+      let p: MetricsPage;
+      try {
+        // overlapping scrapes share one render: the page is cached per snapshot, pod map and selection
+        p = await opts.metrics();
+      } finally {
+        scraping--;
+      }
       reply.header('content-type', CONTENT_TYPE_TEXT).header('x-content-type-options', 'nosniff').header('vary', 'accept-encoding');
       if (wantsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(bytes.body(p, true));
       return reply.send(bytes.body(p, false));

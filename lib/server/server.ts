@@ -13,6 +13,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** ms a connection may stay silent in the middle of a request before it is closed (default 30000) */
   socketIdleTimeoutMs?: number;
+  /** ms from a request's arrival until its response is written; past it the connection is closed (default: none) */
+  writeTimeoutMs?: number;
 }
 
 export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): FastifyInstance {
@@ -26,6 +28,22 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Fa
   });
   app.server.maxConnections = opts.maxConnections ?? 256;
   app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
+  const writeTimeoutMs = opts.writeTimeoutMs;
+  if (writeTimeoutMs) {
+    // a client that does not read its response does not hold the connection past the write timeout
+    app.addHook('onRequest', (req, _reply, done) => {
+      const timer = setTimeout(() => req.raw.socket?.destroy(), writeTimeoutMs);
+      timer.unref();
+      req.raw.once('close', () => clearTimeout(timer));
+      req.raw.socket?.once('close', () => clearTimeout(timer));
+      (req as unknown as { writeTimer: NodeJS.Timeout }).writeTimer = timer;
+      done();
+    });
+    app.addHook('onResponse', (req, _reply, done) => {
+      clearTimeout((req as unknown as { writeTimer?: NodeJS.Timeout }).writeTimer);
+      done();
+    });
+  }
   void app.register(observabilityRoutes, routes);
 
   // Unknown path → 404; a known path with the wrong method → 405 with Allow.

@@ -34,6 +34,8 @@ export async function startExporter(opts: {
   waitPath?: string;
   /** the base URL when `args` give their own -a (default http://127.0.0.1:<free port>) */
   url?: string;
+  /** false: leave out --enable-exporter-metrics (default: on, as our chart and manifests run it) */
+  exporterMetrics?: boolean;
 }): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'nvx-exp-'));
   const scenarioPath = join(dir, 'scenario.txt');
@@ -41,7 +43,8 @@ export async function startExporter(opts: {
   const port = await freePort();
   const proc = spawn(
     process.execPath,
-    [cliPath, '-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), ...(opts.args ?? [])],
+    [cliPath, '-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(),
+      ...(opts.exporterMetrics === false ? [] : ['--enable-exporter-metrics']), ...(opts.args ?? [])],
     { env: { ...process.env, NVML_SIM_SCENARIO: scenarioPath, NODE_NAME: 'test-node', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
@@ -151,7 +154,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
 export async function startCommand(opts: { args: string[]; port?: number; env?: NodeJS.ProcessEnv; waitPath?: string }): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'nvx-cmd-'));
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [cliPath, '-a', `127.0.0.1:${port}`, ...opts.args], {
+  const proc = spawn(process.execPath, [cliPath, '-a', `127.0.0.1:${port}`, '--enable-exporter-metrics', ...opts.args], {
     env: { ...process.env, NODE_NAME: 'test-node', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -30,7 +30,7 @@ t.test('defaults', async (t) => {
     kubernetesGpuIdType: 'uid',
     podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
     kubernetesVirtualGpus: false,
-    sharedGpus: 'per-pod',
+    sharedGpus: 'single-pod',
     nvidiaResourceNames: [],
     devices: { kind: 'flex' },
     replaceBlanksInModelName: false,
@@ -44,7 +44,17 @@ t.test('defaults', async (t) => {
     podResourcesTimeoutMs: 10000,
     podResourcesStaleAfterMs: 60000,
     pcieThroughput: false,
-    hostnameLabel: 'Hostname',
+    hostnameLabel: 'hostname',
+    namingProfile: '4.8.3',
+    namingTransition: null,
+    countersInline: null,
+    webReadTimeoutMs: 10000,
+    webWriteTimeoutMs: 10000,
+    maxConcurrentScrapes: 0,
+    enableExporterMetrics: false,
+    healthRequireGpus: false,
+    webSystemdSocket: false,
+    xidCountWindowMs: 300000,
     hostname: 'os-host',
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
@@ -171,10 +181,8 @@ t.test('bad values and unknown flags: exit code 2, naming flag, value and expect
 
 t.test('dcgm-exporter flags we ignore: accepted with their value, one warning each naming the flag', async (t) => {
   const { config, warnings } = run([
-    '-r', 'localhost:5555', '--enable-dcgm-log', '--dcgm-log-level', 'ERROR', '-p', 'f', '-s', 'f', '-n', '-m', 'ns:cm',
-    '--fake-gpus', '--web-config-file', '/w.yml', '--web-config-file=/w2.yml', '--web-systemd-socket', '-x', '1000',
-    '--clock-events-count-window-size', '1000', '--kubernetes-enable-pod-labels', '--kubernetes-enable-pod-uid',
-    '--kubernetes-pod-label-allowlist-regex', 'app.*', '--hpc-job-mapping-dir', '/h', '--kubernetes-enable-dra',
+    '-r', 'localhost:5555', '--enable-dcgm-log', '--dcgm-log-level', 'ERROR', '-p', 'f', '-s', 'f', '-n',
+    '--clock-events-count-window-size', '1000', '--watch-max-keep-age', '10m', '--watch-max-keep-samples', '5',
     '--dump-enabled', '--dump-directory', '/d', '--dump-retention', '1', '--dump-compression', '--disable-startup-validate',
     '--enable-gpu-bind-unbind-watch', '--gpu-bind-unbind-poll-interval', '2s', '--enable-pprof', '-c', '700',
   ]);
@@ -184,10 +192,46 @@ t.test('dcgm-exporter flags we ignore: accepted with their value, one warning ea
   for (const f of ignored) {
     t.equal(warnings.filter((w) => w.startsWith(`--${f.names[0]} `)).length, 1, `one warning for --${f.names[0]}`);
   }
-  t.ok(warnings.includes('--web-config-file is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)'));
-  // env vars of ignored flags warn too, and an ignored boolean env set to false does not
-  const viaEnv = run([], { DCGM_EXPORTER_WEB_CONFIG_FILE: '/w.yml', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS: 'false' }).warnings;
-  t.same(viaEnv, ['DCGM_EXPORTER_WEB_CONFIG_FILE (--web-config-file) is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)']);
+  t.ok(warnings.includes('-r is accepted for dcgm-exporter compatibility and ignored: this exporter reads NVML directly and has no DCGM host engine')
+    || warnings.includes('--remote-hostengine-info is accepted for dcgm-exporter compatibility and ignored: this exporter reads NVML directly and has no DCGM host engine'));
+  // an ignored boolean env set to false does not warn; set to true it does
+  t.same(run([], { DCGM_EXPORTER_ENABLE_PPROF: 'false' }).warnings, []);
+  t.equal(run([], { DCGM_EXPORTER_ENABLE_PPROF: 'true' }).warnings.length, 1);
+});
+
+t.test("dcgm-exporter flags that would change the served data or security if ignored are startup errors", async (t) => {
+  const refused = EXPORTER_FLAGS.filter((f) => f.unsupported);
+  t.same(refused.map((f) => f.names[0]).sort(), [
+    'configmap-data', 'container-labels', 'container-runtime-socket', 'fake-gpus', 'hpc-job-mapping-dir', 'kubernetes-enable-dra',
+    'kubernetes-enable-pod-labels', 'kubernetes-enable-pod-uid', 'kubernetes-pod-label-allowlist-regex', 'web-config-file',
+  ]);
+  for (const f of refused) {
+    const argv = f.kind === 'bool' ? [`--${f.names[0]}`] : [`--${f.names[0]}`, 'x'];
+    t.throws(() => run(argv), { message: new RegExp(`^--${f.names[0]} is not supported by nvml-exporter: `), exitCode: 2 }, `--${f.names[0]}`);
+    if (f.env) {
+      t.throws(() => run([], { [f.env]: f.kind === 'bool' ? 'true' : 'x' }), { message: new RegExp(`^${f.env} \\(--${f.names[0]}\\) is not supported`) }, f.env);
+      t.doesNotThrow(() => run([], { [f.env]: f.kind === 'bool' ? 'false' : 'none' }), `${f.env} set to off is fine`);
+    }
+  }
+  t.throws(() => run(['--web-config-file', '/w.yml']), /--web-config-file is not supported by nvml-exporter: TLS and basic auth are not available in this build; refusing to serve plain HTTP/);
+  t.throws(() => run(['-m', 'gpu:counters']), /^--configmap-data is not supported by nvml-exporter: counters are not read from a ConfigMap/);
+});
+
+t.test('naming profile and transition, web timeouts, scrape limit, exporter metrics, XID window', async (t) => {
+  const c = run(['--naming-profile', '4.10', '--naming-transition', '4.8.2', '--web-read-timeout', '1m30s', '--web-write-timeout', '500ms',
+    '--max-concurrent-scrapes', '4', '--enable-exporter-metrics', '--health-require-gpus', '-x', '60000']).config;
+  t.same([c.namingProfile, c.namingTransition, c.hostnameLabel], ['4.10', '4.8.2', 'hostname']);
+  t.same([c.webReadTimeoutMs, c.webWriteTimeoutMs, c.maxConcurrentScrapes, c.enableExporterMetrics, c.healthRequireGpus, c.xidCountWindowMs],
+    [90000, 500, 4, true, true, 60000]);
+  t.equal(run(['--naming-profile', '4.8.2']).config.hostnameLabel, 'Hostname', '4.8.2 writes Hostname');
+  t.equal(run(['--naming-profile', '4.8.2', '--hostname-label', 'hostname']).config.hostnameLabel, 'hostname', 'the flag wins');
+  t.equal(run([], { DCGM_EXPORTER_WEB_READ_TIMEOUT: '2s' }).config.webReadTimeoutMs, 2000);
+  t.throws(() => run(['--naming-profile', '5.0']), /--naming-profile: "5.0" is not allowed \(expected 4.8.2 or 4.8.3 or 4.9 or 4.10\)/);
+  t.throws(() => run(['--naming-transition', '4.8.3']), /--naming-transition 4.8.3 is the naming profile itself/);
+  t.throws(() => run(['--web-read-timeout', '10 seconds']), /--web-read-timeout: "10 seconds" is not a duration \(expected e.g. 10s, 500ms, 1m30s\)/);
+  t.throws(() => run(['--max-concurrent-scrapes', '-1']), /--max-concurrent-scrapes: "-1" is not a positive integer/);
+  t.equal(run(['--kubernetes-virtual-gpus']).config.sharedGpus, 'per-pod');
+  t.equal(run([]).config.sharedGpus, 'single-pod', 'one series per shared GPU by default, as dcgm-exporter');
 });
 
 t.test('--help lists every flag with its env var and default; --version', async (t) => {

@@ -14,7 +14,7 @@ const gpu = (index: number, over: Partial<DeviceSample> = {}): DeviceSample => (
 });
 const snapshot = (devices: DeviceSample[]): Snapshot => ({
   sweep: { timestamp: 1_700_000_000_000, durationUs: 10, driverVersion: '550.54.15', nvmlVersion: 'x', cudaDriverVersion: null, devices },
-  seq: 3, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(),
+  seq: 3, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), nvlinkBytesPerSecond: new Map(), xidWindowCounts: new Map(), xidWindowMs: 300000,
 });
 
 t.test('the /api/v1/gpus document', async (t) => {

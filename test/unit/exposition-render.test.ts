@@ -27,6 +27,9 @@ function snapshot(devices: DeviceSample[], xid: [string, number][] = []): Snapsh
     lastXid: new Map(xid.map(([uuid, x]) => [uuid, { gpu: 0, uuid, xid: x, time: 0, gpuInstanceId: null, computeInstanceId: null }])),
     xidCount: new Map(xid.map(([uuid]) => [uuid, 3])),
     nvlinkBandwidth: new Map(),
+    nvlinkBytesPerSecond: new Map(),
+    xidWindowCounts: new Map(xid.map(([uuid, x]) => [uuid, new Map([[x, 3]])])),
+    xidWindowMs: 300000,
   };
 }
 const CSV = [
@@ -79,7 +82,7 @@ t.test('unsupported readings and lost GPUs have no series; unknown XID → Unkno
   t.equal(base(snapshot([])), '', 'no GPUs → empty page');
 });
 
-t.test('pod labels: allocated GPUs only, per-pod vgpu series, single-pod mode, old namespace', async (t) => {
+t.test('pod labels: allocated GPUs only, per-pod vgpu series (--kubernetes-virtual-gpus), single-pod by default, old namespace', async (t) => {
   const pods: PodMap = {
     updatedAt: 0,
     byUuid: new Map([
@@ -91,14 +94,14 @@ t.test('pod labels: allocated GPUs only, per-pod vgpu series, single-pod mode, o
   };
   const snap = snapshot([gpu(0), gpu(1)]);
   const sel1 = parseCounters('DCGM_FI_DEV_GPU_UTIL, gauge, GPU utilization (in %).\nDCGM_FI_DEV_XID_ERRORS, gauge, x', 's.csv');
-  const text = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1' });
+  const text = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1', sharedGpus: 'per-pod' });
   t.match(text, `DCGM_FI_DEV_GPU_UTIL{${L0.replace(',DCGM_FI_DRIVER_VERSION="550.54.15"', '')},container="c",namespace="ns",pod="a",vgpu="0"} 40\n`);
   t.match(text, 'container="c",namespace="ns",pod="b",vgpu="1"} 40\n');
   t.match(text, 'DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-1",pci_bus_id="00000000:01:00.0",device="nvidia1",modelName="Tesla T4",Hostname="node-1"} 41\n');
   t.match(text, 'Hostname="node-1",container="c",err_code="0",err_msg="No Error",namespace="ns",pod="a",vgpu="0"} 0');
   t.equal(text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{')).length, 3);
-  const single = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1', sharedGpus: 'single-pod' });
-  t.equal(single.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{')).length, 2);
+  const single = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1' });
+  t.equal(single.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{')).length, 2, 'by default one series per GPU, as dcgm-exporter');
   t.match(single, 'container="c",namespace="ns",pod="a"} 40\n', 'the first pod (the one matching keeps) wins, no vgpu');
   t.notMatch(single, 'pod="b"', 'and only that one');
   const old = renderMetrics({ snapshot: snap, selection: sel1, pods, hostname: 'node-1', useOldNamespace: true, sharedGpus: 'single-pod', hostnameLabel: 'hostname' });
@@ -120,7 +123,7 @@ t.test('escaping, blank replacement, empty hostname, label rows', async (t) => {
   t.match(blanks, 'modelName="NVIDIA-H100-80GB-HBM3"');
 });
 
-t.test('MIG: framebuffer per instance with GPU_I labels and pods; device-wide fields once on the GPU', async (t) => {
+t.test('MIG: every field per GPU instance with its labels and pods; framebuffer its own, device-wide values repeated', async (t) => {
   const g = gpu(0, { migEnabled: true, mig: [mig(0, 7, 100), mig(1, 9, 200)] });
   const snap = snapshot([g, gpu(1)]);
   const pods: PodMap = { updatedAt: 0, byUuid: new Map([['MIG-9', [{ namespace: 'ml', pod: 'infer', container: 'srv' }]]]) };
@@ -132,12 +135,38 @@ t.test('MIG: framebuffer per instance with GPU_I labels and pods; device-wide fi
     `DCGM_FI_DEV_FB_USED{${L1}} 1536`,
   ]);
   const util = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{'));
-  t.same(util, [`DCGM_FI_DEV_GPU_UTIL{${L0}} 40`, `DCGM_FI_DEV_GPU_UTIL{${L1}} 41`], 'utilisation: not per instance, once per GPU');
+  t.same(util, [
+    `DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-0",pci_bus_id="00000000:00:00.0",device="nvidia0",modelName="Tesla T4",GPU_I_PROFILE="1g.10gb",GPU_I_ID="7",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15"} 40`,
+    `DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-0",pci_bus_id="00000000:00:00.0",device="nvidia0",modelName="Tesla T4",GPU_I_PROFILE="1g.10gb",GPU_I_ID="9",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15",container="srv",namespace="ml",pod="infer"} 40`,
+    `DCGM_FI_DEV_GPU_UTIL{${L1}} 41`,
+  ], 'a device-wide value is repeated on each GPU instance, with that instance\'s pods; no parent series');
+  t.notOk(text.split('\n').some((l) => l.startsWith('DCGM_') && l.includes('gpu="0"') && !l.includes('GPU_I_ID=')), 'GPU 0 has no whole-GPU series under -d f');
+  const xid = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_XID_ERRORS{') && l.includes('GPU_I_ID="9"'));
+  t.equal(xid.length, 1);
+  t.match(xid[0], /err_code="0",err_msg="No Error",namespace="ml",pod="infer"\} 0$/, 'XID attributes on instance series too');
   const g2 = renderMetrics({ snapshot: snap, selection: sel, pods, hostname: 'node-1', devices: { kind: 'gpu', ids: [0] } });
   t.same(g2.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_FB_USED{')), [`DCGM_FI_DEV_FB_USED{${L0}} 1536`], '-d g:0: whole GPU 0 only');
   const i = renderMetrics({ snapshot: snap, selection: sel, pods, hostname: 'node-1', devices: { kind: 'instance', ids: [9] } });
-  t.equal(i.split('\n').filter((l) => l.startsWith('DCGM_')).length, 1, '-d i:9: only instance 9, only what it measures');
-  t.match(i, 'GPU_I_ID="9"');
+  const iLines = i.split('\n').filter((l) => l.startsWith('DCGM_'));
+  t.ok(iLines.length > 3 && iLines.every((l) => l.includes('GPU_I_ID="9"')), `-d i:9: only instance 9 (${iLines.length} series)`);
+});
+
+t.test('MIG: compute instances of one GPU instance are one target: its memory once, all their pods', async (t) => {
+  const ci0 = { ...mig(0, 3, 500), uuid: 'MIG-ci0', computeInstanceId: 0 };
+  const ci1 = { ...mig(1, 3, 500), uuid: 'MIG-ci1', computeInstanceId: 1 };
+  const g = gpu(0, { migEnabled: true, mig: [ci0, ci1] });
+  const pods: PodMap = { updatedAt: 0, byUuid: new Map([
+    ['MIG-ci0', [{ namespace: 'ml', pod: 'a', container: 'c' }]],
+    ['MIG-ci1', [{ namespace: 'ml', pod: 'b', container: 'c' }]],
+  ]) };
+  const text = renderMetrics({ snapshot: snapshot([g]), selection: sel, pods, hostname: 'node-1', sharedGpus: 'per-pod' });
+  const fb = text.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_FB_USED{'));
+  t.equal(fb.length, 2, 'one series per pod of the GPU instance');
+  t.ok(fb.every((l) => l.includes('GPU_I_ID="3"') && l.endsWith(' 500')));
+  t.match(fb[0], 'pod="a"');
+  t.match(fb[1], 'pod="b"');
+  const single = renderMetrics({ snapshot: snapshot([g]), selection: sel, pods, hostname: 'node-1' });
+  t.equal(single.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_FB_USED{')).length, 1, 'by default one series per GPU instance');
 });
 
 t.test('cache: same inputs → the same string; a new pod map or options → re-rendered', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { lookupField, VALUE_FIELDS, LABEL_FIELDS, UNAVAILABLE_FIELDS, xidMessage, type ValueField } from '../../lib/fields/index.js';
+import { acceptedNames } from '../../lib/fields/dcgm-field-table.js';
 import type { Snapshot } from '../../lib/collect/types.js';
 import type { DeviceSample, MigDeviceSample } from '../../lib/nvml/types.js';
 
@@ -9,7 +10,7 @@ const dev = (readings: DeviceSample['readings']): DeviceSample => ({
 });
 const snap = (over: Partial<Snapshot> = {}): Snapshot => ({
   sweep: { timestamp: 0, durationUs: 0, driverVersion: '550.1', nvmlVersion: '12.550', cudaDriverVersion: null, devices: [] },
-  seq: 1, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), ...over,
+  seq: 1, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), nvlinkBytesPerSecond: new Map(), xidWindowCounts: new Map(), xidWindowMs: 300000, ...over,
 });
 const field = (name: string): ValueField => {
   const f = lookupField(name);
@@ -79,10 +80,17 @@ t.test('XID value, labels and count; NVLink from the snapshot', async (t) => {
     lastXid: new Map([['GPU-a', { gpu: 0, uuid: 'GPU-a', xid: 48, time: 0, gpuInstanceId: null, computeInstanceId: null }]]),
     xidCount: new Map([['GPU-a', 4]]),
     nvlinkBandwidth: new Map([['GPU-a', 1200]]),
+    xidWindowCounts: new Map([['GPU-a', new Map([[48, 3], [13, 1]])]]),
   });
   t.equal(xid.device(d, s), 48);
   t.same(xid.attributes!(d, s), [['err_code', '48'], ['err_msg', 'Double bit ECC error']]);
-  t.equal(field('DCGM_EXP_XID_ERRORS_COUNT').device(d, s), 4);
+  const count = field('DCGM_EXP_XID_ERRORS_COUNT');
+  t.equal(count.device(d, s), 4, 'XIDs within the window, all numbers');
+  t.same(count.series!(d, s), [
+    { attrs: [['window_size_in_ms', '300000'], ['xid', '13']], value: 1 },
+    { attrs: [['window_size_in_ms', '300000'], ['xid', '48']], value: 3 },
+  ], 'one series per XID number, with the window');
+  t.same(count.series!(d, snap()), [{ attrs: [['window_size_in_ms', '300000']], value: 0 }], 'none: one 0 without an xid label');
   t.equal(field('DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL').device(d, s), 1200);
   t.equal(field('DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL').device(d, snap()), undefined);
   t.equal(xidMessage(0), 'No Error');
@@ -94,9 +102,51 @@ t.test('MIG: only what an instance measures itself', async (t) => {
   const m: MigDeviceSample = { uuid: 'MIG-x', slot: 0, gpuInstanceId: 1, computeInstanceId: 0, profile: '1g.10gb', name: 'MIG',
     readings: { memUsed: 10 * 1048576, memFree: 20 * 1048576, memTotal: 30 * 1048576, memReserved: 0, gpuUtil: 50 }, status: {} };
   const perInstance = VALUE_FIELDS.filter((f) => f.mig).map((f) => f.name);
-  t.same(perInstance, ['DCGM_FI_DEV_FB_TOTAL', 'DCGM_FI_DEV_FB_FREE', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_FB_RESERVED']);
+  t.same(perInstance, ['DCGM_FI_DEV_FB_TOTAL', 'DCGM_FI_DEV_FB_FREE', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_FB_RESERVED',
+    'DCGM_FI_DEV_FB_CAPACITY_BYTES', 'DCGM_FI_DEV_FB_FREE_BYTES', 'DCGM_FI_DEV_FB_USED_BYTES', 'DCGM_FI_DEV_FB_RESERVED_BYTES']);
   t.equal(field('DCGM_FI_DEV_FB_USED').mig!(m, dev({}), snap()), 10);
+  t.equal(field('DCGM_FI_DEV_FB_USED_BYTES').mig!(m, dev({}), snap()), 10 * 1048576);
   t.equal(field('DCGM_FI_DEV_GPU_UTIL').mig, undefined, 'no GPU_UTIL per instance');
   const uuid = lookupField('DCGM_FI_DEV_UUID');
   t.equal(uuid?.kind === 'label' && uuid.value(snap().sweep, dev({}), m), 'MIG-x');
+});
+
+t.test('every name dcgm-exporter accepts is served or skipped with a reason; only other names are unknown', async (t) => {
+  const names = acceptedNames();
+  t.equal(names.length, 729, "go-dcgm's 725 field names (ec245c0, pinned by dcgm-exporter 4.8.2) and dcgm-exporter's 4 DCGM_EXP_* names");
+  const kinds = { value: 0, label: 0, unavailable: 0 };
+  const missing: string[] = [];
+  const vague: string[] = [];
+  for (const n of names) {
+    const f = lookupField(n);
+    if (!f) missing.push(n);
+    else {
+      kinds[f.kind]++;
+      if (f.kind === 'unavailable' && f.reason.length < 20) vague.push(`${n}: ${f.reason}`);
+    }
+  }
+  t.same(missing, [], 'no accepted name is unknown');
+  t.same(vague, [], 'every skip has a reason');
+  t.ok(kinds.value >= 45, `${kinds.value} names served as values, ${kinds.label} as labels, ${kinds.unavailable} skipped`);
+  const reason = (n: string) => { const f = lookupField(n); return f?.kind === 'unavailable' ? f.reason : f?.kind; };
+  t.match(reason('DCGM_FI_DEV_NVSWITCH_TEMPERATURE_CURRENT'), /NVSwitch module/);
+  t.match(reason('DCGM_FI_DEV_CPU_UTIL_TOTAL'), /CPU module/);
+  t.match(reason('DCGM_FI_PROF_SM_ACTIVE'), /profiling/);
+  t.equal(reason('dcgm_gpu_temp'), 'value', 'a legacy lower-case name is served');
+  t.equal(reason('DCGM_FI_DEV_GPU_TEMP_CELSIUS'), 'value', "DCGM 4.6's name of the same field is served");
+  t.equal(lookupField('DCGM_FI_DEV_GPU_TEMP_CELSIUS'), lookupField('DCGM_FI_DEV_GPU_TEMP'), 'one field, two names');
+  t.equal(lookupField('DCGM_FI_DEV_NOT_A_FIELD'), undefined);
+});
+
+t.test('base-unit fields: the same readings in SI units', async (t) => {
+  const d = dev({ smClock: 1755, gpuUtil: 37, memUsed: 3 * 1048576 + 5, energy: 2_500_123, fanSpeed: 40 });
+  const s = snap({ nvlinkBytesPerSecond: new Map([['GPU-a', 2_048_000]]) });
+  t.equal(field('DCGM_FI_DEV_SM_CLOCK_HERTZ').device(d, s), 1_755_000_000);
+  t.equal(field('DCGM_FI_DEV_GPU_UTIL_RATIO').device(d, s), 0.37);
+  t.equal(field('DCGM_FI_DEV_GPU_UTIL_RATIO').format, 'double');
+  t.equal(field('DCGM_FI_DEV_FB_USED_BYTES').device(d, s), 3 * 1048576 + 5, 'bytes, not MiB');
+  t.equal(field('DCGM_FI_DEV_GPU_ENERGY_JOULES_TOTAL').device(d, s), 2500, 'J from mJ');
+  t.equal(field('DCGM_FI_DEV_FAN_SPEED_RATIO').device(d, s), 0.4);
+  t.equal(field('DCGM_FI_DEV_NVLINK_THROUGHPUT_BYTES_PER_SECOND').device(d, s), 2_048_000);
+  t.equal(field('DCGM_FI_DEV_GPU_UTIL').device(d, s), 37, 'the legacy field keeps its percent');
 });

@@ -150,7 +150,7 @@ t.test('a shared GPU gets one attribution per pod, with its replica', async (t) 
   // the renderer in single-pod mode keeps the same pod, whether it is given the full list or matching's one
   const sweep = nodeSweep();
   const dev = sweep.devices[0]!;
-  const opts = { hostname: 'h', hostnameLabel: 'Hostname', replaceBlanksInModelName: false, useOldNamespace: false, sharedGpus: 'single-pod' } as const;
+  const opts = { hostname: 'h', hostnameLabels: ['Hostname'], replaceBlanksInModelName: false, useOldNamespace: false, sharedGpus: 'single-pod' } as const;
   for (const [what, m] of [['the full list', map], ['matching\'s single pod', single.map], ['the full list of the reversed answer', matchPods(reversed, sweep).map]] as const) {
     const target = buildTarget(sweep, dev, null, [], m, opts);
     t.same(target.variants.map((v) => v.pairs), [[['container', 'main'], ['namespace', 'team-a'], ['pod', 'worker-0']]], `render of ${what} keeps team-a/worker-0`);
