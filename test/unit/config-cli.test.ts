@@ -208,9 +208,10 @@ t.test("dcgm-exporter flags that would change the served data or security if ign
   for (const f of refused) {
     const argv = f.kind === 'bool' ? [`--${f.names[0]}`] : [`--${f.names[0]}`, 'x'];
     t.throws(() => run(argv), { message: new RegExp(`^--${f.names[0]} is not supported by nvml-exporter: `), exitCode: 2 }, `--${f.names[0]}`);
-    if (f.env) {
-      t.throws(() => run([], { [f.env]: f.kind === 'bool' ? 'true' : 'x' }), { message: new RegExp(`^${f.env} \\(--${f.names[0]}\\) is not supported`) }, f.env);
-      t.doesNotThrow(() => run([], { [f.env]: f.kind === 'bool' ? 'false' : 'none' }), `${f.env} set to off is fine`);
+    const env = f.env;
+    if (env) {
+      t.throws(() => run([], { [env]: f.kind === 'bool' ? 'true' : 'x' }), { message: new RegExp(`^${env} \\(--${f.names[0]}\\) is not supported`) }, env);
+      t.doesNotThrow(() => run([], { [env]: f.kind === 'bool' ? 'false' : 'none' }), `${env} set to off is fine`);
     }
   }
   t.throws(() => run(['--web-config-file', '/w.yml']), /--web-config-file is not supported by nvml-exporter: TLS and basic auth are not available in this build; refusing to serve plain HTTP/);
