@@ -162,7 +162,7 @@ export function withTransition(sel: FieldSelection, generation: Generation): Fie
     if (!other || have.has(other)) continue;
     const def = lookupField(other);
     if (def?.kind !== 'value') continue;
-    fields.push({ field: def, name: other, type: f.type, help: def.help, line: f.line });
+    fields.push({ field: def, name: other, type: def.type, help: def.help, line: f.line });
     have.add(other);
   }
   for (const l of sel.labels) {

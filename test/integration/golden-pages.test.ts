@@ -104,6 +104,18 @@ const CASES: Case[] = [
     kubelet: [pod('serving', 'vllm-a', [`${uuid(0)}::0`]), pod('serving', 'vllm-b', [`${uuid(0)}::1`]), pod('batch', 'job-1', [uuid(1)])],
   },
   {
+    name: 'profile-4.8.2',
+    what: 'the 4.8.2 naming generation: the Hostname label',
+    scenario: { gpus: [steadyGpu(0)] },
+    args: ['--naming-profile', '4.8.2'],
+  },
+  {
+    name: 'transition-4.10',
+    what: 'the default generation with 4.10 names served too (a dashboard migration)',
+    scenario: { gpus: [steadyGpu(0)] },
+    args: ['--naming-transition', '4.10'],
+  },
+  {
     name: 'no-kubernetes',
     what: 'two GPUs without -k, one of them fallen off the bus, an XID on the other',
     scenario: { gpus: [steadyGpu(0), steadyGpu(1, { lost: true })], xids: [{ gpu: 0, xid: 79 }] },
