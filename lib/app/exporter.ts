@@ -219,6 +219,22 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
         ],
       },
     }, { requestTimeoutMs: config.webReadTimeoutMs, writeTimeoutMs: config.webWriteTimeoutMs });
+    // the node-local KEDA scaler listens before the HTTP server: /health answering means both are up
+    if (config.kedaScalerAddress) {
+      const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
+      const { nodeLocalSource } = await import('../scaler/node-local.js');
+      const signals: ChangeSignal[] = [{ emitter: collector, event: 'snapshot' }];
+      if (attributor) signals.push({ emitter: attributor, event: 'refresh', changed: (e) => (e as RefreshEvent).changed });
+      const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, isKnownField: (n) => lookupField(n)?.kind === 'value' });
+      try {
+        await scaler.listen(config.kedaScalerAddress);
+      } catch (err) {
+        await scaler.close();
+        throw new Error(`cannot serve the KEDA scaler API on ${config.kedaScalerAddress.text}: ${(err as Error).message}`, { cause: err });
+      }
+      cleanups.unshift(() => scaler.close());
+      log.info('serving the node-local KEDA external scaler', { address: describeListen(config.kedaScalerAddress) });
+    }
     const server = app;
     cleanups.unshift(() => server.close());
     try {
@@ -243,21 +259,6 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     }
     log.info('serving metrics', { address: boundAddress, interval_ms: config.collectIntervalMs });
 
-    if (config.kedaScalerAddress) {
-      const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
-      const { nodeLocalSource } = await import('../scaler/node-local.js');
-      const signals: ChangeSignal[] = [{ emitter: collector, event: 'snapshot' }];
-      if (attributor) signals.push({ emitter: attributor, event: 'refresh', changed: (e) => (e as RefreshEvent).changed });
-      const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, isKnownField: (n) => lookupField(n)?.kind === 'value' });
-      try {
-        await scaler.listen(config.kedaScalerAddress);
-      } catch (err) {
-        await scaler.close();
-        throw new Error(`cannot serve the KEDA scaler API on ${config.kedaScalerAddress.text}: ${(err as Error).message}`, { cause: err });
-      }
-      cleanups.unshift(() => scaler.close());
-      log.info('serving the node-local KEDA external scaler', { address: describeListen(config.kedaScalerAddress) });
-    }
   }
 
   return {

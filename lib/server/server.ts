@@ -35,7 +35,6 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Fa
       const timer = setTimeout(() => req.raw.socket?.destroy(), writeTimeoutMs);
       timer.unref();
       req.raw.once('close', () => clearTimeout(timer));
-      req.raw.socket?.once('close', () => clearTimeout(timer));
       (req as unknown as { writeTimer: NodeJS.Timeout }).writeTimer = timer;
       done();
     });

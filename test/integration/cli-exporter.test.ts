@@ -205,7 +205,7 @@ t.test('SIGTERM while the exporter starts exits 0 once the start is done; SIGHUP
   let err = '';
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-  for (let i = 0; i < 200 && !/opening NVML/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 600 && !/opening NVML/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
   t.match(err, /opening NVML/, 'the start has begun');
   proc.kill('SIGHUP');
   await new Promise((r) => setTimeout(r, 100));

@@ -12,8 +12,8 @@ t.test('npm run demo is this command', async (t) => {
   t.match(pkg.scripts.demo, /^dist\/bin\/nvml-exporter\.js --simulate \d+ -k$/);
 });
 
-t.test('--simulate 2 -k: pod labels on the GPUs the simulated kubelet allocates, and moving values', async (t) => {
-  const exp = await startCommand({ args: ['--simulate', '2', '-k'], waitPath: '/ready' });
+t.test('--simulate 2 -k --kubernetes-virtual-gpus: pod labels on the GPUs the simulated kubelet allocates, one series per sharing pod, and moving values', async (t) => {
+  const exp = await startCommand({ args: ['--simulate', '2', '-k', '--kubernetes-virtual-gpus'], waitPath: '/ready' });
   t.teardown(() => exp.stop());
 
   // the first pod refresh runs before the server listens; wait for it to be reported anyway

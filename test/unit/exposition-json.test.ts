@@ -43,13 +43,14 @@ t.test('the /api/v1/gpus document', async (t) => {
   const [a, b] = doc.gpus;
   t.same(a!.readings, {
     DCGM_FI_DEV_POWER_USAGE: 55.5, DCGM_FI_DEV_GPU_UTIL: 30, DCGM_FI_DEV_XID_ERRORS: 0, DCGM_FI_DEV_FB_USED: 2048,
-    DCGM_EXP_XID_ERRORS_COUNT: 0,
+    DCGM_EXP_XID_ERRORS_COUNT: 0, DCGM_FI_DEV_COUNT: 2, DCGM_FI_DEV_MIG_MODE: 1, DCGM_FI_DEV_GPU_UTIL_RATIO: 0.3,
+    DCGM_FI_DEV_FB_USED_BYTES: 2147483648,
   }, 'all catalogue fields the GPU provides, in /metrics units; MEMORY_TEMP 250 omitted');
   t.equal(a!.device, 'nvidia0');
   t.equal(a!.modelName, 'NVIDIA-A100-80GB-PCIe');
   t.equal(a!.lost, false);
   t.same(a!.pods, []);
-  t.same(a!.mig, [{ uuid: 'MIG-a', gpuInstanceId: 3, computeInstanceId: 0, profile: '3g.40gb', readings: { DCGM_FI_DEV_FB_USED: 100 },
+  t.same(a!.mig, [{ uuid: 'MIG-a', gpuInstanceId: 3, computeInstanceId: 0, profile: '3g.40gb', readings: { DCGM_FI_DEV_FB_USED: 100, DCGM_FI_DEV_FB_USED_BYTES: 100 * MiB },
     pods: [{ namespace: 'ml', pod: 'p', container: 'c', resourceName: 'nvidia.com/mig-3g.40gb' }] }]);
   t.equal(b!.lost, true);
   t.same(b!.readings, {});
