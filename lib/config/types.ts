@@ -85,5 +85,5 @@ export type CliResult =
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string };
 
-/** the exporter configuration (the name bin/ and lib/exporter.ts use) */
+/** the exporter configuration (the name the composition root, lib/app/exporter.ts, uses) */
 export type ExporterConfig = Config;

@@ -179,7 +179,7 @@ export class PodResourcesClient {
   }
 }
 
-// The decoder (wire.ts) gives every message its full shape (absent strings '', absent lists []),
+// The generated decoder (lib/grpc-method.ts) gives every message its full shape (absent strings '', absent lists []),
 // so what is left to check is meaning: a series cannot carry an empty pod, namespace or container.
 function dropUnnamed(res: ListPodResourcesResponse, onDropped?: (problem: string) => void): ListPodResourcesResponse {
   const bad = (p: ListPodResourcesResponse['pod_resources'][number]) =>

@@ -4,9 +4,9 @@
 // keeps answering 200 with the GPU series (with the last good pod map, or without pod labels),
 // and the podresources self-metrics say what happened.
 //
-// The per-call deadline (10 s) and the time the last good map outlives failures (60 s) have no
-// CLI flag (lib/exporter.ts does not pass them to the PodAttributor), so the hang case waits for
-// the default 10 s deadline, and the failure cases can only show the map being kept, not dropped.
+// The hang case runs with the default per-call deadline (10 s, --pod-resources-timeout), and the
+// failure cases with the default time the last good map outlives failures (60 s,
+// --pod-resources-stale-after), so they show the map being kept, not dropped; other tests set both.
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { startSimKubelet, type SimKubelet, type SimKubeletScenario, type SimPod } from '../../lib/kubernetes/sim-kubelet.js';
