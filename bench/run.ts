@@ -107,7 +107,7 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   const scenarioPath = join(dir, 'scenario.txt');
   writeScenario(scenarioPath, c.scenario);
   const port = await freePort();
-  const args = ['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '1000'];
+  const args = ['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '1000', '--enable-exporter-metrics'];
   let kubelet: Awaited<ReturnType<typeof startSimKubelet>> | null = null;
   let podCount = 0;
   if (c.pods) {
