@@ -31,7 +31,7 @@ function rows(file: string): Row[] {
   return out;
 }
 
-const active = (r: readonly { active: boolean }[]) => r.filter((x) => x.active);
+const active = <T extends { active: boolean }>(r: readonly T[]): T[] => r.filter((x) => x.active);
 const triple = (r: { name: string; type: string; help: string }) => [r.name, r.type, r.help];
 
 /** Every name DCGM, go-dcgm or dcgm-exporter knows, in any release the fact table covers. */
