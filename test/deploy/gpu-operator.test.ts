@@ -4,7 +4,7 @@
 // Added here only: --nvml-library (the simulated NVML) and -a on a free port (the operator's
 // DCGM_EXPORTER_LISTEN=:9400 stays in the env; a flag wins over it). The counters path is mapped
 // to this repository's etc/ where /etc/dcgm-exporter/ does not exist (outside the image).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ function expectedFamilies(csvPath: string): string[] {
   return parseCounters(readFileSync(csvPath, 'utf8'), csvPath).fields.map((f) => f.name).sort();
 }
 
-async function checkServing(t: Tap, ex: RunningExporter, csvPath: string) {
+async function checkServing(t: Test, ex: RunningExporter, csvPath: string) {
   t.equal(ex.proc.exitCode, null, 'still running after /health answered');
   const health = await get(`${ex.url}/health`);
   t.equal(health.status, 200, '/health 200');
@@ -63,7 +63,6 @@ async function checkServing(t: Tap, ex: RunningExporter, csvPath: string) {
   return page.body;
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('the operator default: DCGM_EXPORTER_COLLECTORS=/etc/dcgm-exporter/dcp-metrics-included.csv, -k, NODE_NAME, :9400', async (t) => {
   const csv = inImage('dcp-metrics-included.csv');
