@@ -33,9 +33,12 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS runtime
 # The NVIDIA container runtime injects libnvidia-ml.so.1 and the /dev/nvidia* nodes when it sees
 # these; `utility` is the capability that carries NVML. No CUDA is needed.
+# NVIDIA_MIG_MONITOR_DEVICES=all: on a MIG-enabled GPU, NVML answers the GPU's own memory only to a
+# container with the MIG monitoring capability, which the toolkit grants with this variable.
 ENV NODE_ENV=production \
     NVIDIA_VISIBLE_DEVICES=all \
-    NVIDIA_DRIVER_CAPABILITIES=utility
+    NVIDIA_DRIVER_CAPABILITIES=utility \
+    NVIDIA_MIG_MONITOR_DEVICES=all
 WORKDIR /opt/nvml-exporter
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ ./node_modules/
@@ -43,12 +46,16 @@ COPY --from=build /src/dist/ ./dist/
 COPY --from=build /src/build/Release/nvml_addon.node /src/build/Release/nvml_sim.so /src/build/Release/nvml_sim_legacy.so ./build/Release/
 COPY --from=build /src/etc/ ./etc/
 COPY --from=build /src/proto/ ./proto/
-# dcgm-exporter's default counters path, so migrated `-f /etc/dcgm-exporter/default-counters.csv`
-# arguments keep working.
-COPY --from=build /src/etc/default-counters.csv /etc/dcgm-exporter/default-counters.csv
-# Non-root by default: NVML needs only the device nodes the runtime injects. The DaemonSet runs it
-# as uid 0 (with every capability dropped) only to read the kubelet's pod-resources socket.
-USER node
+# The counters files at dcgm-exporter's paths: `-f /etc/dcgm-exporter/default-counters.csv` (its
+# chart and image default), DCGM_EXPORTER_COLLECTORS=/etc/dcgm-exporter/dcp-metrics-included.csv
+# (the GPU Operator), the dcgm_* names of 1.x-compatibility-metrics.csv, and the 4.9 and 4.10
+# naming generations' defaults.
+COPY --from=build /src/etc/default-counters.csv /src/etc/dcp-metrics-included.csv /src/etc/1.x-compatibility-metrics.csv /src/etc/default-counters-4.9.csv /src/etc/default-counters-4.10.csv /etc/dcgm-exporter/
+# uid 0, as dcgm-exporter's images: the kubelet's pod-resources socket (kubelet.sock, mode 0600 in
+# a root-only directory) opens only for root, and the GPU Operator's DaemonSet sets no runAsUser.
+# The manifests and the chart drop every capability, forbid privilege escalation and mount the
+# root filesystem read-only; NVML needs only the device nodes the NVIDIA runtime injects.
+USER 0
 # NODE_NAME (the Hostname label) comes from the pod spec (fieldRef spec.nodeName).
 EXPOSE 9400
 # No HEALTHCHECK: Kubernetes probes /health and /ready.

