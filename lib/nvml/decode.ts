@@ -11,7 +11,10 @@ const NOT_READ = -1;
 export interface IdentityStrings {
   driverVersion: string;
   nvmlVersion: string;
-  /** per GPU: uuid, name, pciBusId, serial, then per MIG device: uuid, profile, name */
+  /**
+   * per GPU: uuid, name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc,
+   * inforomPower, brand; then per MIG device: uuid, profile, name, profileSource
+   */
   rest: readonly string[];
 }
 
@@ -50,6 +53,13 @@ function compileSetReader(): SetReader {
 const readings = compileSetReader();
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
+const strOrNull = (v: string | undefined): string | null => (v ? v : null);
+const GPU_STRINGS = 10;
+const MIG_STRINGS = 4;
+
+function profileSource(v: string | undefined): MigDeviceSample['profileSource'] {
+  return v === 'gpuInstance' || v === 'name' ? v : '';
+}
 
 /** Builds the SweepResult. Throws if the numbers and the identity do not fit together. */
 export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResult {
@@ -72,7 +82,10 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
     const name = s[si + 1]!;
     const pciBusId = s[si + 2]!;
     const serial = hasSerial ? s[si + 3]! : null;
-    si += 4;
+    const vbiosVersion = strOrNull(s[si + 4]);
+    const inforom = { image: strOrNull(s[si + 5]), oem: strOrNull(s[si + 6]), ecc: strOrNull(s[si + 7]), power: strOrNull(s[si + 8]) };
+    const brand = strOrNull(s[si + 9]);
+    si += GPU_STRINGS;
     const mig: MigDeviceSample[] = new Array(migCount);
     for (let j = 0; j < migCount; j++) {
       const slot = nums[at]!;
@@ -87,11 +100,12 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
         gpuInstanceId,
         computeInstanceId,
         profile: s[si + 1]!,
+        profileSource: profileSource(s[si + 3]),
         name: s[si + 2]!,
         readings: mr.readings,
         status: mr.status,
       };
-      si += 3;
+      si += MIG_STRINGS;
     }
     devices[i] = {
       index,
@@ -100,6 +114,9 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
       name,
       pciBusId,
       serial,
+      vbiosVersion,
+      inforom,
+      brand,
       migEnabled: migMode < 0 ? null : migMode === 1,
       lostCode: lost === 0 ? null : lost,
       readings: r.readings,
