@@ -37,7 +37,6 @@ export const UNAVAILABLE_FIELDS: readonly UnavailableField[] = [
   un('DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL', 439, 'counter', 'Total number of NVLink recovery errors.',
     'NVLink error counters are not read from NVML', ['dcgm_nvlink_recovery_error_count_total']),
   un('DCGM_FI_DEV_NVLINK_BANDWIDTH_L0', 440, 'counter', 'NVLink link 0 bandwidth.', 'per-link NVLink counters are not read from NVML'),
-  un('DCGM_FI_DEV_VGPU_LICENSE_STATUS', 526, 'gauge', 'vGPU License status', 'vGPU licensing state is not read from NVML'),
   un('DCGM_FI_DEV_BRAND', 51, 'label', 'Device Brand', 'not read from NVML'),
   un('DCGM_FI_DEV_OEM_INFOROM_VER', 56, 'label', 'OEM inforom version', 'inforom versions are not read from NVML'),
   un('DCGM_FI_DEV_ECC_INFOROM_VER', 80, 'label', 'ECC inforom version', 'inforom versions are not read from NVML'),
