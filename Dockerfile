@@ -32,9 +32,12 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS runtime
 # The NVIDIA container runtime injects libnvidia-ml.so.1 and the /dev/nvidia* nodes when it sees
 # these; `utility` is the capability that carries NVML. No CUDA is needed.
+# NVIDIA_MIG_MONITOR_DEVICES=all: on a MIG-enabled GPU, NVML answers the GPU's own memory only to a
+# container with the MIG monitoring capability, which the toolkit grants with this variable.
 ENV NODE_ENV=production \
     NVIDIA_VISIBLE_DEVICES=all \
-    NVIDIA_DRIVER_CAPABILITIES=utility
+    NVIDIA_DRIVER_CAPABILITIES=utility \
+    NVIDIA_MIG_MONITOR_DEVICES=all
 WORKDIR /opt/nvml-exporter
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ ./node_modules/
