@@ -177,6 +177,25 @@ if (sim.missingGcc) {
     t.ok((offWins[2]!.ms as number) < 20, '`latency off` in the scenario wins over the variable');
   });
 
+  t.test('every serialized form of the real-driver options parses in C', async (t) => {
+    const s: Scenario = {
+      quirks: ['no-libcuda', 'event-wait-v2-not-found', 'event-wait-v2-not-supported'], latency: 'off',
+      latencyUs: { nvmlDeviceGetFanSpeed: 137, nvmlDeviceGetMemoryInfo: 11.6 },
+      xids: [{ gpu: 0, xid: 43, id: 7, gpuInstanceId: 3, computeInstanceId: 1 }, { gpu: 1, xid: 31, gpuInstanceId: 5 }, { gpu: 1, xid: 13, computeInstanceId: 2 }],
+      gpus: [
+        { migCapable: true, migMode: true, gpuInstanceAccess: 'denied', quirks: ['field-types-double', 'ecc-fields-untouched'], nvlinkIds: [0, 2, 5, 7],
+          vbios: '96.00.74.00.0D', inforom: { oem: '2.1', ecc: 'unsupported', power: '3.0', image: 'G520.0200.00.05' }, brand: 2,
+          mig: [{ profile: '1c.2g.20gb', gpuInstanceId: 3, computeInstanceId: 0, profileMemoryMB: 20224 }, { profile: '1c.2g.20gb', gpuInstanceId: 3 },
+            { profile: '1g.10gb+me' }] },
+        { quirks: ['no-nvlink-all-scope', 'no-perf-policy-fields'], brand: 'unsupported', vbios: 'unsupported', migMode: false, gpuInstanceAccess: 'allowed' },
+      ],
+    };
+    const { lines, stderr } = run(s, [...handles(2), 'nvmlDeviceGetVbiosVersion g0 32', 'nvmlDeviceGetInforomVersion g0 2 16', 'nvmlDeviceGetBrand g1']);
+    t.equal(stderr, '');
+    t.same(lines.map((l) => l.ret), [0, 0, 0, 0, 0, 3]);
+    t.same([lines[3]!.value, lines[4]!.value], ['96.00.74.00.0D', '3.0']);
+  });
+
   t.test('scenario errors for compute instances and quirks name the line', async (t) => {
     const bad = [
       ['gpu 0\nmig 1c.2g.20gb\ngi 3\nmig 1g.10gb\ngi 3\n', /share GPU instance 3 but name different profiles \(2g\.20gb, 1g\.10gb\)/],
