@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "nvml_addon",
-      "sources": [ "native/addon.cc", "native/loader.cc", "native/sweep.cc", "native/device_reads.cc", "native/mig.cc", "native/worker.cc", "native/events.cc", "native/result.cc" ],
+      "sources": [ "native/addon.cc", "native/loader.cc", "native/sweep.cc", "native/device_reads.cc", "native/settings.cc", "native/mig.cc", "native/worker.cc", "native/events.cc", "native/result.cc" ],
       "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")", "native" ],
       "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS" ],
       "cflags!": [ "-fno-exceptions" ],

@@ -1,4 +1,4 @@
-// device_reads.h — the per-device reading groups of a sweep (device_reads.cc), shared by the
+// device_reads.h — the per-device reading groups of a sweep (device_reads.cc, settings.cc), shared by the
 // sweep of whole GPUs (sweep.cc) and of MIG devices (mig.cc). Each group records, per reading, the
 // value or the NVML code of the call it came from; none of them touches V8.
 #ifndef NVML_EXPORTER_DEVICE_READS_H
