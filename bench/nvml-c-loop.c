@@ -1,6 +1,8 @@
 /*
  * nvml-c-loop.c — the floor for `npm run bench:nvml`: the same NVML calls per sweep as the addon's
- * sweep (native/sweep.cc), made from a plain C loop with no Node, no threads and no JS objects.
+ * sweep (native/sweep.cc, device_reads.cc: keep the two in step), made from a plain C loop with no
+ * Node, no threads and no JS objects. Under the simulated library's latency model (a scenario with
+ * `latency published`) each call costs what the published figures say, for both.
  *
  *   nvml-c-loop <library.so> <sweeps>      (the scenario comes from NVML_SIM_SCENARIO)
  *   nvml-c-loop --round-trip <n>
@@ -95,13 +97,28 @@ int main(int argc, char **argv) {
   SYM(nvmlDeviceGetUtilSampled_fn, nvmlDeviceGetDecoderUtilization);
   SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetPcieReplayCounter);
   SYM(nvmlDeviceGetULL_fn, nvmlDeviceGetCurrentClocksEventReasons);
-  SYM(nvmlDeviceGetViolationStatus_fn, nvmlDeviceGetViolationStatus);
   SYM(nvmlDeviceGetTotalEccErrors_fn, nvmlDeviceGetTotalEccErrors);
   SYM(nvmlDeviceGetRetiredPages_fn, nvmlDeviceGetRetiredPages);
   SYM(nvmlDeviceGetRemappedRows_fn, nvmlDeviceGetRemappedRows);
   SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetFanSpeed);
+  SYM(nvmlDeviceGetUIntPair_fn, nvmlDeviceGetPowerManagementLimitConstraints);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetPowerManagementDefaultLimit);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetPowerManagementLimit);
+  SYM(nvmlDeviceGetIntOut_fn, nvmlDeviceGetPerformanceState);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetCurrPcieLinkGeneration);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetMaxPcieLinkGeneration);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetCurrPcieLinkWidth);
+  SYM(nvmlDeviceGetUInt_fn, nvmlDeviceGetMaxPcieLinkWidth);
+  SYM(nvmlDeviceGetTemperatureThreshold_fn, nvmlDeviceGetTemperatureThreshold);
+  SYM(nvmlDeviceGetBAR1MemoryInfo_fn, nvmlDeviceGetBAR1MemoryInfo);
+  SYM(nvmlDeviceGetIntOut_fn, nvmlDeviceGetComputeMode);
+  SYM(nvmlDeviceGetIntOut_fn, nvmlDeviceGetPersistenceMode);
+  SYM(nvmlDeviceGetUIntPair_fn, nvmlDeviceGetEccMode);
+  SYM(nvmlDeviceGetClockInfo_fn, nvmlDeviceGetApplicationsClock);
+  SYM(nvmlDeviceGetGridLicensableFeatures_fn, nvmlDeviceGetGridLicensableFeatures_v4);
   if (!nvmlInit_v2 || !nvmlDeviceGetCount_v2 || !nvmlDeviceGetFieldValues || !nvmlDeviceGetTemperatureV ||
-      !nvmlDeviceGetMemoryInfo_v2 || !nvmlDeviceGetCurrentClocksEventReasons) {
+      !nvmlDeviceGetMemoryInfo_v2 || !nvmlDeviceGetCurrentClocksEventReasons || !nvmlDeviceGetGridLicensableFeatures_v4 ||
+      !nvmlDeviceGetPowerManagementLimitConstraints || !nvmlDeviceGetBAR1MemoryInfo) {
     fprintf(stderr, "the library lacks a symbol this loop needs (use the current, not the legacy, build)\n");
     return 1;
   }
@@ -143,14 +160,25 @@ int main(int argc, char **argv) {
       CALL(nvmlDeviceGetTotalEnergyConsumption)(h, &ull);
       nvmlTemperature_t temp = {nvmlTemperature_v1, NVML_TEMPERATURE_GPU, 0};
       CALL(nvmlDeviceGetTemperatureV)(h, &temp);
-      nvmlFieldValue_t f[3];
+      /* memory temperature, retired pending, link count, NVLink TX/RX over all links, violations 74-79 */
+      nvmlFieldValue_t f[11];
       memset(f, 0, sizeof f);
       f[0].fieldId = NVML_FI_DEV_MEMORY_TEMP;
       f[1].fieldId = NVML_FI_DEV_RETIRED_PENDING;
       f[2].fieldId = NVML_FI_DEV_NVLINK_LINK_COUNT;
-      CALL(nvmlDeviceGetFieldValues)(h, 3, f);
+      f[3].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_TX;
+      f[3].scopeId = NVML_NVLINK_SCOPE_ALL_LINKS;
+      f[4].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_RX;
+      f[4].scopeId = NVML_NVLINK_SCOPE_ALL_LINKS;
+      for (int p = 0; p < 6; p++) f[5 + p].fieldId = NVML_FI_DEV_PERF_POLICY_POWER + p;
+      CALL(nvmlDeviceGetFieldValues)(h, 11, f);
+      for (int p = 0; p < 6; p++) sink += (double)f[5 + p].value.ullVal;
       unsigned links = f[2].nvmlReturn == NVML_SUCCESS ? f[2].value.uiVal : 0;
       if (links > 64) links = 64;
+      if (f[3].nvmlReturn == NVML_SUCCESS && f[4].nvmlReturn == NVML_SUCCESS) {
+        sink += (double)(f[3].value.ullVal + f[4].value.ullVal);
+        links = 0; /* the all-links scope answered: no per-link call */
+      }
       if (links > 0) {
         nvmlFieldValue_t lf[128];
         memset(lf, 0, sizeof lf);
@@ -173,10 +201,6 @@ int main(int argc, char **argv) {
       CALL(nvmlDeviceGetDecoderUtilization)(h, &u, &u2);
       CALL(nvmlDeviceGetPcieReplayCounter)(h, &u);
       CALL(nvmlDeviceGetCurrentClocksEventReasons)(h, &ull);
-      for (int p = 0; p < 6; p++) {
-        nvmlViolationTime_t v;
-        CALL(nvmlDeviceGetViolationStatus)(h, p, &v);
-      }
       CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &ull);
       CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ull);
       CALL(nvmlDeviceGetTotalEccErrors)(h, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC, &ull);
@@ -187,7 +211,29 @@ int main(int argc, char **argv) {
       CALL(nvmlDeviceGetRetiredPages)(h, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, &u, NULL);
       CALL(nvmlDeviceGetRemappedRows)(h, &u, &u2, &u3, &u4);
       CALL(nvmlDeviceGetFanSpeed)(h, &u);
-      sink += util.gpu + (double)mem.used + temp.temperature + (double)ull + u;
+      /* the settings group */
+      CALL(nvmlDeviceGetPowerManagementLimitConstraints)(h, &u, &u2);
+      CALL(nvmlDeviceGetPowerManagementDefaultLimit)(h, &u);
+      CALL(nvmlDeviceGetPowerManagementLimit)(h, &u);
+      int e = 0;
+      CALL(nvmlDeviceGetPerformanceState)(h, &e);
+      CALL(nvmlDeviceGetCurrPcieLinkGeneration)(h, &u);
+      CALL(nvmlDeviceGetMaxPcieLinkGeneration)(h, &u);
+      CALL(nvmlDeviceGetCurrPcieLinkWidth)(h, &u);
+      CALL(nvmlDeviceGetMaxPcieLinkWidth)(h, &u);
+      for (int th = 0; th < 4; th++) CALL(nvmlDeviceGetTemperatureThreshold)(h, th, &u);
+      nvmlBAR1Memory_t bar1;
+      CALL(nvmlDeviceGetBAR1MemoryInfo)(h, &bar1);
+      CALL(nvmlDeviceGetComputeMode)(h, &e);
+      CALL(nvmlDeviceGetPersistenceMode)(h, &e);
+      CALL(nvmlDeviceGetEccMode)(h, &u, &u2);
+      CALL(nvmlDeviceGetApplicationsClock)(h, NVML_CLOCK_SM, &u);
+      CALL(nvmlDeviceGetApplicationsClock)(h, NVML_CLOCK_MEM, &u);
+      CALL(nvmlDeviceGetMaxClockInfo)(h, NVML_CLOCK_VIDEO, &u);
+      nvmlGridLicensableFeatures_t lic;
+      memset(&lic, 0, sizeof lic);
+      CALL(nvmlDeviceGetGridLicensableFeatures_v4)(h, &lic);
+      sink += util.gpu + (double)mem.used + temp.temperature + (double)ull + u + e + (double)bar1.bar1Free + lic.isGridLicenseSupported;
     }
   }
   double t1 = now_us();

@@ -9,7 +9,6 @@
 //                                            onSweep(0, nums, ids | null) per sweep,
 //                                            or onSweep(code, callName) (result.h)
 //   .sweep(pcieThroughput) → boolean         false: a sweep is still running
-//   .busy() → boolean
 //   .startEvents(onXid) → boolean
 //   .close() → Promise<void>                 stops both threads; nvmlShutdown and dlclose run on a
 //                                            pool thread when this handle held the last reference
@@ -32,7 +31,6 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NvmlHandle",
                        {InstanceMethod<&NvmlHandle::Open>("open"), InstanceMethod<&NvmlHandle::Sweep>("sweep"),
-                        InstanceMethod<&NvmlHandle::Busy>("busy"),
                         InstanceMethod<&NvmlHandle::StartEvents>("startEvents"),
                         InstanceMethod<&NvmlHandle::Close>("close")});
   }
@@ -150,10 +148,6 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
   Napi::Value Sweep(const Napi::CallbackInfo &info) {
     if (!worker_) throw Napi::Error::New(info.Env(), "NvmlHandle.sweep: not open");
     return Napi::Boolean::New(info.Env(), worker_->Request(info.Length() > 0 && info[0].ToBoolean()));
-  }
-
-  Napi::Value Busy(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), worker_ && worker_->Busy());
   }
 
   Napi::Value StartEvents(const Napi::CallbackInfo &info) {

@@ -35,7 +35,10 @@ void EventWorker::Loop(std::shared_ptr<State> s) {
     std::string uuid;
   };
   std::vector<Gpu> gpus;
-  if (a.eventSetCreate != nullptr && a.eventSetWait != nullptr && a.deviceRegisterEvents != nullptr &&
+  // The v2 wait adds the GPU/compute-instance ids; a driver can still refuse it at run time.
+  nvmlEventSetWait_fn wait = a.eventSetWaitV2 != nullptr ? a.eventSetWaitV2 : a.eventSetWait;
+  bool waitIsV2 = a.eventSetWaitV2 != nullptr;
+  if (a.eventSetCreate != nullptr && wait != nullptr && a.deviceRegisterEvents != nullptr &&
       a.eventSetCreate(&set) == NVML_SUCCESS) {
     unsigned count = 0;
     if (a.deviceGetCount != nullptr && a.deviceGetCount(&count) == NVML_SUCCESS) {
@@ -65,8 +68,15 @@ void EventWorker::Loop(std::shared_ptr<State> s) {
     std::memset(&ev, 0, sizeof ev);
     ev.gpuInstanceId = 0xFFFFFFFFu;
     ev.computeInstanceId = 0xFFFFFFFFu;
-    nvmlReturn_t rc = a.eventSetWait(set, &ev, kEventWaitMs);
+    nvmlReturn_t rc = wait(set, &ev, kEventWaitMs);
     if (rc == NVML_ERROR_TIMEOUT) continue;
+    if (waitIsV2 && (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_FUNCTION_NOT_FOUND)) {
+      // The driver does not do the v2 wait after all: wait with v1 from now on (without GI/CI ids).
+      waitIsV2 = false;
+      wait = a.eventSetWait;
+      if (wait == nullptr) gpus.clear();  // no v1 wait either: no XID can be delivered; idle until Stop
+      continue;
+    }
     if (rc != NVML_SUCCESS) {
       // GPU lost, interrupted wait, …: back off a little instead of spinning.
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -86,9 +96,15 @@ void EventWorker::Loop(std::shared_ptr<State> s) {
       char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {0};
       if (a.deviceGetUuid(ev.device, uuid, sizeof uuid) == NVML_SUCCESS) x->uuid = uuid;
     }
-    if (a.eventSetWaitIsV2) {
-      if (ev.gpuInstanceId != 0xFFFFFFFFu) x->gpuInstanceId = ev.gpuInstanceId;
-      if (ev.computeInstanceId != 0xFFFFFFFFu) x->computeInstanceId = ev.computeInstanceId;
+    // GPU/compute-instance ids only from the v2 wait and only when MIG is enabled on that GPU, as
+    // DCGM does: what other GPUs carry there is not an instance id.
+    if (waitIsV2 && (ev.gpuInstanceId != 0xFFFFFFFFu || ev.computeInstanceId != 0xFFFFFFFFu)) {
+      unsigned cur = 0, pending = 0;
+      if (a.deviceGetMigMode != nullptr && a.deviceGetMigMode(ev.device, &cur, &pending) == NVML_SUCCESS &&
+          cur == NVML_DEVICE_MIG_ENABLE) {
+        if (ev.gpuInstanceId != 0xFFFFFFFFu) x->gpuInstanceId = ev.gpuInstanceId;
+        if (ev.computeInstanceId != 0xFFFFFFFFu) x->computeInstanceId = ev.computeInstanceId;
+      }
     }
     napi_status st = s->tsfn.BlockingCall(x, [](Napi::Env env, Napi::Function cb, XidData *d) {
       if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) CallIntoJs(env, [&] { cb.Call({XidToJs(env, *d)}); });

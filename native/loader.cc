@@ -50,8 +50,9 @@ bool Library::Open(const std::string &path, std::string &error) {
   a.errorString = Resolve<nvmlErrorString_fn>(h, {"nvmlErrorString"});
   a.systemGetDriverVersion = Resolve<nvmlSystemGetString_fn>(h, {"nvmlSystemGetDriverVersion"});
   a.systemGetNvmlVersion = Resolve<nvmlSystemGetString_fn>(h, {"nvmlSystemGetNVMLVersion"});
-  a.systemGetCudaDriverVersion = Resolve<nvmlSystemGetCudaDriverVersion_fn>(
-      h, {"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"});
+  a.systemGetCudaDriverVersionV2 =
+      Resolve<nvmlSystemGetCudaDriverVersion_fn>(h, {"nvmlSystemGetCudaDriverVersion_v2"});
+  a.systemGetCudaDriverVersion = Resolve<nvmlSystemGetCudaDriverVersion_fn>(h, {"nvmlSystemGetCudaDriverVersion"});
   a.deviceGetCount = Resolve<nvmlDeviceGetCount_fn>(h, {"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"});
   a.deviceGetHandleByIndex = Resolve<nvmlDeviceGetHandleByIndex_fn>(
       h, {"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"});
@@ -64,6 +65,10 @@ bool Library::Open(const std::string &path, std::string &error) {
   a.deviceGetPciInfo = Resolve<nvmlDeviceGetPciInfo_fn>(
       h, {"nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo_v2", "nvmlDeviceGetPciInfo"});
   a.deviceGetMigMode = Resolve<nvmlDeviceGetMigMode_fn>(h, {"nvmlDeviceGetMigMode"});
+  a.deviceGetVbiosVersion = Resolve<nvmlDeviceGetString_fn>(h, {"nvmlDeviceGetVbiosVersion"});
+  a.deviceGetInforomVersion = Resolve<nvmlDeviceGetInforomVersion_fn>(h, {"nvmlDeviceGetInforomVersion"});
+  a.deviceGetInforomImageVersion = Resolve<nvmlDeviceGetString_fn>(h, {"nvmlDeviceGetInforomImageVersion"});
+  a.deviceGetBrand = Resolve<nvmlDeviceGetIntOut_fn>(h, {"nvmlDeviceGetBrand"});
 
   a.deviceGetUtilizationRates = Resolve<nvmlDeviceGetUtilizationRates_fn>(h, {"nvmlDeviceGetUtilizationRates"});
   a.deviceGetMemoryInfoV2 = Resolve<nvmlDeviceGetMemoryInfo_v2_fn>(h, {"nvmlDeviceGetMemoryInfo_v2"});
@@ -88,19 +93,51 @@ bool Library::Open(const std::string &path, std::string &error) {
   a.deviceGetRemappedRows = Resolve<nvmlDeviceGetRemappedRows_fn>(h, {"nvmlDeviceGetRemappedRows"});
   a.deviceGetFanSpeed = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetFanSpeed"});
   a.deviceGetPcieThroughput = Resolve<nvmlDeviceGetPcieThroughput_fn>(h, {"nvmlDeviceGetPcieThroughput"});
+  a.deviceGetPowerManagementLimitConstraints =
+      Resolve<nvmlDeviceGetUIntPair_fn>(h, {"nvmlDeviceGetPowerManagementLimitConstraints"});
+  a.deviceGetPowerManagementDefaultLimit =
+      Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetPowerManagementDefaultLimit"});
+  a.deviceGetPowerManagementLimit = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetPowerManagementLimit"});
+  a.deviceGetPerformanceState = Resolve<nvmlDeviceGetIntOut_fn>(h, {"nvmlDeviceGetPerformanceState"});
+  a.deviceGetCurrPcieLinkGeneration = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetCurrPcieLinkGeneration"});
+  a.deviceGetMaxPcieLinkGeneration = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetMaxPcieLinkGeneration"});
+  a.deviceGetCurrPcieLinkWidth = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetCurrPcieLinkWidth"});
+  a.deviceGetMaxPcieLinkWidth = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetMaxPcieLinkWidth"});
+  a.deviceGetTemperatureThreshold =
+      Resolve<nvmlDeviceGetTemperatureThreshold_fn>(h, {"nvmlDeviceGetTemperatureThreshold"});
+  a.deviceGetBAR1MemoryInfo = Resolve<nvmlDeviceGetBAR1MemoryInfo_fn>(h, {"nvmlDeviceGetBAR1MemoryInfo"});
+  a.deviceGetComputeMode = Resolve<nvmlDeviceGetIntOut_fn>(h, {"nvmlDeviceGetComputeMode"});
+  a.deviceGetPersistenceMode = Resolve<nvmlDeviceGetIntOut_fn>(h, {"nvmlDeviceGetPersistenceMode"});
+  a.deviceGetEccMode = Resolve<nvmlDeviceGetUIntPair_fn>(h, {"nvmlDeviceGetEccMode"});
+  a.deviceGetApplicationsClock = Resolve<nvmlDeviceGetClockInfo_fn>(h, {"nvmlDeviceGetApplicationsClock"});
+  // Only the forms whose entry stride is known: older ones wrote shorter entries.
+  const char *licName = nullptr;
+  a.deviceGetGridLicensableFeatures = Resolve<nvmlDeviceGetGridLicensableFeatures_fn>(
+      h, {"nvmlDeviceGetGridLicensableFeatures_v4", "nvmlDeviceGetGridLicensableFeatures_v3"}, &licName);
+  a.gridLicensableFeatureStride = licName == nullptr ? 0
+                                  : std::string(licName) == "nvmlDeviceGetGridLicensableFeatures_v4"
+                                      ? NVML_GRID_LICENSABLE_FEATURE_V4_SIZE
+                                      : NVML_GRID_LICENSABLE_FEATURE_V3_SIZE;
 
   a.deviceGetMaxMigDeviceCount = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetMaxMigDeviceCount"});
   a.deviceGetMigDeviceHandleByIndex =
       Resolve<nvmlDeviceGetMigDeviceHandleByIndex_fn>(h, {"nvmlDeviceGetMigDeviceHandleByIndex"});
   a.deviceGetGpuInstanceId = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetGpuInstanceId"});
   a.deviceGetComputeInstanceId = Resolve<nvmlDeviceGetUInt_fn>(h, {"nvmlDeviceGetComputeInstanceId"});
+  a.deviceGetGpuInstanceById = Resolve<nvmlDeviceGetGpuInstanceById_fn>(h, {"nvmlDeviceGetGpuInstanceById"});
+  a.gpuInstanceGetInfo = Resolve<nvmlGpuInstanceGetInfo_fn>(h, {"nvmlGpuInstanceGetInfo"});
+  a.deviceGetGpuInstanceProfileInfoByIdV =
+      Resolve<nvmlDeviceGetGpuInstanceProfileInfoV_fn>(h, {"nvmlDeviceGetGpuInstanceProfileInfoByIdV"});
+  a.deviceGetGpuInstanceProfileInfoV =
+      Resolve<nvmlDeviceGetGpuInstanceProfileInfoV_fn>(h, {"nvmlDeviceGetGpuInstanceProfileInfoV"});
+  a.deviceGetGpuInstanceProfileInfo =
+      Resolve<nvmlDeviceGetGpuInstanceProfileInfo_fn>(h, {"nvmlDeviceGetGpuInstanceProfileInfo"});
 
   a.eventSetCreate = Resolve<nvmlEventSetCreate_fn>(h, {"nvmlEventSetCreate"});
   a.deviceGetSupportedEventTypes = Resolve<nvmlDeviceGetULL_fn>(h, {"nvmlDeviceGetSupportedEventTypes"});
   a.deviceRegisterEvents = Resolve<nvmlDeviceRegisterEvents_fn>(h, {"nvmlDeviceRegisterEvents"});
-  const char *waitName = nullptr;
-  a.eventSetWait = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}, &waitName);
-  a.eventSetWaitIsV2 = waitName != nullptr && std::string(waitName) == "nvmlEventSetWait_v2";
+  a.eventSetWaitV2 = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait_v2"});
+  a.eventSetWait = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait"});
   a.eventSetFree = Resolve<nvmlEventSetFree_fn>(h, {"nvmlEventSetFree"});
   return true;
 }

@@ -18,7 +18,10 @@ struct NvmlApi {
   nvmlErrorString_fn errorString = nullptr;
   nvmlSystemGetString_fn systemGetDriverVersion = nullptr;
   nvmlSystemGetString_fn systemGetNvmlVersion = nullptr;
-  nvmlSystemGetCudaDriverVersion_fn systemGetCudaDriverVersion = nullptr;  // _v2 > plain
+  // Both forms: `_v2` asks libcuda and answers LIBRARY_NOT_FOUND where libcuda is not mounted
+  // (NVIDIA_DRIVER_CAPABILITIES=utility); the plain call answers from the driver itself.
+  nvmlSystemGetCudaDriverVersion_fn systemGetCudaDriverVersionV2 = nullptr;
+  nvmlSystemGetCudaDriverVersion_fn systemGetCudaDriverVersion = nullptr;
   nvmlDeviceGetCount_fn deviceGetCount = nullptr;                          // _v2 > plain
   nvmlDeviceGetHandleByIndex_fn deviceGetHandleByIndex = nullptr;          // _v2 > plain
   // identity
@@ -29,6 +32,10 @@ struct NvmlApi {
   nvmlDeviceGetString_fn deviceGetSerial = nullptr;
   nvmlDeviceGetPciInfo_fn deviceGetPciInfo = nullptr;  // _v3 > _v2 > plain
   nvmlDeviceGetMigMode_fn deviceGetMigMode = nullptr;
+  nvmlDeviceGetString_fn deviceGetVbiosVersion = nullptr;
+  nvmlDeviceGetInforomVersion_fn deviceGetInforomVersion = nullptr;
+  nvmlDeviceGetString_fn deviceGetInforomImageVersion = nullptr;
+  nvmlDeviceGetIntOut_fn deviceGetBrand = nullptr;
   // readings
   nvmlDeviceGetUtilizationRates_fn deviceGetUtilizationRates = nullptr;
   nvmlDeviceGetMemoryInfo_v2_fn deviceGetMemoryInfoV2 = nullptr;
@@ -51,17 +58,41 @@ struct NvmlApi {
   nvmlDeviceGetRemappedRows_fn deviceGetRemappedRows = nullptr;
   nvmlDeviceGetUInt_fn deviceGetFanSpeed = nullptr;
   nvmlDeviceGetPcieThroughput_fn deviceGetPcieThroughput = nullptr;
+  nvmlDeviceGetUIntPair_fn deviceGetPowerManagementLimitConstraints = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetPowerManagementDefaultLimit = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetPowerManagementLimit = nullptr;
+  nvmlDeviceGetIntOut_fn deviceGetPerformanceState = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetCurrPcieLinkGeneration = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetMaxPcieLinkGeneration = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetCurrPcieLinkWidth = nullptr;
+  nvmlDeviceGetUInt_fn deviceGetMaxPcieLinkWidth = nullptr;
+  nvmlDeviceGetTemperatureThreshold_fn deviceGetTemperatureThreshold = nullptr;
+  nvmlDeviceGetBAR1MemoryInfo_fn deviceGetBAR1MemoryInfo = nullptr;
+  nvmlDeviceGetIntOut_fn deviceGetComputeMode = nullptr;
+  nvmlDeviceGetIntOut_fn deviceGetPersistenceMode = nullptr;
+  nvmlDeviceGetUIntPair_fn deviceGetEccMode = nullptr;
+  nvmlDeviceGetClockInfo_fn deviceGetApplicationsClock = nullptr;
+  nvmlDeviceGetGridLicensableFeatures_fn deviceGetGridLicensableFeatures = nullptr;  // _v4 > _v3
+  unsigned gridLicensableFeatureStride = 0;  // entry size of the symbol resolved (284 for _v4, 268 for _v3)
   // MIG
   nvmlDeviceGetUInt_fn deviceGetMaxMigDeviceCount = nullptr;
   nvmlDeviceGetMigDeviceHandleByIndex_fn deviceGetMigDeviceHandleByIndex = nullptr;
   nvmlDeviceGetUInt_fn deviceGetGpuInstanceId = nullptr;
   nvmlDeviceGetUInt_fn deviceGetComputeInstanceId = nullptr;
+  // GPU instances (the profile label); these can need a privileged caller
+  nvmlDeviceGetGpuInstanceById_fn deviceGetGpuInstanceById = nullptr;
+  nvmlGpuInstanceGetInfo_fn gpuInstanceGetInfo = nullptr;
+  nvmlDeviceGetGpuInstanceProfileInfoV_fn deviceGetGpuInstanceProfileInfoByIdV = nullptr;  // by profile id
+  nvmlDeviceGetGpuInstanceProfileInfoV_fn deviceGetGpuInstanceProfileInfoV = nullptr;      // by profile index
+  nvmlDeviceGetGpuInstanceProfileInfo_fn deviceGetGpuInstanceProfileInfo = nullptr;        // by index, v1 struct
   // events
   nvmlEventSetCreate_fn eventSetCreate = nullptr;
   nvmlDeviceGetULL_fn deviceGetSupportedEventTypes = nullptr;
   nvmlDeviceRegisterEvents_fn deviceRegisterEvents = nullptr;
-  nvmlEventSetWait_fn eventSetWait = nullptr;  // _v2 > plain
-  bool eventSetWaitIsV2 = false;
+  // Both forms: a driver can answer NOT_SUPPORTED / FUNCTION_NOT_FOUND from `_v2` at run time,
+  // and the event thread then waits with the plain (v1) call.
+  nvmlEventSetWait_fn eventSetWaitV2 = nullptr;
+  nvmlEventSetWait_fn eventSetWait = nullptr;
   nvmlEventSetFree_fn eventSetFree = nullptr;
 };
 

@@ -62,6 +62,7 @@ enum {
 /* ---- opaque handles -------------------------------------------------------------------------- */
 typedef struct nvmlDevice_st *nvmlDevice_t;
 typedef struct nvmlEventSet_st *nvmlEventSet_t;
+typedef struct nvmlGpuInstance_st *nvmlGpuInstance_t;
 
 /* ---- enums (all 32-bit int) ------------------------------------------------------------------ */
 enum { NVML_TEMPERATURE_GPU = 0 };
@@ -72,6 +73,57 @@ enum { NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1 };
 enum { NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS = 0,
        NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR = 1 };
 enum { NVML_DEVICE_MIG_DISABLE = 0, NVML_DEVICE_MIG_ENABLE = 1 };
+enum { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 }; /* nvmlEnableState_t */
+/* nvmlTemperatureThresholds_t (nvmlDeviceGetTemperatureThreshold) */
+enum {
+  NVML_TEMPERATURE_THRESHOLD_SHUTDOWN = 0,
+  NVML_TEMPERATURE_THRESHOLD_SLOWDOWN = 1,
+  NVML_TEMPERATURE_THRESHOLD_MEM_MAX = 2,
+  NVML_TEMPERATURE_THRESHOLD_GPU_MAX = 3
+};
+/* nvmlComputeMode_t: DEFAULT 0, EXCLUSIVE_THREAD 1 (removed), PROHIBITED 2, EXCLUSIVE_PROCESS 3 */
+enum { NVML_COMPUTEMODE_DEFAULT = 0, NVML_COMPUTEMODE_PROHIBITED = 2, NVML_COMPUTEMODE_EXCLUSIVE_PROCESS = 3 };
+/* nvmlPstates_t: P0 = 0 … P15 = 15 */
+enum { NVML_PSTATE_UNKNOWN = 32 };
+/* nvmlInforomObject_t */
+enum { NVML_INFOROM_OEM = 0, NVML_INFOROM_ECC = 1, NVML_INFOROM_POWER = 2 };
+/* nvmlBrandType_t (values as NVML numbers them; 11 is also the deprecated VGAMING) */
+enum {
+  NVML_BRAND_UNKNOWN = 0,
+  NVML_BRAND_QUADRO = 1,
+  NVML_BRAND_TESLA = 2,
+  NVML_BRAND_NVS = 3,
+  NVML_BRAND_GRID = 4,
+  NVML_BRAND_GEFORCE = 5,
+  NVML_BRAND_TITAN = 6,
+  NVML_BRAND_NVIDIA_VAPPS = 7,
+  NVML_BRAND_NVIDIA_VPC = 8,
+  NVML_BRAND_NVIDIA_VCS = 9,
+  NVML_BRAND_NVIDIA_VWS = 10,
+  NVML_BRAND_NVIDIA_CLOUD_GAMING = 11,
+  NVML_BRAND_QUADRO_RTX = 12,
+  NVML_BRAND_NVIDIA_RTX = 13,
+  NVML_BRAND_NVIDIA = 14,
+  NVML_BRAND_GEFORCE_RTX = 15,
+  NVML_BRAND_TITAN_RTX = 16
+};
+/* nvmlGridLicenseFeatureCode_t */
+enum { NVML_GRID_LICENSE_FEATURE_CODE_UNKNOWN = 0, NVML_GRID_LICENSE_FEATURE_CODE_VGPU = 1 };
+/* GPU-instance profiles (the `profile` argument of nvmlDeviceGetGpuInstanceProfileInfo[V]); a
+ * profile's `id` (what nvmlGpuInstanceInfo_t.profileId holds) is a different number. */
+enum {
+  NVML_GPU_INSTANCE_PROFILE_1_SLICE = 0x0,
+  NVML_GPU_INSTANCE_PROFILE_2_SLICE = 0x1,
+  NVML_GPU_INSTANCE_PROFILE_3_SLICE = 0x2,
+  NVML_GPU_INSTANCE_PROFILE_4_SLICE = 0x3,
+  NVML_GPU_INSTANCE_PROFILE_7_SLICE = 0x4,
+  NVML_GPU_INSTANCE_PROFILE_8_SLICE = 0x5,
+  NVML_GPU_INSTANCE_PROFILE_6_SLICE = 0x6,
+  NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV1 = 0x7, /* with media engines: `+me` */
+  NVML_GPU_INSTANCE_PROFILE_2_SLICE_REV1 = 0x8,
+  NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV2 = 0x9, /* twice the memory: 1g.20gb on an H100 80GB */
+  NVML_GPU_INSTANCE_PROFILE_COUNT = 0x12        /* in NVML 13.3; older headers have fewer */
+};
 enum {
   NVML_VALUE_TYPE_DOUBLE = 0,
   NVML_VALUE_TYPE_UNSIGNED_INT = 1,
@@ -94,6 +146,8 @@ enum {
 
 /* Field ids for nvmlDeviceGetFieldValues. */
 enum {
+  NVML_FI_DEV_ECC_CURRENT = 1,
+  NVML_FI_DEV_ECC_PENDING = 2,
   NVML_FI_DEV_ECC_SBE_VOL_TOTAL = 3,
   NVML_FI_DEV_ECC_DBE_VOL_TOTAL = 4,
   NVML_FI_DEV_ECC_SBE_AGG_TOTAL = 5,
@@ -101,6 +155,12 @@ enum {
   NVML_FI_DEV_RETIRED_SBE = 29,
   NVML_FI_DEV_RETIRED_DBE = 30,
   NVML_FI_DEV_RETIRED_PENDING = 31,
+  NVML_FI_DEV_PERF_POLICY_POWER = 74, /* violation times, ns (NVML_PERF_POLICY_* order: 74 + policy) */
+  NVML_FI_DEV_PERF_POLICY_THERMAL = 75,
+  NVML_FI_DEV_PERF_POLICY_SYNC_BOOST = 76,
+  NVML_FI_DEV_PERF_POLICY_BOARD_LIMIT = 77,
+  NVML_FI_DEV_PERF_POLICY_LOW_UTILIZATION = 78,
+  NVML_FI_DEV_PERF_POLICY_RELIABILITY = 79,
   NVML_FI_DEV_MEMORY_TEMP = 82,
   NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION = 83,
   NVML_FI_DEV_NVLINK_LINK_COUNT = 91,
@@ -114,6 +174,11 @@ enum {
   NVML_FI_DEV_POWER_INSTANT = 186,
   NVML_FI_MAX = 303
 };
+
+/* scopeId of the NVLink throughput fields (138/139) that asks for the sum over every link. */
+#define NVML_NVLINK_SCOPE_ALL_LINKS 0xFFFFFFFFu
+/* The most NVLink links a GPU has: 36 in NVML 13.3 (12 in 11.x headers, 18 in 12.x). */
+#define NVML_NVLINK_MAX_LINKS 36
 
 /* Clock event (throttle) reason bits. */
 #define NVML_CLOCKS_EVENT_REASON_GPU_IDLE 0x1ULL
@@ -145,6 +210,10 @@ enum {
 #define NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE 32
 #define NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE 16
 #define NVML_GPU_INSTANCE_PROFILE_NAME_BUFFER_SIZE 96
+#define NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE 16
+#define NVML_DEVICE_VBIOS_VERSION_BUFFER_SIZE 32
+#define NVML_GRID_LICENSE_BUFFER_SIZE 128
+#define NVML_GRID_LICENSE_FEATURE_MAX_COUNT 3
 
 /* Versioned structs carry version = sizeof(struct) | (N << 24). */
 #define NVML_STRUCT_VERSION(type, n) ((unsigned int)(sizeof(type) | ((unsigned int)(n) << 24)))
@@ -208,6 +277,22 @@ typedef struct {
   nvmlValue_t value;
 } nvmlFieldValue_t;
 
+/*
+ * nvmlProcessInfo_t — declared for a later process API; nothing calls one yet.
+ *
+ * TRAP, read before adding a call: the size of one entry in the array a process call fills is NOT
+ * fixed by the function's name or by any version field.
+ *   - unversioned nvmlDeviceGet{Compute,Graphics}RunningProcesses: 16-byte entries
+ *     (pid, usedGpuMemory: the v1 layout);
+ *   - `_v2`, and `_v3` on most drivers: the 24-byte layout below;
+ *   - `_v3` on drivers 535.43.02 – 535.86.x: 32-byte entries (this layout + a u64
+ *     usedGpuCcProtectedMemory at 24) with no version bump; 535.98 removed the `_v3` symbols and
+ *     535.104.05 restored them with 24-byte entries.
+ * Walking the array with the wrong stride reads garbage for every entry after the first. Before
+ * relying on the stride, probe it (e.g. with a buffer of 32-byte slots and pids known from
+ * elsewhere) or special-case the driver version (nvmlSystemGetDriverVersion); never infer it from
+ * sizeof(nvmlProcessInfo_t).
+ */
 typedef struct {
   unsigned int pid;
   unsigned long long usedGpuMemory;
@@ -226,6 +311,103 @@ typedef struct {
   int temperature;
 } nvmlTemperature_t;
 #define nvmlTemperature_v1 NVML_STRUCT_VERSION(nvmlTemperature_t, 1)
+
+typedef struct {
+  unsigned long long bar1Total; /* bytes */
+  unsigned long long bar1Free;
+  unsigned long long bar1Used;
+} nvmlBAR1Memory_t;
+
+/* vGPU software licensing (nvmlDeviceGetGridLicensableFeatures_v4 / _v3). The entry grew across
+ * versions without a version field: _v3 fills 268-byte entries (no licenseExpiry), _v4 284-byte
+ * ones (below), so gridLicensableFeatures[i] for i > 0 must be located with the stride of the
+ * symbol that was called, never with sizeof(nvmlGridLicensableFeature_t) alone. */
+typedef struct {
+  unsigned int year;
+  unsigned short month, day, hour, min, sec;
+  unsigned char status;
+} nvmlGridLicenseExpiry_t;
+
+typedef struct {
+  int featureCode;           /* nvmlGridLicenseFeatureCode_t */
+  unsigned int featureState; /* non-zero: licensed */
+  char licenseInfo[NVML_GRID_LICENSE_BUFFER_SIZE];
+  char productName[NVML_GRID_LICENSE_BUFFER_SIZE];
+  unsigned int featureEnabled;           /* since _v3 */
+  nvmlGridLicenseExpiry_t licenseExpiry; /* since _v4 */
+} nvmlGridLicensableFeature_t;
+
+typedef struct {
+  int isGridLicenseSupported; /* zero on bare metal */
+  unsigned int licensableFeaturesCount;
+  nvmlGridLicensableFeature_t gridLicensableFeatures[NVML_GRID_LICENSE_FEATURE_MAX_COUNT];
+} nvmlGridLicensableFeatures_t;
+#define NVML_GRID_LICENSABLE_FEATURE_V3_SIZE 268u /* entry stride of _v3 */
+#define NVML_GRID_LICENSABLE_FEATURE_V4_SIZE 284u /* entry stride of _v4 */
+
+/* MIG GPU instances. */
+typedef struct {
+  unsigned int start; /* first memory slice */
+  unsigned int size;  /* memory slices */
+} nvmlGpuInstancePlacement_t;
+
+typedef struct {
+  nvmlDevice_t device;     /* the parent GPU */
+  unsigned int id;         /* GPU instance id (what nvmlDeviceGetGpuInstanceId gives a MIG device) */
+  unsigned int profileId;  /* the profile's id (nvmlGpuInstanceProfileInfo*.id), not its index */
+  nvmlGpuInstancePlacement_t placement;
+} nvmlGpuInstanceInfo_t;
+
+/* v1, unversioned (nvmlDeviceGetGpuInstanceProfileInfo): 48 bytes. */
+typedef struct {
+  unsigned int id;
+  unsigned int isP2pSupported;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int copyEngineCount;
+  unsigned int decoderCount;
+  unsigned int encoderCount;
+  unsigned int jpegCount;
+  unsigned int ofaCount;
+  unsigned long long memorySizeMB;
+} nvmlGpuInstanceProfileInfo_t;
+
+/* v2 (…ProfileInfoV / …ProfileInfoByIdV with version = nvmlGpuInstanceProfileInfo_v2). */
+typedef struct {
+  unsigned int version;
+  unsigned int id;
+  unsigned int isP2pSupported;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int copyEngineCount;
+  unsigned int decoderCount;
+  unsigned int encoderCount;
+  unsigned int jpegCount;
+  unsigned int ofaCount;
+  unsigned long long memorySizeMB;
+  char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
+} nvmlGpuInstanceProfileInfo_v2_t;
+#define nvmlGpuInstanceProfileInfo_v2 NVML_STRUCT_VERSION(nvmlGpuInstanceProfileInfo_v2_t, 2)
+
+/* v3: no isP2pSupported (so sliceCount moves to offset 8), capabilities at the end. Same size as v2. */
+typedef struct {
+  unsigned int version;
+  unsigned int id;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int copyEngineCount;
+  unsigned int decoderCount;
+  unsigned int encoderCount;
+  unsigned int jpegCount;
+  unsigned int ofaCount;
+  unsigned long long memorySizeMB;
+  char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
+  unsigned int capabilities;
+} nvmlGpuInstanceProfileInfo_v3_t;
+#define nvmlGpuInstanceProfileInfo_v3 NVML_STRUCT_VERSION(nvmlGpuInstanceProfileInfo_v3_t, 3)
 
 /* ---- layout checks: these must hold for the real library's ABI (LP64) ------------------------ */
 NVX_STATIC_ASSERT(sizeof(nvmlReturn_t) == 4, "nvmlReturn_t is a 32-bit enum");
@@ -259,6 +441,39 @@ NVX_STATIC_ASSERT(offsetof(nvmlProcessInfo_t, computeInstanceId) == 20, "nvmlPro
 NVX_STATIC_ASSERT(sizeof(nvmlViolationTime_t) == 16, "nvmlViolationTime_t size");
 NVX_STATIC_ASSERT(sizeof(nvmlTemperature_t) == 12, "nvmlTemperature_t size");
 NVX_STATIC_ASSERT(nvmlTemperature_v1 == 0x0100000Cu, "nvmlTemperature_v1 version constant");
+NVX_STATIC_ASSERT(sizeof(nvmlBAR1Memory_t) == 24, "nvmlBAR1Memory_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlBAR1Memory_t, bar1Free) == 8, "nvmlBAR1Memory_t.bar1Free offset");
+NVX_STATIC_ASSERT(offsetof(nvmlBAR1Memory_t, bar1Used) == 16, "nvmlBAR1Memory_t.bar1Used offset");
+NVX_STATIC_ASSERT(sizeof(nvmlGridLicenseExpiry_t) == 16, "nvmlGridLicenseExpiry_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGridLicensableFeature_t, licenseInfo) == 8, "nvmlGridLicensableFeature_t.licenseInfo offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGridLicensableFeature_t, featureEnabled) == 264, "nvmlGridLicensableFeature_t.featureEnabled offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGridLicensableFeature_t, licenseExpiry) == NVML_GRID_LICENSABLE_FEATURE_V3_SIZE,
+                  "a _v3 entry ends where licenseExpiry starts");
+NVX_STATIC_ASSERT(sizeof(nvmlGridLicensableFeature_t) == NVML_GRID_LICENSABLE_FEATURE_V4_SIZE, "nvmlGridLicensableFeature_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGridLicensableFeatures_t, gridLicensableFeatures) == 8, "gridLicensableFeatures offset");
+NVX_STATIC_ASSERT(sizeof(nvmlGridLicensableFeatures_t) == 8 + 3 * 284, "nvmlGridLicensableFeatures_t size");
+NVX_STATIC_ASSERT(sizeof(nvmlGpuInstancePlacement_t) == 8, "nvmlGpuInstancePlacement_t size");
+NVX_STATIC_ASSERT(sizeof(nvmlGpuInstanceInfo_t) == 24, "nvmlGpuInstanceInfo_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceInfo_t, id) == 8, "nvmlGpuInstanceInfo_t.id offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceInfo_t, profileId) == 12, "nvmlGpuInstanceInfo_t.profileId offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceInfo_t, placement) == 16, "nvmlGpuInstanceInfo_t.placement offset");
+NVX_STATIC_ASSERT(sizeof(nvmlGpuInstanceProfileInfo_t) == 48, "nvmlGpuInstanceProfileInfo_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_t, sliceCount) == 8, "nvmlGpuInstanceProfileInfo_t.sliceCount offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_t, ofaCount) == 36, "nvmlGpuInstanceProfileInfo_t.ofaCount offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_t, memorySizeMB) == 40, "nvmlGpuInstanceProfileInfo_t.memorySizeMB offset");
+NVX_STATIC_ASSERT(sizeof(nvmlGpuInstanceProfileInfo_v2_t) == 152, "nvmlGpuInstanceProfileInfo_v2_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v2_t, id) == 4, "nvmlGpuInstanceProfileInfo_v2_t.id offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v2_t, isP2pSupported) == 8, "v2.isP2pSupported offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v2_t, sliceCount) == 12, "v2.sliceCount offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v2_t, memorySizeMB) == 48, "v2.memorySizeMB offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v2_t, name) == 56, "v2.name offset");
+NVX_STATIC_ASSERT(nvmlGpuInstanceProfileInfo_v2 == 0x02000098u, "nvmlGpuInstanceProfileInfo_v2 version constant");
+NVX_STATIC_ASSERT(sizeof(nvmlGpuInstanceProfileInfo_v3_t) == 152, "nvmlGpuInstanceProfileInfo_v3_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v3_t, sliceCount) == 8, "v3.sliceCount offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v3_t, memorySizeMB) == 40, "v3.memorySizeMB offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v3_t, name) == 48, "v3.name offset");
+NVX_STATIC_ASSERT(offsetof(nvmlGpuInstanceProfileInfo_v3_t, capabilities) == 144, "v3.capabilities offset");
+NVX_STATIC_ASSERT(nvmlGpuInstanceProfileInfo_v3 == 0x03000098u, "nvmlGpuInstanceProfileInfo_v3 version constant");
 
 /* ---- function signatures (as pointer types; the addon resolves them with dlsym) --------------- */
 typedef nvmlReturn_t (*nvmlInit_fn)(void);
@@ -296,6 +511,21 @@ typedef nvmlReturn_t (*nvmlEventSetCreate_fn)(nvmlEventSet_t *set);
 typedef nvmlReturn_t (*nvmlDeviceRegisterEvents_fn)(nvmlDevice_t, unsigned long long mask, nvmlEventSet_t set);
 typedef nvmlReturn_t (*nvmlEventSetWait_fn)(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutMs);
 typedef nvmlReturn_t (*nvmlEventSetFree_fn)(nvmlEventSet_t set);
+/* readings added for the catalogue (power limits, P-state, PCIe link, thresholds, BAR1, modes, …) */
+typedef nvmlReturn_t (*nvmlDeviceGetUIntPair_fn)(nvmlDevice_t, unsigned int *a, unsigned int *b); /* limit constraints, ECC mode */
+typedef nvmlReturn_t (*nvmlDeviceGetIntOut_fn)(nvmlDevice_t, int *value); /* P-state, compute/persistence mode, brand: 4-byte enums */
+typedef nvmlReturn_t (*nvmlDeviceGetTemperatureThreshold_fn)(nvmlDevice_t, int thresholdType, unsigned int *degC);
+typedef nvmlReturn_t (*nvmlDeviceGetBAR1MemoryInfo_fn)(nvmlDevice_t, nvmlBAR1Memory_t *bar1);
+typedef nvmlReturn_t (*nvmlDeviceGetInforomVersion_fn)(nvmlDevice_t, int object, char *buf, unsigned int len);
+typedef nvmlReturn_t (*nvmlDeviceGetGridLicensableFeatures_fn)(nvmlDevice_t, nvmlGridLicensableFeatures_t *f);
+/* MIG GPU instances */
+typedef nvmlReturn_t (*nvmlDeviceGetGpuInstanceById_fn)(nvmlDevice_t, unsigned int id, nvmlGpuInstance_t *gi);
+typedef nvmlReturn_t (*nvmlGpuInstanceGetInfo_fn)(nvmlGpuInstance_t gi, nvmlGpuInstanceInfo_t *info);
+typedef nvmlReturn_t (*nvmlDeviceGetGpuInstanceProfileInfo_fn)(nvmlDevice_t, unsigned int profile,
+                                                               nvmlGpuInstanceProfileInfo_t *info);
+/* …ProfileInfoV (profile index) and …ProfileInfoByIdV (profile id): v2 or v3 by the version field */
+typedef nvmlReturn_t (*nvmlDeviceGetGpuInstanceProfileInfoV_fn)(nvmlDevice_t, unsigned int profile,
+                                                                nvmlGpuInstanceProfileInfo_v2_t *info);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,18 @@
   X(R_REMAP_COR, "remappedCorrectable") X(R_REMAP_UNC, "remappedUncorrectable")                 \
   X(R_REMAP_PENDING, "remappedPending") X(R_REMAP_FAILURE, "remappedFailure")                   \
   X(R_FAN_SPEED, "fanSpeed") X(R_NVLINK_TX, "nvlinkTx") X(R_NVLINK_RX, "nvlinkRx")              \
-  X(R_PCIE_TX, "pcieTx") X(R_PCIE_RX, "pcieRx")
+  X(R_PCIE_TX, "pcieTx") X(R_PCIE_RX, "pcieRx")                                               \
+  X(R_POWER_LIMIT_MIN, "powerLimitMin") X(R_POWER_LIMIT_MAX, "powerLimitMax")                   \
+  X(R_POWER_LIMIT_DEFAULT, "powerLimitDefault") X(R_POWER_MGMT_LIMIT, "powerMgmtLimit")         \
+  X(R_PSTATE, "pstate") X(R_PCIE_LINK_GEN, "pcieLinkGen") X(R_PCIE_LINK_GEN_MAX, "pcieLinkGenMax") \
+  X(R_PCIE_LINK_WIDTH, "pcieLinkWidth") X(R_PCIE_LINK_WIDTH_MAX, "pcieLinkWidthMax")            \
+  X(R_TEMP_SHUTDOWN, "tempShutdown") X(R_TEMP_SLOWDOWN, "tempSlowdown")                         \
+  X(R_TEMP_GPU_MAX, "tempGpuMax") X(R_TEMP_MEM_MAX, "tempMemMax") X(R_BAR1_TOTAL, "bar1Total")  \
+  X(R_BAR1_USED, "bar1Used") X(R_BAR1_FREE, "bar1Free") X(R_COMPUTE_MODE, "computeMode")        \
+  X(R_PERSISTENCE_MODE, "persistenceMode") X(R_ECC_MODE_CURRENT, "eccModeCurrent")              \
+  X(R_ECC_MODE_PENDING, "eccModePending") X(R_APP_SM_CLOCK, "appSmClock")                       \
+  X(R_APP_MEM_CLOCK, "appMemClock") X(R_MAX_VIDEO_CLOCK, "maxVideoClock")                       \
+  X(R_VGPU_LICENSE_STATUS, "vgpuLicenseStatus")
 
 #define NVX_READING_ENUM(id, name) id,
 #define NVX_READING_NAME(id, name) name,

@@ -33,7 +33,7 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
 
   std::vector<std::string> ids;
   std::vector<size_t> migCounts;
-  ids.reserve(2 + 4 * d.gpus.size() + 3 * (sets - d.gpus.size()));
+  ids.reserve(2 + 10 * d.gpus.size() + 4 * (sets - d.gpus.size()));
   ids.push_back(d.driverVersion);
   ids.push_back(d.nvmlVersion);
   for (const GpuSample &g : d.gpus) {
@@ -48,6 +48,9 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
     ids.push_back(g.name);
     ids.push_back(g.pciBusId);
     ids.push_back(g.serial);
+    for (const std::string *x : {&g.vbios, &g.inforomImage, &g.inforomOem, &g.inforomEcc, &g.inforomPower, &g.brand}) {
+      ids.push_back(*x);
+    }
     migCounts.push_back(g.mig.size());
     for (const MigSample &m : g.mig) {
       out.nums.push_back(m.slot);
@@ -57,6 +60,7 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
       ids.push_back(m.uuid);
       ids.push_back(m.profile);
       ids.push_back(m.name);
+      ids.push_back(m.profileSource);
     }
   }
   out.identityChanged = !cache.valid || ids != cache.ids || migCounts != cache.migCounts;

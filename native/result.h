@@ -32,7 +32,8 @@ struct XidData {
 //             value[R_COUNT], status[R_COUNT]
 // status: -1 not read, 0 success (the value is valid), otherwise the NVML return code.
 // PackedSweep::ids, when the identity changed: driverVersion, nvmlVersion, then per GPU uuid,
-// name, pciBusId, serial, and per MIG device uuid, profile, name.
+// name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc, inforomPower, brand ("" =
+// not readable), and per MIG device uuid, profile, name, profileSource.
 constexpr int kPackedHeader = 4;
 constexpr int kPackedGpuHeader = 6;
 constexpr int kPackedMigHeader = 3;

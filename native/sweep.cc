@@ -1,252 +1,17 @@
-// sweep.cc — the per-GPU readings of one sweep (see sweep.h). Every reading keeps its own NVML
-// code; a GPU that answers GPU_IS_LOST / GPU_NOT_FOUND is marked lost and skipped until its handle
-// is looked up again on a later sweep.
+// sweep.cc — one sweep over every GPU (see sweep.h): system strings, enumeration, identity, and
+// the reading groups of device_reads.cc. Every reading keeps its own NVML code; a GPU that answers
+// GPU_IS_LOST / GPU_NOT_FOUND is marked lost and skipped until its handle is looked up again on a
+// later sweep.
 #include "sweep.h"
 
 #include <chrono>
 #include <cstring>
 
+#include "device_reads.h"
+
 namespace nvx {
 
 const char *const kReadingNames[R_COUNT] = {NVX_READINGS(NVX_READING_NAME)};
-
-namespace {
-
-bool IsLost(nvmlReturn_t rc) { return rc == NVML_ERROR_GPU_IS_LOST || rc == NVML_ERROR_GPU_NOT_FOUND; }
-
-// Records one call's outcome for reading `k`; remembers a lost-GPU code.
-struct Dev {
-  nvmlDevice_t h;
-  ReadingSet &r;
-  int &lost;
-  bool Ok(int k, nvmlReturn_t rc) {
-    if (rc == NVML_SUCCESS) return true;
-    if (IsLost(rc)) lost = rc;
-    r.Fail(k, rc);
-    return false;
-  }
-  void U32(int k, nvmlDeviceGetUInt_fn fn) {
-    if (fn == nullptr) return r.Fail(k, NVML_ERROR_FUNCTION_NOT_FOUND);
-    unsigned v = 0;
-    if (Ok(k, fn(h, &v))) r.Set(k, v);
-  }
-  void U64(int k, nvmlDeviceGetULL_fn fn) {
-    if (fn == nullptr) return r.Fail(k, NVML_ERROR_FUNCTION_NOT_FOUND);
-    unsigned long long v = 0;
-    if (Ok(k, fn(h, &v))) r.Set(k, static_cast<double>(v));
-  }
-  void Clock(int k, nvmlDeviceGetClockInfo_fn fn, int type) {
-    if (fn == nullptr) return r.Fail(k, NVML_ERROR_FUNCTION_NOT_FOUND);
-    unsigned v = 0;
-    if (Ok(k, fn(h, type, &v))) r.Set(k, v);
-  }
-  void Sampled(int k, nvmlDeviceGetUtilSampled_fn fn) {
-    if (fn == nullptr) return r.Fail(k, NVML_ERROR_FUNCTION_NOT_FOUND);
-    unsigned v = 0, period = 0;
-    if (Ok(k, fn(h, &v, &period))) r.Set(k, v);
-  }
-  void FailAll(std::initializer_list<int> keys, int code) {
-    for (int k : keys) r.Fail(k, code);
-  }
-};
-
-double FieldNumber(const nvmlFieldValue_t &f) {
-  switch (f.valueType) {
-    case NVML_VALUE_TYPE_DOUBLE: return f.value.dVal;
-    case NVML_VALUE_TYPE_UNSIGNED_INT: return f.value.uiVal;
-    case NVML_VALUE_TYPE_UNSIGNED_LONG: return static_cast<double>(f.value.ulVal);
-    case NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: return static_cast<double>(f.value.ullVal);
-    case NVML_VALUE_TYPE_SIGNED_LONG_LONG: return static_cast<double>(f.value.sllVal);
-    case NVML_VALUE_TYPE_SIGNED_INT: return f.value.siVal;
-    case NVML_VALUE_TYPE_UNSIGNED_SHORT: return f.value.usVal;
-    default: return static_cast<double>(f.value.ullVal);
-  }
-}
-
-void Memory(const NvmlApi &a, Dev &d) {
-  if (a.deviceGetMemoryInfoV2 != nullptr) {
-    nvmlMemory_v2_t m;
-    std::memset(&m, 0, sizeof m);
-    m.version = nvmlMemory_v2;
-    nvmlReturn_t rc = a.deviceGetMemoryInfoV2(d.h, &m);
-    if (rc != NVML_ERROR_FUNCTION_NOT_FOUND && rc != NVML_ERROR_ARGUMENT_VERSION_MISMATCH) {
-      if (rc != NVML_SUCCESS) return (void)(d.Ok(R_MEM_TOTAL, rc), d.FailAll({R_MEM_RESERVED, R_MEM_FREE, R_MEM_USED}, rc));
-      d.r.Set(R_MEM_TOTAL, static_cast<double>(m.total));
-      d.r.Set(R_MEM_RESERVED, static_cast<double>(m.reserved));
-      d.r.Set(R_MEM_FREE, static_cast<double>(m.free));
-      d.r.Set(R_MEM_USED, static_cast<double>(m.used));
-      return;
-    }
-  }
-  d.r.Fail(R_MEM_RESERVED, NVML_ERROR_FUNCTION_NOT_FOUND);  // only v2 reports reserved memory
-  if (a.deviceGetMemoryInfo == nullptr) {
-    return d.FailAll({R_MEM_TOTAL, R_MEM_FREE, R_MEM_USED}, NVML_ERROR_FUNCTION_NOT_FOUND);
-  }
-  nvmlMemory_t m;
-  std::memset(&m, 0, sizeof m);
-  nvmlReturn_t rc = a.deviceGetMemoryInfo(d.h, &m);
-  if (!d.Ok(R_MEM_TOTAL, rc)) return d.FailAll({R_MEM_FREE, R_MEM_USED}, rc);
-  d.r.Set(R_MEM_TOTAL, static_cast<double>(m.total));
-  d.r.Set(R_MEM_FREE, static_cast<double>(m.free));
-  d.r.Set(R_MEM_USED, static_cast<double>(m.used));
-}
-
-void Utilization(const NvmlApi &a, Dev &d) {
-  if (a.deviceGetUtilizationRates == nullptr) {
-    return d.FailAll({R_GPU_UTIL, R_MEM_UTIL}, NVML_ERROR_FUNCTION_NOT_FOUND);
-  }
-  nvmlUtilization_t u{0, 0};
-  nvmlReturn_t rc = a.deviceGetUtilizationRates(d.h, &u);
-  if (!d.Ok(R_GPU_UTIL, rc)) return d.r.Fail(R_MEM_UTIL, rc);
-  d.r.Set(R_GPU_UTIL, u.gpu);
-  d.r.Set(R_MEM_UTIL, u.memory);
-}
-
-void Temperature(const NvmlApi &a, Dev &d) {
-  if (a.deviceGetTemperatureV != nullptr) {
-    nvmlTemperature_t t;
-    std::memset(&t, 0, sizeof t);
-    t.version = nvmlTemperature_v1;
-    t.sensorType = NVML_TEMPERATURE_GPU;
-    nvmlReturn_t rc = a.deviceGetTemperatureV(d.h, &t);
-    if (rc != NVML_ERROR_FUNCTION_NOT_FOUND && rc != NVML_ERROR_ARGUMENT_VERSION_MISMATCH) {
-      if (d.Ok(R_GPU_TEMP, rc)) d.r.Set(R_GPU_TEMP, t.temperature);
-      return;
-    }
-  }
-  if (a.deviceGetTemperature == nullptr) return d.r.Fail(R_GPU_TEMP, NVML_ERROR_FUNCTION_NOT_FOUND);
-  unsigned v = 0;
-  if (d.Ok(R_GPU_TEMP, a.deviceGetTemperature(d.h, NVML_TEMPERATURE_GPU, &v))) d.r.Set(R_GPU_TEMP, v);
-}
-
-// Memory temperature, retired-pending flag and NVLink counters come from field values.
-void Fields(const NvmlApi &a, Dev &d) {
-  if (a.deviceGetFieldValues == nullptr) {
-    return d.FailAll({R_MEM_TEMP, R_RETIRED_PENDING, R_NVLINK_TX, R_NVLINK_RX}, NVML_ERROR_FUNCTION_NOT_FOUND);
-  }
-  nvmlFieldValue_t f[3];
-  std::memset(f, 0, sizeof f);
-  f[0].fieldId = NVML_FI_DEV_MEMORY_TEMP;
-  f[1].fieldId = NVML_FI_DEV_RETIRED_PENDING;
-  f[2].fieldId = NVML_FI_DEV_NVLINK_LINK_COUNT;
-  nvmlReturn_t rc = a.deviceGetFieldValues(d.h, 3, f);
-  if (!d.Ok(R_MEM_TEMP, rc)) return d.FailAll({R_RETIRED_PENDING, R_NVLINK_TX, R_NVLINK_RX}, rc);
-  if (d.Ok(R_MEM_TEMP, f[0].nvmlReturn)) d.r.Set(R_MEM_TEMP, FieldNumber(f[0]));
-  if (d.Ok(R_RETIRED_PENDING, f[1].nvmlReturn)) d.r.Set(R_RETIRED_PENDING, FieldNumber(f[1]));
-  if (!d.Ok(R_NVLINK_TX, f[2].nvmlReturn)) return d.r.Fail(R_NVLINK_RX, f[2].nvmlReturn);
-  const double links = FieldNumber(f[2]);
-  if (links < 1) return d.FailAll({R_NVLINK_TX, R_NVLINK_RX}, NVML_ERROR_NOT_SUPPORTED);
-  const unsigned n = links > 64 ? 64 : static_cast<unsigned>(links);
-  nvmlFieldValue_t lf[128];
-  std::memset(lf, 0, sizeof lf);
-  for (unsigned l = 0; l < n; l++) {
-    lf[2 * l].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_TX;
-    lf[2 * l].scopeId = l;
-    lf[2 * l + 1].fieldId = NVML_FI_DEV_NVLINK_THROUGHPUT_DATA_RX;
-    lf[2 * l + 1].scopeId = l;
-  }
-  rc = a.deviceGetFieldValues(d.h, static_cast<int>(2 * n), lf);
-  if (!d.Ok(R_NVLINK_TX, rc)) return d.r.Fail(R_NVLINK_RX, rc);
-  for (int dir = 0; dir < 2; dir++) {
-    const int k = dir == 0 ? R_NVLINK_TX : R_NVLINK_RX;
-    double sum = 0;
-    int ok = 0, firstFail = 0;
-    for (unsigned l = 0; l < n; l++) {
-      const nvmlFieldValue_t &v = lf[2 * l + dir];
-      if (v.nvmlReturn == NVML_SUCCESS) {
-        sum += FieldNumber(v);
-        ok++;
-      } else if (firstFail == 0) {
-        firstFail = v.nvmlReturn;
-      }
-    }
-    if (ok > 0) d.r.Set(k, sum);
-    else d.Ok(k, firstFail);
-  }
-}
-
-void Violations(const NvmlApi &a, Dev &d) {
-  static const int keys[6] = {R_VIOL_POWER, R_VIOL_THERMAL, R_VIOL_SYNC_BOOST, R_VIOL_BOARD_LIMIT,
-                              R_VIOL_LOW_UTIL, R_VIOL_RELIABILITY};
-  for (int p = 0; p < 6; p++) {
-    if (a.deviceGetViolationStatus == nullptr) {
-      d.r.Fail(keys[p], NVML_ERROR_FUNCTION_NOT_FOUND);
-      continue;
-    }
-    nvmlViolationTime_t t{0, 0};
-    if (d.Ok(keys[p], a.deviceGetViolationStatus(d.h, p, &t))) d.r.Set(keys[p], static_cast<double>(t.violationTime));
-    if (d.lost) return;
-  }
-}
-
-void Ecc(const NvmlApi &a, Dev &d) {
-  static const int keys[4][3] = {{R_ECC_SBE_VOL, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC},
-                                 {R_ECC_DBE_VOL, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC},
-                                 {R_ECC_SBE_AGG, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_AGGREGATE_ECC},
-                                 {R_ECC_DBE_AGG, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_AGGREGATE_ECC}};
-  for (const auto &e : keys) {
-    if (a.deviceGetTotalEccErrors == nullptr) {
-      d.r.Fail(e[0], NVML_ERROR_FUNCTION_NOT_FOUND);
-      continue;
-    }
-    unsigned long long v = 0;
-    if (d.Ok(e[0], a.deviceGetTotalEccErrors(d.h, e[1], e[2], &v))) d.r.Set(e[0], static_cast<double>(v));
-    if (d.lost) return;
-  }
-}
-
-void RetiredAndRemapped(const NvmlApi &a, Dev &d) {
-  const int causes[2][2] = {{R_RETIRED_SBE, NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS},
-                            {R_RETIRED_DBE, NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR}};
-  for (const auto &c : causes) {
-    if (a.deviceGetRetiredPages == nullptr) {
-      d.r.Fail(c[0], NVML_ERROR_FUNCTION_NOT_FOUND);
-      continue;
-    }
-    unsigned count = 0;
-    nvmlReturn_t rc = a.deviceGetRetiredPages(d.h, c[1], &count, nullptr);
-    if (rc == NVML_ERROR_INSUFFICIENT_SIZE) rc = NVML_SUCCESS;  // count holds the number of pages
-    if (d.Ok(c[0], rc)) d.r.Set(c[0], count);
-    if (d.lost) return;
-  }
-  if (a.deviceGetRemappedRows == nullptr) {
-    return d.FailAll({R_REMAP_COR, R_REMAP_UNC, R_REMAP_PENDING, R_REMAP_FAILURE}, NVML_ERROR_FUNCTION_NOT_FOUND);
-  }
-  unsigned cor = 0, unc = 0, pending = 0, failure = 0;
-  nvmlReturn_t rc = a.deviceGetRemappedRows(d.h, &cor, &unc, &pending, &failure);
-  if (!d.Ok(R_REMAP_COR, rc)) return d.FailAll({R_REMAP_UNC, R_REMAP_PENDING, R_REMAP_FAILURE}, rc);
-  d.r.Set(R_REMAP_COR, cor);
-  d.r.Set(R_REMAP_UNC, unc);
-  d.r.Set(R_REMAP_PENDING, pending);
-  d.r.Set(R_REMAP_FAILURE, failure);
-}
-
-void Pcie(const NvmlApi &a, Dev &d) {
-  const int keys[2][2] = {{R_PCIE_TX, NVML_PCIE_UTIL_TX_BYTES}, {R_PCIE_RX, NVML_PCIE_UTIL_RX_BYTES}};
-  for (const auto &k : keys) {
-    if (a.deviceGetPcieThroughput == nullptr) {
-      d.r.Fail(k[0], NVML_ERROR_FUNCTION_NOT_FOUND);
-      continue;
-    }
-    unsigned v = 0;
-    if (d.Ok(k[0], a.deviceGetPcieThroughput(d.h, k[1], &v))) d.r.Set(k[0], v);
-    if (d.lost) return;
-  }
-}
-
-std::string ReadString(nvmlDeviceGetString_fn fn, nvmlDevice_t h, unsigned len, nvmlReturn_t &rc) {
-  if (fn == nullptr) {
-    rc = NVML_ERROR_FUNCTION_NOT_FOUND;
-    return std::string();
-  }
-  char buf[128];
-  std::memset(buf, 0, sizeof buf);
-  rc = fn(h, buf, len);
-  buf[sizeof buf - 1] = '\0';
-  return rc == NVML_SUCCESS ? std::string(buf) : std::string();
-}
-
-}  // namespace
 
 void Sweeper::ReadIdentity(nvmlDevice_t h, GpuSample &g, int &lost) {
   nvmlReturn_t rc;
@@ -274,43 +39,27 @@ void Sweeper::ReadIdentity(nvmlDevice_t h, GpuSample &g, int &lost) {
       g.pciBusId = pci.busId;
     }
   }
-}
-
-void Sweeper::ReadMig(nvmlDevice_t h, GpuSample &g, int &lost) {
-  if (a_.deviceGetMaxMigDeviceCount == nullptr || a_.deviceGetMigDeviceHandleByIndex == nullptr) return;
-  unsigned max = 0;
-  nvmlReturn_t rc = a_.deviceGetMaxMigDeviceCount(h, &max);
-  if (IsLost(rc)) lost = rc;
-  if (rc != NVML_SUCCESS) return;
-  for (unsigned s = 0; s < max && !lost; s++) {
-    nvmlDevice_t m = nullptr;
-    rc = a_.deviceGetMigDeviceHandleByIndex(h, s, &m);
-    if (IsLost(rc)) lost = rc;
-    if (rc != NVML_SUCCESS) continue;  // NOT_FOUND: an empty slot
-    MigSample ms;
-    ms.slot = s;
-    ms.uuid = ReadString(a_.deviceGetUuid, m, NVML_DEVICE_UUID_V2_BUFFER_SIZE, rc);
-    ms.name = ReadString(a_.deviceGetName, m, NVML_DEVICE_NAME_V2_BUFFER_SIZE, rc);
-    const size_t at = ms.name.rfind("MIG ");
-    if (at != std::string::npos) {
-      const std::string rest = ms.name.substr(at + 4);
-      ms.profile = rest.substr(0, rest.find(' '));
+  if (lost) return;
+  g.vbios = ReadString(a_.deviceGetVbiosVersion, h, NVML_DEVICE_VBIOS_VERSION_BUFFER_SIZE, rc);
+  if (note(rc), lost) return;
+  g.inforomImage = ReadString(a_.deviceGetInforomImageVersion, h, NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE, rc);
+  if (note(rc), lost) return;
+  if (a_.deviceGetInforomVersion != nullptr) {
+    const std::pair<int, std::string *> objects[3] = {
+        {NVML_INFOROM_OEM, &g.inforomOem}, {NVML_INFOROM_ECC, &g.inforomEcc}, {NVML_INFOROM_POWER, &g.inforomPower}};
+    for (const auto &o : objects) {
+      char buf[NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE + 1];
+      std::memset(buf, 0, sizeof buf);
+      if (note(a_.deviceGetInforomVersion(h, o.first, buf, NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE))) *o.second = buf;
+      if (lost) return;
     }
-    unsigned id = 0;
-    if (a_.deviceGetGpuInstanceId != nullptr && a_.deviceGetGpuInstanceId(m, &id) == NVML_SUCCESS) ms.gpuInstanceId = id;
-    if (a_.deviceGetComputeInstanceId != nullptr && a_.deviceGetComputeInstanceId(m, &id) == NVML_SUCCESS) {
-      ms.computeInstanceId = id;
-    }
-    int migLost = 0;
-    Dev d{m, ms.r, migLost};
-    Utilization(a_, d);
-    Memory(a_, d);
-    g.mig.push_back(std::move(ms));
   }
+  int brand = 0;
+  if (a_.deviceGetBrand != nullptr && note(a_.deviceGetBrand(h, &brand))) g.brand = BrandName(brand);
 }
 
-void Sweeper::ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost) {
-  Dev d{h, g.r, lost};
+void Sweeper::ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost) {
+  Dev d{s.handle, g.r, lost};
   const NvmlApi &a = a_;
   Utilization(a, d);
   if (lost) return;
@@ -320,7 +69,7 @@ void Sweeper::ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost) {
   d.U64(R_ENERGY, a.deviceGetTotalEnergyConsumption);
   if (lost) return;
   Temperature(a, d);
-  Fields(a, d);
+  Fields(a, d, s.legacyViolations);
   if (lost) return;
   d.Clock(R_SM_CLOCK, a.deviceGetClockInfo, NVML_CLOCK_SM);
   d.Clock(R_MEM_CLOCK, a.deviceGetClockInfo, NVML_CLOCK_MEM);
@@ -334,8 +83,6 @@ void Sweeper::ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost) {
   d.U32(R_PCIE_REPLAY, a.deviceGetPcieReplayCounter);
   d.U64(R_CLOCK_EVENT_REASONS, a.deviceGetClockEventReasons);
   if (lost) return;
-  Violations(a, d);
-  if (lost) return;
   Ecc(a, d);
   if (lost) return;
   RetiredAndRemapped(a, d);
@@ -343,7 +90,9 @@ void Sweeper::ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost) {
   d.U32(R_FAN_SPEED, a.deviceGetFanSpeed);
   if (pcie && !lost) Pcie(a, d);
   if (lost) return;
-  if (g.migMode == 1) ReadMig(h, g, lost);
+  Settings(a, d);
+  if (lost) return;
+  if (g.migMode == 1) ReadMig(s.handle, g, lost);
 }
 
 void Sweeper::Run(bool pcie, SweepData &out) {
@@ -353,6 +102,8 @@ void Sweeper::Run(bool pcie, SweepData &out) {
     out.durationUs = std::chrono::duration<double, std::micro>(t1 - t0).count();
     out.timestampMs = std::chrono::duration<double, std::milli>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
+    profiles_.swap(seenProfiles_);  // the MIG profiles of the devices seen this sweep
+    seenProfiles_.clear();
   };
   char buf[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
   if (a_.systemGetDriverVersion != nullptr && a_.systemGetDriverVersion(buf, sizeof buf) == NVML_SUCCESS) {
@@ -363,10 +114,17 @@ void Sweeper::Run(bool pcie, SweepData &out) {
     buf[sizeof buf - 1] = '\0';
     out.nvmlVersion = buf;
   }
+  // `_v2` asks libcuda, which is not mounted under NVIDIA_DRIVER_CAPABILITIES=utility: it then
+  // answers LIBRARY_NOT_FOUND, while the plain call still knows the version the driver supports.
   int cuda = 0;
-  if (a_.systemGetCudaDriverVersion != nullptr && a_.systemGetCudaDriverVersion(&cuda) == NVML_SUCCESS) {
-    out.cudaDriverVersion = cuda;
+  nvmlReturn_t crc = NVML_ERROR_FUNCTION_NOT_FOUND;
+  if (!cudaPlainOnly_ && a_.systemGetCudaDriverVersionV2 != nullptr) {
+    crc = a_.systemGetCudaDriverVersionV2(&cuda);
+    if (crc == NVML_ERROR_LIBRARY_NOT_FOUND || crc == NVML_ERROR_FUNCTION_NOT_FOUND) cudaPlainOnly_ = true;
   }
+  if (crc != NVML_SUCCESS && a_.systemGetCudaDriverVersion != nullptr) crc = a_.systemGetCudaDriverVersion(&cuda);
+  if (crc == NVML_SUCCESS) out.cudaDriverVersion = cuda;
+
   unsigned count = 0;
   nvmlReturn_t rc = a_.deviceGetCount != nullptr ? a_.deviceGetCount(&count) : NVML_ERROR_FUNCTION_NOT_FOUND;
   if (rc != NVML_SUCCESS) {
@@ -382,6 +140,7 @@ void Sweeper::Run(bool pcie, SweepData &out) {
     int lost = 0;
     if (!s.valid) {
       s.identity.index = i;
+      s.legacyViolations = false;
       rc = a_.deviceGetHandleByIndex != nullptr ? a_.deviceGetHandleByIndex(i, &s.handle)
                                                 : NVML_ERROR_FUNCTION_NOT_FOUND;
       if (rc != NVML_SUCCESS) {
@@ -403,15 +162,22 @@ void Sweeper::Run(bool pcie, SweepData &out) {
       if (IsLost(rc)) lost = rc;
       s.identity.migMode = rc == NVML_SUCCESS ? (cur == NVML_DEVICE_MIG_ENABLE ? 1 : 0) : -1;
     }
-    g.index = s.identity.index;
-    g.minor = s.identity.minor;
-    g.uuid = s.identity.uuid;
-    g.name = s.identity.name;
-    g.pciBusId = s.identity.pciBusId;
-    g.serial = s.identity.serial;
-    g.hasSerial = s.identity.hasSerial;
-    g.migMode = s.identity.migMode;
-    if (!lost) ReadDevice(s.handle, pcie, g, lost);
+    const GpuSample &id = s.identity;
+    g.index = id.index;
+    g.minor = id.minor;
+    g.uuid = id.uuid;
+    g.name = id.name;
+    g.pciBusId = id.pciBusId;
+    g.serial = id.serial;
+    g.hasSerial = id.hasSerial;
+    g.vbios = id.vbios;
+    g.inforomImage = id.inforomImage;
+    g.inforomOem = id.inforomOem;
+    g.inforomEcc = id.inforomEcc;
+    g.inforomPower = id.inforomPower;
+    g.brand = id.brand;
+    g.migMode = id.migMode;
+    if (!lost) ReadDevice(s, pcie, g, lost);
     if (lost) {
       g.lostCode = lost;
       g.r.Clear();

@@ -3,11 +3,12 @@
 #ifndef NVML_EXPORTER_SWEEP_H
 #define NVML_EXPORTER_SWEEP_H
 
+#include <map>
 #include <string>
-#include "reading_keys.h"
 #include <vector>
 
 #include "loader.h"
+#include "reading_keys.h"
 
 namespace nvx {
 
@@ -37,6 +38,10 @@ struct ReadingSet {
 struct MigSample {
   unsigned slot = 0;
   std::string uuid, name, profile;
+  // where `profile` came from: "gpuInstance" (the GPU instance's profile info, as DCGM builds it),
+  // "name" (parsed from the MIG device name: the GPU-instance calls are absent or not permitted),
+  // "" (neither)
+  std::string profileSource;
   long long gpuInstanceId = -1, computeInstanceId = -1;  // -1 = not readable
   ReadingSet r;
 };
@@ -46,6 +51,8 @@ struct GpuSample {
   long long minor = -1;  // -1 = null
   std::string uuid, name, pciBusId, serial;
   bool hasSerial = false;
+  // identity strings read with the rest of the identity; "" = not readable
+  std::string vbios, inforomImage, inforomOem, inforomEcc, inforomPower, brand;
   int migMode = -1;  // -1 = null (no MIG support), 0 disabled, 1 enabled
   int lostCode = 0;  // 0 = answered
   ReadingSet r;
@@ -73,12 +80,21 @@ class Sweeper {
     nvmlDevice_t handle = nullptr;
     bool valid = false;
     GpuSample identity;  // last seen identity (kept while the GPU is lost)
+    // fields 74-79 answered with an error on this GPU: violation times come from
+    // nvmlDeviceGetViolationStatus from then on (until the handle is looked up again)
+    bool legacyViolations = false;
+  };
+  struct Profile {
+    std::string name, source;
   };
   void ReadIdentity(nvmlDevice_t h, GpuSample &g, int &lost);
-  void ReadDevice(nvmlDevice_t h, bool pcie, GpuSample &g, int &lost);
+  void ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost);
   void ReadMig(nvmlDevice_t h, GpuSample &g, int &lost);
+  Profile MigProfile(nvmlDevice_t parent, const MigSample &m, bool &keep);
   const NvmlApi &a_;
   std::vector<Slot> slots_;
+  bool cudaPlainOnly_ = false;  // `_v2` answered that it cannot: the plain call from then on
+  std::map<std::string, Profile> profiles_, seenProfiles_;  // by MIG device UUID
 };
 
 }  // namespace nvx

@@ -26,11 +26,6 @@ bool SweepWorker::Request(bool pcieThroughput) {
   return true;
 }
 
-bool SweepWorker::Busy() {
-  std::lock_guard<std::mutex> lock(state_->m);
-  return state_->busy || state_->pending;
-}
-
 void SweepWorker::Stop() {
   if (!thread_.joinable()) return;
   bool busy;

@@ -24,7 +24,6 @@ class SweepWorker {
   ~SweepWorker();
   // Queues one sweep. False when a sweep is still running (or the worker is stopping).
   bool Request(bool pcieThroughput);
-  bool Busy();
   // Stops the thread: joins it when idle; when a sweep is stuck in NVML the thread is detached
   // and finishes (and releases the library) on its own once the call returns.
   void Stop();

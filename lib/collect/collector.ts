@@ -89,6 +89,7 @@ export class Collector extends EventEmitter {
       readErrors: this.stats.readErrors,
       gpusLost: devices.filter((d) => d.lostCode !== null).length,
       gpuCount: devices.length,
+      migParentMemoryDenied: this.migMemoryDenied.size,
     };
   }
 
@@ -146,6 +147,7 @@ export class Collector extends EventEmitter {
     this.stats.lastSuccessMs = Date.now();
     const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);
+    this.checkMigParentMemory(sweep.devices);
     this.updateNvlink(sweep);
     this.publish(sweep);
     this.emit('sweep', { outcome: 'ok', readErrors } satisfies SweepOutcome);
@@ -204,6 +206,26 @@ export class Collector extends EventEmitter {
     return out;
   }
 
+  /** MIG-enabled GPUs whose own memory NVML refuses (NO_PERMISSION): warned once per GPU. */
+  private migMemoryDenied = new Set<string>();
+  private readonly migMemoryWarned = new Set<string>();
+
+  private checkMigParentMemory(devices: DeviceSample[]): void {
+    const denied = new Set<string>();
+    for (const d of devices) {
+      if (d.lostCode !== null || d.migEnabled !== true || d.status.memTotal !== 4) continue;
+      denied.add(d.uuid);
+      if (this.migMemoryWarned.has(d.uuid)) continue;
+      this.migMemoryWarned.add(d.uuid);
+      this.opts.logger.warn(
+        'NVML refuses the memory of a MIG-enabled GPU (NVML_ERROR_NO_PERMISSION): its DCGM_FI_DEV_FB_* series are missing; ' +
+          'set NVIDIA_MIG_MONITOR_DEVICES=all in the container environment (deploy/ sets it)',
+        { gpu: d.index, uuid: d.uuid },
+      );
+    }
+    this.migMemoryDenied = denied;
+  }
+
   private trackLost(devices: DeviceSample[]): void {
     const now = new Set(devices.filter((d) => d.lostCode !== null).map((d) => d.uuid));
     for (const d of devices) {
@@ -218,7 +240,7 @@ export class Collector extends EventEmitter {
     this.lostUuids = now;
   }
 
-  /** NVLink bandwidth as dcgm-exporter reports it: Δ(TX+RX) between sweeps, in MB/s (0 first). */
+  /** NVLink bandwidth as dcgm-exporter reports it: Δ(TX+RX KiB) between sweeps ÷ s ÷ 1000, truncated (0 first). */
   private updateNvlink(sweep: SweepResult): void {
     const next = new Map<string, { kib: number; t: number }>();
     const rate = new Map<string, number>();
@@ -231,7 +253,8 @@ export class Collector extends EventEmitter {
       const prev = this.nvlinkPrev.get(d.uuid);
       next.set(d.uuid, { kib, t: sweep.timestamp });
       const dt = prev ? (sweep.timestamp - prev.t) / 1000 : 0;
-      rate.set(d.uuid, prev && dt > 0 && kib >= prev.kib ? Math.round(((kib - prev.kib) * 1024) / 1e6 / dt) : 0);
+      // DCGM: ΔKiB / s / 1000, truncated (its "MB/s" is KiB/s ÷ 1000); the base-unit field in bytes/s
+      rate.set(d.uuid, prev && dt > 0 && kib >= prev.kib ? Math.trunc((kib - prev.kib) / dt / 1000) : 0);
       bytes.set(d.uuid, prev && dt > 0 && kib >= prev.kib ? Math.trunc(((kib - prev.kib) * 1024) / dt) : 0);
     }
     this.nvlinkPrev = next;

@@ -13,7 +13,8 @@ export interface Snapshot {
   xidCount: ReadonlyMap<string, number>;
   /**
    * NVLink bandwidth per GPU UUID as dcgm-exporter reports DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL:
-   * the difference of (TX+RX KiB counters) between the last two sweeps, per second (0 on the first)
+   * the difference of (TX+RX KiB counters) between the last two sweeps, per second, ÷ 1000,
+   * truncated (0 on the first)
    */
   nvlinkBandwidth: ReadonlyMap<string, number>;
   /** the same difference in bytes per second (ΔKiB × 1024 / Δt; 0 on the first): DCGM 4.7's base-unit field */
@@ -42,4 +43,9 @@ export interface CollectorStatus {
   gpusLost: number;
   /** GPUs in the last sweep */
   gpuCount: number;
+  /**
+   * MIG-enabled GPUs whose own (aggregate) memory NVML refused with NO_PERMISSION in the last sweep:
+   * the container lacks NVIDIA_MIG_MONITOR_DEVICES=all, and their parent DCGM_FI_DEV_FB_* are missing
+   */
+  migParentMemoryDenied?: number; // always set by the Collector; optional for statuses built elsewhere
 }

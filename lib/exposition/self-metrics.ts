@@ -114,6 +114,9 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
   });
   gauge('nvml_exporter_gpus', 'GPUs in the last sweep.', () => status().gpuCount);
   gauge('nvml_exporter_gpus_lost', 'GPUs that did not answer the last sweep (fallen off the bus, lost).', () => status().gpusLost);
+  gauge('nvml_exporter_mig_parent_memory_denied_gpus',
+    'MIG-enabled GPUs whose memory NVML refuses (NO_PERMISSION: set NVIDIA_MIG_MONITOR_DEVICES=all); their DCGM_FI_DEV_FB_* series are missing.',
+    () => status().migParentMemoryDenied ?? 0);
   const reloadsOk = counter('nvml_exporter_config_reloads_total', 'Counters-file reloads that succeeded.');
   const reloadsFailed = counter('nvml_exporter_config_reload_failures_total', 'Counters-file reloads that failed (the previous selection was kept).');
   src.reloads.on('reload', (ok) => (ok ? reloadsOk() : reloadsFailed()));

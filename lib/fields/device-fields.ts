@@ -63,7 +63,14 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
       return v === undefined || v > 200 ? undefined : v;
     },
   }),
-  int('DCGM_FI_DEV_GPU_TEMP', 150, 'gpuTemp', 'GPU temperature (in C).', 'C', 'gauge', ['dcgm_gpu_temp']),
+  field({
+    name: 'DCGM_FI_DEV_GPU_TEMP', id: 150, help: 'GPU temperature (in C).', unit: 'C', aliases: ['dcgm_gpu_temp'],
+    // readings above 200 °C are read errors, as DCGM treats them
+    device: (d) => {
+      const v = d.readings.gpuTemp;
+      return v === undefined || v > 200 ? undefined : v;
+    },
+  }),
   // power and energy
   field({
     name: 'DCGM_FI_DEV_POWER_USAGE', id: 155, help: 'Power draw (in W).', unit: 'W', format: 'double',
@@ -75,7 +82,8 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
   field({
     name: 'DCGM_FI_DEV_ENFORCED_POWER_LIMIT', id: 164, help: 'Effective power limit the driver enforces (in W).',
     unit: 'W', format: 'double',
-    device: (d) => (d.readings.powerLimit === undefined ? undefined : d.readings.powerLimit / 1000),
+    // DCGM divides the mW as integers: whole watts, printed as a double (700.000000)
+    device: (d) => (d.readings.powerLimit === undefined ? undefined : Math.trunc(d.readings.powerLimit / 1000)),
   }),
   int('DCGM_FI_DEV_FAN_SPEED', 191, 'fanSpeed', 'Fan speed (in %).', '%'),
   // PCIe
@@ -147,6 +155,9 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
     aliases: ['dcgm_nvlink_bandwidth_total'],
     device: (d: DeviceSample, snap: Snapshot) => snap.nvlinkBandwidth.get(d.uuid),
   }),
+  // vGPU licence, as DCGM derives it from the licensable features: 1 licensed, 0 not licensed or
+  // licensing not supported (bare metal); no series when NVML does not answer
+  int('DCGM_FI_DEV_VGPU_LICENSE_STATUS', 526, 'vgpuLicenseStatus', 'vGPU License status', '0/1'),
   // exporter-owned: XID events per XID number within the last --xid-count-window-size ms; one
   // sample of 0 without an xid label when there were none (dcgm-exporter's shape)
   field({

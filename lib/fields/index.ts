@@ -10,6 +10,7 @@ import { BASE_UNIT_FIELDS } from './base-unit-fields.js';
 import { DEVICE_FIELDS } from './device-fields.js';
 import { LABEL_FIELDS } from './label-fields.js';
 import { STATE_FIELDS } from './state-fields.js';
+import { CONFIG_FIELDS } from './config-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
 import { DCGM_EXPORTER_FIELDS, DCGM_FIELDS, DCGM_LEGACY_NAMES, DCGM_NON_FIELD_NAMES, DCGM_RENAMES, type DcgmFieldFact } from './dcgm-field-table.js';
 import type { FieldDef, UnavailableField, ValueField } from './types.js';
@@ -19,7 +20,7 @@ export { CSV_TYPES } from './types.js';
 export { xidMessage } from './xid.js';
 
 /** Every numeric field this exporter serves, in ascending field-ID order. */
-export const VALUE_FIELDS: readonly ValueField[] = [...STATE_FIELDS, ...DEVICE_FIELDS, ...BASE_UNIT_FIELDS].sort((a, b) => a.id - b.id);
+export const VALUE_FIELDS: readonly ValueField[] = [...STATE_FIELDS, ...CONFIG_FIELDS, ...DEVICE_FIELDS, ...BASE_UNIT_FIELDS].sort((a, b) => a.id - b.id);
 /** Every label row this exporter serves. */
 export { LABEL_FIELDS, UNAVAILABLE_FIELDS };
 

@@ -27,7 +27,6 @@ export interface RawHandle {
   /** dlopen + nvmlInit on a pool thread */
   open(path: string, onSweep: RawSweepCallback): Promise<RawOpenResult>;
   sweep(pcieThroughput: boolean): boolean;
-  busy(): boolean;
   startEvents(onXid: (e: XidEvent) => void): boolean;
   /** stops the threads; nvmlShutdown + dlclose run on a pool thread when this was the last reference */
   close(): Promise<void>;

@@ -11,7 +11,10 @@ const NOT_READ = -1;
 export interface IdentityStrings {
   driverVersion: string;
   nvmlVersion: string;
-  /** per GPU: uuid, name, pciBusId, serial, then per MIG device: uuid, profile, name */
+  /**
+   * per GPU: uuid, name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc,
+   * inforomPower, brand; then per MIG device: uuid, profile, name, profileSource
+   */
   rest: readonly string[];
 }
 
@@ -31,25 +34,69 @@ export function decodeIdentity(ids: readonly string[]): IdentityStrings {
 
 type SetReader = (nums: Float64Array, at: number) => { readings: Readings; status: ReadingStatus };
 
+const IDENT = /^[A-Za-z][A-Za-z0-9]*$/;
+for (const key of READING_KEYS) if (!IDENT.test(key)) throw new Error(`reading key ${key} is not a plain identifier`);
+
 /**
- * Reads one reading set. Generated once from READING_KEYS so that every store has a constant
- * property name: V8 then keeps these objects in fast mode with shared hidden classes, where
- * stores through a computed key (`o[key] = v`) turn an object of more than a dozen properties
- * into a slow dictionary — several times the cost here, and again on every read while rendering.
+ * A reader for one outcome pattern (per key: read, failed or not read), built as two object
+ * literals. Created in one piece from a literal, an object gets all its properties in-object with
+ * one shared hidden class; built up property by property, an object of several dozen properties
+ * reallocates its property store again and again. Keys are constant names: stores through a
+ * computed key (`o[key] = v`) would turn the objects into slow dictionaries, again on every read
+ * while rendering.
  */
-function compileSetReader(): SetReader {
-  const body = ['const ok = {}, failed = {}; let c;'];
+function compilePattern(pattern: string): SetReader {
+  const ok: string[] = [];
+  const failed: string[] = [];
   READING_KEYS.forEach((key, k) => {
-    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) throw new Error(`reading key ${key} is not a plain identifier`);
-    body.push(`c = n[a + ${R + k}]; if (c === 0) ok.${key} = n[a + ${k}]; else if (c !== ${NOT_READ}) failed.${key} = c;`);
+    if (pattern[k] === 'o') ok.push(`${key}: n[a + ${k}]`);
+    else if (pattern[k] === 'f') failed.push(`${key}: n[a + ${R + k}]`);
   });
-  body.push('return { readings: ok, status: failed };');
-  return new Function('n', 'a', body.join('\n')) as SetReader;
+  return new Function('n', 'a', `return { readings: { ${ok.join(', ')} }, status: { ${failed.join(', ')} } };`) as SetReader;
 }
 
-const readings = compileSetReader();
+// A GPU's outcome pattern changes rarely (a reading starts or stops failing), so there are few;
+// past the bound, patterns are compiled and used without being kept.
+const MAX_PATTERNS = 256;
+const patterns = new Map<string, SetReader>();
+
+/** The pattern each reading set had last time, by its position in the sweep, with its reader. */
+interface Last {
+  kinds: Int8Array; // 0 read, 1 failed, 2 not read
+  reader: SetReader;
+}
+const last: Last[] = [];
+
+const kindOf = (c: number): number => (c === 0 ? 0 : c === NOT_READ ? 2 : 1);
+
+/** Reads set number `set` of a sweep (values, then status codes: native/result.h). */
+function readings(n: Float64Array, a: number, set: number): { readings: Readings; status: ReadingStatus } {
+  const prev = last[set];
+  if (prev) {
+    let same = true;
+    for (let k = 0; k < R && same; k++) same = prev.kinds[k] === kindOf(n[a + R + k]!);
+    if (same) return prev.reader(n, a);
+  }
+  const kinds = new Int8Array(R);
+  for (let k = 0; k < R; k++) kinds[k] = kindOf(n[a + R + k]!);
+  const key = Array.from(kinds, (x) => 'of-'[x]).join('');
+  let reader = patterns.get(key);
+  if (!reader) {
+    reader = compilePattern(key);
+    if (patterns.size < MAX_PATTERNS) patterns.set(key, reader);
+  }
+  if (set < 4096) last[set] = { kinds, reader };
+  return reader(n, a);
+}
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
+const strOrNull = (v: string | undefined): string | null => (v ? v : null);
+const GPU_STRINGS = 10;
+const MIG_STRINGS = 4;
+
+function profileSource(v: string | undefined): MigDeviceSample['profileSource'] {
+  return v === 'gpuInstance' || v === 'name' ? v : '';
+}
 
 /** Builds the SweepResult. Throws if the numbers and the identity do not fit together. */
 export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResult {
@@ -58,6 +105,7 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
   const s = id.rest;
   let at = HEADER;
   let si = 0;
+  let set = 0;
   for (let i = 0; i < gpus; i++) {
     const migCount = nums[at + 5]!;
     const migMode = nums[at + 2]!;
@@ -66,20 +114,23 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
     const index = nums[at]!;
     const minor = orNull(nums[at + 1]!);
     at += 6;
-    const r = readings(nums, at);
+    const r = readings(nums, at, set++);
     at += 2 * R;
     const uuid = s[si]!;
     const name = s[si + 1]!;
     const pciBusId = s[si + 2]!;
     const serial = hasSerial ? s[si + 3]! : null;
-    si += 4;
+    const vbiosVersion = strOrNull(s[si + 4]);
+    const inforom = { image: strOrNull(s[si + 5]), oem: strOrNull(s[si + 6]), ecc: strOrNull(s[si + 7]), power: strOrNull(s[si + 8]) };
+    const brand = strOrNull(s[si + 9]);
+    si += GPU_STRINGS;
     const mig: MigDeviceSample[] = new Array(migCount);
     for (let j = 0; j < migCount; j++) {
       const slot = nums[at]!;
       const gpuInstanceId = orNull(nums[at + 1]!);
       const computeInstanceId = orNull(nums[at + 2]!);
       at += 3;
-      const mr = readings(nums, at);
+      const mr = readings(nums, at, set++);
       at += 2 * R;
       mig[j] = {
         uuid: s[si]!,
@@ -87,11 +138,12 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
         gpuInstanceId,
         computeInstanceId,
         profile: s[si + 1]!,
+        profileSource: profileSource(s[si + 3]),
         name: s[si + 2]!,
         readings: mr.readings,
         status: mr.status,
       };
-      si += 3;
+      si += MIG_STRINGS;
     }
     devices[i] = {
       index,
@@ -100,6 +152,9 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
       name,
       pciBusId,
       serial,
+      vbiosVersion,
+      inforom,
+      brand,
       migEnabled: migMode < 0 ? null : migMode === 1,
       lostCode: lost === 0 ? null : lost,
       readings: r.readings,

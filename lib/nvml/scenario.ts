@@ -18,13 +18,45 @@ export type SimValue =
       /** a counter growing by `perS` per second from `start` (energy, ECC, violation ns, NVLink KiB) */
       ramp: { start: number; perS: number };
     };
+// vgpuLicenseStatus: absent = bare metal (licensing not supported), a number = a vGPU whose vGPU
+// feature is licensed (non-zero) or not (0), `unsupported` = the call answers NOT_SUPPORTED.
+
+/** Real-driver quirks of one GPU (native/fake/README.md, "Real-driver quirks"). */
+export type SimGpuQuirk =
+  /** integer field values labelled NVML_VALUE_TYPE_DOUBLE (memory temperature on r545) */
+  | 'field-types-double'
+  /** with ECC disabled (eccModeCurrent 0), the entries of fields 1-31 are left untouched */
+  | 'ecc-fields-untouched'
+  /** the NVLink throughput fields do not answer the all-links scope (0xFFFFFFFF) */
+  | 'no-nvlink-all-scope'
+  /** fields 74-79 (violation times) are unknown: NOT_SUPPORTED */
+  | 'no-perf-policy-fields';
+
+/** Real-driver quirks of the whole library. */
+export type SimGlobalQuirk =
+  /** no libcuda (NVIDIA_DRIVER_CAPABILITIES=utility): nvmlSystemGetCudaDriverVersion_v2 → LIBRARY_NOT_FOUND */
+  | 'no-libcuda'
+  /** nvmlEventSetWait_v2 is exported but answers NOT_SUPPORTED when called */
+  | 'event-wait-v2-not-supported'
+  /** nvmlEventSetWait_v2 is exported but answers FUNCTION_NOT_FOUND when called */
+  | 'event-wait-v2-not-found';
+
+/** A version string, or `unsupported`: the call answers NOT_SUPPORTED. */
+export type SimText = string;
 
 export interface SimMigDevice {
-  /** GPU-instance profile, e.g. `1g.10gb` */
+  /**
+   * The profile as the MIG device's name ends: `<slices>g.<GB>gb` (`1g.10gb`), with a `+suffix`
+   * (`1g.10gb+me`), or a compute instance using part of its GPU instance, `<n>c.<slices>g.<GB>gb`
+   * (`1c.2g.20gb`). The GPU instance's profile is the part after `<n>c.`.
+   */
   profile: string;
   uuid?: string;
+  /** compute instances with the same gpuInstanceId share that GPU instance (and its memory) */
   gpuInstanceId?: number;
   computeInstanceId?: number;
+  /** the GPU-instance profile's memorySizeMB (default GB × 1024 − 256) */
+  profileMemoryMB?: number;
   /** per-instance memory total in bytes (default derived from the profile) */
   memTotal?: number;
   values?: Partial<Record<ReadingKey, SimValue>>;
@@ -48,6 +80,19 @@ export interface SimGpu {
   mig?: SimMigDevice[];
   /** false = the GPU does not support MIG at all (nvmlDeviceGetMigMode → NOT_SUPPORTED); default false unless mig is given */
   migCapable?: boolean;
+  /** MIG mode; default: on when `mig` lists instances. On with no instances is possible, as on a real GPU. */
+  migMode?: boolean;
+  /** `denied`: the GPU-instance calls answer NO_PERMISSION (they can need a privileged caller); default allowed */
+  gpuInstanceAccess?: 'allowed' | 'denied';
+  quirks?: SimGpuQuirk[];
+  /** the active NVLink link ids (default 0..17, an H100 SXM's 18); field 91 counts them */
+  nvlinkIds?: number[];
+  /** nvmlDeviceGetVbiosVersion (default `96.00.99.00.01`), or `unsupported` */
+  vbios?: SimText;
+  /** nvmlDeviceGetInforomVersion / …ImageVersion (defaults: oem 2.1, ecc 7.16, power unsupported, image G520.0200.00.05) */
+  inforom?: { oem?: SimText; ecc?: SimText; power?: SimText; image?: SimText };
+  /** nvmlDeviceGetBrand: an nvmlBrandType_t number (default 14, NVIDIA) or `unsupported` */
+  brand?: number | 'unsupported';
 }
 
 export interface SimXid {
@@ -56,6 +101,9 @@ export interface SimXid {
   xid: number;
   /** unique per event; an event is delivered once per id (default: its position in the list) */
   id?: number;
+  /** what the v2 wait reports as the GPU/compute instance (default none: 0xFFFFFFFF) */
+  gpuInstanceId?: number;
+  computeInstanceId?: number;
 }
 
 export interface Scenario {
@@ -70,4 +118,12 @@ export interface Scenario {
   delays?: Record<string, number>;
   /** XID events; each is delivered once to an event set registered for XID events */
   xids?: SimXid[];
+  quirks?: SimGlobalQuirk[];
+  /**
+   * The latency model: `published` gives every call its published per-call cost (native/fake/README.md,
+   * "Latency model"), `off` none (default: the NVML_SIM_LATENCY variable decides; unset = off)
+   */
+  latency?: 'published' | 'off';
+  /** per-function cost overrides in µs (apply while the model is on) */
+  latencyUs?: Record<string, number>;
 }

@@ -4,7 +4,7 @@
 import { packageRoot } from '../package-root.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scenario, SimGpu, SimMigDevice, SimValue } from './scenario.js';
+import type { Scenario, SimGlobalQuirk, SimGpu, SimGpuQuirk, SimMigDevice, SimValue, SimXid } from './scenario.js';
 import { READING_KEYS, type ReadingKey } from './types.js';
 
 export { packageRoot };
@@ -73,12 +73,23 @@ function calls(where: string, kind: 'error' | 'delay', m: Record<string, number>
   }
 }
 
+const GPU_QUIRKS: readonly SimGpuQuirk[] = ['field-types-double', 'ecc-fields-untouched', 'no-nvlink-all-scope', 'no-perf-policy-fields'];
+const GLOBAL_QUIRKS: readonly SimGlobalQuirk[] = ['no-libcuda', 'event-wait-v2-not-supported', 'event-wait-v2-not-found'];
+
+function quirks(where: string, q: readonly string[] | undefined, known: readonly string[], out: string[]): void {
+  for (const [i, x] of (q ?? []).entries()) {
+    if (!known.includes(x)) fail(`${where}[${i}]`, `unknown quirk ${JSON.stringify(x)} (known: ${known.join(', ')})`);
+    out.push(`quirk ${x}`);
+  }
+}
+
 function mig(where: string, m: SimMigDevice, out: string[]): void {
-  if (typeof m.profile !== 'string' || !/^\d+g\.\d+gb(\+\w+)?$/.test(m.profile)) fail(`${where}.profile`, `expected a profile like 1g.10gb, got ${JSON.stringify(m.profile)}`);
+  if (typeof m.profile !== 'string' || !/^(\d+c\.)?\d+g\.\d+gb(\+\w+)?$/.test(m.profile)) fail(`${where}.profile`, `expected a profile like 1g.10gb, 1g.10gb+me or 1c.2g.20gb, got ${JSON.stringify(m.profile)}`);
   out.push(`mig ${m.profile}`);
   if (m.uuid !== undefined) out.push(`uuid ${word(`${where}.uuid`, m.uuid)}`);
-  if (m.gpuInstanceId !== undefined) out.push(`gi ${int(`${where}.gpuInstanceId`, m.gpuInstanceId, 0, 1000)}`);
+  if (m.gpuInstanceId !== undefined) out.push(`gi ${int(`${where}.gpuInstanceId`, m.gpuInstanceId, 0, 15)}`);
   if (m.computeInstanceId !== undefined) out.push(`ci ${int(`${where}.computeInstanceId`, m.computeInstanceId, 0, 1000)}`);
+  if (m.profileMemoryMB !== undefined) out.push(`gimem ${int(`${where}.profileMemoryMB`, m.profileMemoryMB, 1, 1 << 22)}`);
   if (m.memTotal !== undefined) out.push(`memTotal ${num(`${where}.memTotal`, m.memTotal)}`);
   values(`${where}.values`, m.values, out);
 }
@@ -97,6 +108,23 @@ function gpu(i: number, g: SimGpu, out: string[]): void {
   if (g.lost === true) out.push('lost');
   else if (typeof g.lost === 'number') out.push(`lost ${int(`${where}.lost`, g.lost, 1, 1_000_000)}`);
   if (g.migCapable !== undefined) out.push(`migcapable ${g.migCapable ? 'yes' : 'no'}`);
+  if (g.migMode !== undefined) out.push(`migmode ${g.migMode ? 'on' : 'off'}`);
+  if (g.gpuInstanceAccess !== undefined) {
+    if (g.gpuInstanceAccess !== 'allowed' && g.gpuInstanceAccess !== 'denied') fail(`${where}.gpuInstanceAccess`, 'expected allowed or denied');
+    out.push(`giaccess ${g.gpuInstanceAccess}`);
+  }
+  quirks(`${where}.quirks`, g.quirks, GPU_QUIRKS, out);
+  if (g.nvlinkIds !== undefined) {
+    if (!Array.isArray(g.nvlinkIds) || g.nvlinkIds.length > 18 || new Set(g.nvlinkIds).size !== g.nvlinkIds.length)
+      fail(`${where}.nvlinkIds`, 'expected at most 18 distinct link ids');
+    out.push(['nvlinks', ...g.nvlinkIds.map((l, i) => int(`${where}.nvlinkIds[${i}]`, l, 0, 17))].join(' '));
+  }
+  if (g.vbios !== undefined) out.push(`vbios ${text(`${where}.vbios`, g.vbios)}`);
+  for (const o of ['oem', 'ecc', 'power', 'image'] as const) {
+    const v = g.inforom?.[o];
+    if (v !== undefined) out.push(`inforom ${o} ${text(`${where}.inforom.${o}`, v)}`);
+  }
+  if (g.brand !== undefined) out.push(`brand ${g.brand === 'unsupported' ? 'unsupported' : int(`${where}.brand`, g.brand, 0, 100)}`);
   calls(`${where}.errors`, 'error', g.errors, out);
   calls(`${where}.delays`, 'delay', g.delays, out);
   values(`${where}.values`, g.values, out);
@@ -114,10 +142,22 @@ export function serializeScenario(s: Scenario): string {
   if (s.cudaDriverVersion !== undefined) out.push(`cuda ${int('cudaDriverVersion', s.cudaDriverVersion, 0, 1_000_000)}`);
   calls('errors', 'error', s.errors, out);
   calls('delays', 'delay', s.delays, out);
+  quirks('quirks', s.quirks, GLOBAL_QUIRKS, out);
+  if (s.latency !== undefined) {
+    if (s.latency !== 'published' && s.latency !== 'off') fail('latency', `expected published or off, got ${JSON.stringify(s.latency)}`);
+    out.push(`latency ${s.latency}`);
+  }
+  for (const [fn, us] of Object.entries(s.latencyUs ?? {})) {
+    if (!/^nvml\w+$/.test(fn) || fn.length >= 64) fail(`latencyUs.${fn}`, 'expected an NVML function name like nvmlDeviceGetPowerUsage');
+    if (typeof us !== 'number' || !(us >= 0 && us <= 1e6)) fail(`latencyUs.${fn}`, `expected 0..1000000 µs, got ${String(us)}`);
+    out.push(`latency ${fn} ${us}`);
+  }
   s.xids?.forEach((x, i) => {
     const g = int(`xids[${i}].gpu`, x.gpu, 0, s.gpus.length - 1);
     const id = x.id === undefined ? '' : ` ${int(`xids[${i}].id`, x.id, 0, 2_000_000_000)}`;
-    out.push(`xid ${g} ${int(`xids[${i}].xid`, x.xid, 0, 1_000_000)}${id}`);
+    const gi = x.gpuInstanceId === undefined ? '' : ` gi ${int(`xids[${i}].gpuInstanceId`, x.gpuInstanceId, 0, 1_000_000)}`;
+    const ci = x.computeInstanceId === undefined ? '' : ` ci ${int(`xids[${i}].computeInstanceId`, x.computeInstanceId, 0, 1_000_000)}`;
+    out.push(`xid ${g} ${int(`xids[${i}].xid`, x.xid, 0, 1_000_000)}${id}${gi}${ci}`);
   });
   s.gpus.forEach((g, i) => gpu(i, g, out));
   return out.join('\n') + '\n';
@@ -174,13 +214,24 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
       if (idx === s.gpus.length) s.gpus.push({});
       [g, m] = [s.gpus[idx], undefined];
     } else if (w === 'xid') {
-      need(t.length === 2 || t.length === 3);
-      (s.xids ??= []).push(t.length === 3 ? { gpu: Number(t[0]), xid: Number(t[1]), id: Number(t[2]) } : { gpu: Number(t[0]), xid: Number(t[1]) });
+      need(t.length >= 2);
+      const x: SimXid = { gpu: Number(t[0]), xid: Number(t[1]) };
+      let at = 2;
+      if (t[2] !== undefined && t[2] !== 'gi' && t[2] !== 'ci') x.id = Number(t[at++]);
+      for (; at < t.length; at += 2) {
+        need(t[at + 1] !== undefined && (t[at] === 'gi' || t[at] === 'ci'));
+        if (t[at] === 'gi') x.gpuInstanceId = Number(t[at + 1]);
+        else x.computeInstanceId = Number(t[at + 1]);
+      }
+      (s.xids ??= []).push(x);
     } else if (!g) {
       if (w === 'driver') s.driverVersion = rest;
       else if (w === 'nvml') s.nvmlVersion = rest;
       else if (w === 'cuda') s.cudaDriverVersion = Number(t[0]);
       else if (w === 'error' || w === 'delay') calls(s);
+      else if (w === 'quirk') (s.quirks ??= []).push(t[0] as SimGlobalQuirk);
+      else if (w === 'latency' && t.length === 1) s.latency = t[0] as 'published' | 'off';
+      else if (w === 'latency' && t.length === 2) (s.latencyUs ??= {})[t[0]!] = Number(t[1]);
       else fail(where, `unknown word '${w}' outside a gpu block`);
     } else if (w === 'mig') {
       m = { profile: t[0] ?? '' };
@@ -192,6 +243,7 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
     } else if (w === 'uuid') (m ?? g).uuid = t[0];
     else if (m && w === 'gi') m.gpuInstanceId = Number(t[0]);
     else if (m && w === 'ci') m.computeInstanceId = Number(t[0]);
+    else if (m && w === 'gimem') m.profileMemoryMB = Number(t[0]);
     else if (m) fail(where, `'${w}' is not allowed in a mig block`);
     else if (w === 'name') g.name = rest;
     else if (w === 'pci') g.pciBusId = t[0];
@@ -199,6 +251,13 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
     else if (w === 'minor') g.minor = Number(t[0]);
     else if (w === 'lost') g.lost = t.length ? Number(t[0]) : true;
     else if (w === 'migcapable') g.migCapable = t[0] === 'yes';
+    else if (w === 'migmode') g.migMode = t[0] === 'on';
+    else if (w === 'giaccess') g.gpuInstanceAccess = t[0] as 'allowed' | 'denied';
+    else if (w === 'quirk') (g.quirks ??= []).push(t[0] as SimGpuQuirk);
+    else if (w === 'nvlinks') g.nvlinkIds = t.map(Number);
+    else if (w === 'vbios') g.vbios = rest;
+    else if (w === 'inforom') (g.inforom ??= {})[t[0] as 'oem' | 'ecc' | 'power' | 'image'] = rest.slice(t[0]!.length).trim();
+    else if (w === 'brand') g.brand = t[0] === 'unsupported' ? 'unsupported' : Number(t[0]);
     else if (w === 'error' || w === 'delay') calls(g);
     else fail(where, `unknown word '${w}' in a gpu block`);
   });

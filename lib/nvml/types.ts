@@ -46,6 +46,30 @@ export const READING_KEYS = [
   'nvlinkRx', // KiB, cumulative over all links
   'pcieTx', // KB/s (opt-in: each call blocks ~20 ms)
   'pcieRx', // KB/s (opt-in)
+  'powerLimitMin', // mW (nvmlDeviceGetPowerManagementLimitConstraints: the lowest limit that can be set)
+  'powerLimitMax', // mW (…Constraints: the highest)
+  'powerLimitDefault', // mW (nvmlDeviceGetPowerManagementDefaultLimit: the limit after a driver reload)
+  'powerMgmtLimit', // mW (nvmlDeviceGetPowerManagementLimit: the limit configured on this GPU; powerLimit is the one enforced)
+  'pstate', // 0 (P0, highest performance) … 15; 32 = unknown (nvmlDeviceGetPerformanceState)
+  'pcieLinkGen', // PCIe generation of the link now (nvmlDeviceGetCurrPcieLinkGeneration; drops at idle)
+  'pcieLinkGenMax', // the highest generation GPU and system support together (nvmlDeviceGetMaxPcieLinkGeneration)
+  'pcieLinkWidth', // lanes now (nvmlDeviceGetCurrPcieLinkWidth)
+  'pcieLinkWidthMax', // lanes at most (nvmlDeviceGetMaxPcieLinkWidth)
+  'tempShutdown', // °C at which the GPU shuts down (nvmlDeviceGetTemperatureThreshold, SHUTDOWN)
+  'tempSlowdown', // °C at which the GPU slows down (SLOWDOWN)
+  'tempGpuMax', // °C, the GPU's maximum operating temperature (GPU_MAX)
+  'tempMemMax', // °C, the memory's maximum operating temperature (MEM_MAX)
+  'bar1Total', // bytes (nvmlDeviceGetBAR1MemoryInfo)
+  'bar1Used', // bytes
+  'bar1Free', // bytes
+  'computeMode', // 0 default, 1 exclusive thread (no longer used), 2 prohibited, 3 exclusive process (nvmlDeviceGetComputeMode)
+  'persistenceMode', // 0/1 (nvmlDeviceGetPersistenceMode)
+  'eccModeCurrent', // 0/1 (nvmlDeviceGetEccMode: in force now)
+  'eccModePending', // 0/1 (nvmlDeviceGetEccMode: after the next reboot)
+  'appSmClock', // MHz (nvmlDeviceGetApplicationsClock, SM)
+  'appMemClock', // MHz (nvmlDeviceGetApplicationsClock, memory)
+  'maxVideoClock', // MHz (nvmlDeviceGetMaxClockInfo, video)
+  'vgpuLicenseStatus', // 0/1 as DCGM derives it from nvmlDeviceGetGridLicensableFeatures: 1 = the vGPU feature is licensed, 0 = not licensed or licensing not supported (bare metal)
 ] as const;
 
 export type ReadingKey = (typeof READING_KEYS)[number];
@@ -64,8 +88,20 @@ export interface MigDeviceSample {
   /** null when NVML could not read it */
   gpuInstanceId: number | null;
   computeInstanceId: number | null;
-  /** GPU-instance profile name, e.g. `1g.10gb` (empty when it could not be read) */
+  /**
+   * GPU-instance profile, e.g. `1g.10gb`, as DCGM names it: `<slices>g.<ceil(memoryMB / 1024)>gb` from
+   * the GPU instance's profile info. Several compute instances of one GPU instance share it. Empty
+   * when it could not be read.
+   */
   profile: string;
+  /**
+   * Where `profile` came from: `gpuInstance` (the GPU instance's profile info), `name` (parsed from
+   * the MIG device name, without a compute-instance prefix such as `1c.` or a suffix such as `+me`:
+   * the GPU-instance calls are absent from the library or not permitted, as they can need a
+   * privileged caller), or `''` (neither). Always set in a sweep's result.
+   */
+  profileSource?: 'gpuInstance' | 'name' | '';
+  /** the MIG device name, e.g. `NVIDIA H100 80GB HBM3 MIG 1c.2g.20gb` */
   name: string;
   readings: Readings;
   status: ReadingStatus;
@@ -80,6 +116,16 @@ export interface DeviceSample {
   /** `00000000:3B:00.0` */
   pciBusId: string;
   serial: string | null;
+  // The next three are always set in a sweep's result; optional only for samples built by hand.
+  /** VBIOS version (nvmlDeviceGetVbiosVersion), null when not readable */
+  vbiosVersion?: string | null;
+  /** inforom versions (nvmlDeviceGetInforomImageVersion, nvmlDeviceGetInforomVersion OEM/ECC/power objects); null when not readable */
+  inforom?: { image: string | null; oem: string | null; ecc: string | null; power: string | null };
+  /**
+   * The product brand as DCGM writes DCGM_FI_DEV_BRAND (nvmlDeviceGetBrand mapped to `Tesla`,
+   * `NVIDIA`, `Quadro`, `GeForce`, `NVIDIA RTX`, … and `Unknown`); null when not readable
+   */
+  brand?: string | null;
   /** MIG mode: true when enabled (current mode); null when the GPU has no MIG support */
   migEnabled: boolean | null;
   /**

@@ -66,16 +66,19 @@ SIM_API nvmlReturn_t nvmlSystemGetNVMLVersion(char *buf, unsigned int len) {
   return r ? r : sim_leave(sim_copy_str(buf, len, sim_sc->nvml));
 }
 
-static nvmlReturn_t cuda_version(const char *fn, int *v) {
+/* `_v2` asks libcuda: without it (`quirk no-libcuda`: a container with
+ * NVIDIA_DRIVER_CAPABILITIES=utility) it answers LIBRARY_NOT_FOUND; the plain call answers from
+ * the driver. `cuda 0`: no version at all, from either. */
+static nvmlReturn_t cuda_version(const char *fn, int *v, int v2) {
   nvmlReturn_t r = sim_enter(fn);
   if (r) return r;
   if (!v) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
-  if (!sim_sc->cuda) return sim_leave(NVML_ERROR_LIBRARY_NOT_FOUND); /* cuda 0: no libcuda */
+  if (!sim_sc->cuda || (v2 && (sim_sc->quirks & Q_NO_LIBCUDA))) return sim_leave(NVML_ERROR_LIBRARY_NOT_FOUND);
   *v = sim_sc->cuda;
   return sim_leave(NVML_SUCCESS);
 }
-SIM_API nvmlReturn_t nvmlSystemGetCudaDriverVersion(int *v) { return cuda_version(__func__, v); }
-SIM_API nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *v) { return cuda_version(__func__, v); }
+SIM_API nvmlReturn_t nvmlSystemGetCudaDriverVersion(int *v) { return cuda_version(__func__, v, 0); }
+SIM_API nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *v) { return cuda_version(__func__, v, 1); }
 
 /* ---- enumeration ------------------------------------------------------------------------------- */
 
@@ -115,7 +118,7 @@ SIM_API nvmlReturn_t nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *o
     sim_gpu_t *g = &sim_sc->gpu[i];
     nvmlDevice_t found = NULL;
     if (!strcmp(g->uuid, uuid)) found = &sim_gpu_handles[i];
-    for (int s = 0; !found && sim_mig_enabled(g) && s < g->nmig; s++)
+    for (int s = 0; !found && s < sim_mig_visible(g); s++)
       if (!strcmp(g->mig[s].uuid, uuid)) found = &sim_mig_handles[i][s];
     if (found) {
       if (g->lost) return sim_leave(g->lost);

@@ -17,7 +17,19 @@
 #define SIM_MAX_XIDS 512
 #define SIM_STR 96
 #define SIM_FN 64
-#define SIM_NVLINK_LINKS 18
+#define SIM_NVLINK_LINKS 18 /* an H100 SXM's links; ids 0..17 */
+#define SIM_MAX_GI 16       /* GPU-instance ids 0..15 */
+
+/* Driver quirks a scenario can switch on (README: "Real-driver quirks"). */
+enum {
+  Q_FIELD_TYPES_DOUBLE = 1 << 0,   /* gpu: integer field values labelled NVML_VALUE_TYPE_DOUBLE */
+  Q_ECC_FIELDS_UNTOUCHED = 1 << 1, /* gpu: with ECC off, entries of fields 1-31 left untouched */
+  Q_NO_NVLINK_ALL_SCOPE = 1 << 2,  /* gpu: NVLink throughput fields do not answer scopeId 0xFFFFFFFF */
+  Q_NO_PERF_POLICY_FIELDS = 1 << 3, /* gpu: fields 74-79 unknown (NOT_SUPPORTED) */
+  Q_NO_LIBCUDA = 1 << 8,           /* global: nvmlSystemGetCudaDriverVersion_v2 → LIBRARY_NOT_FOUND */
+  Q_WAIT_V2_NOT_SUPPORTED = 1 << 9, /* global: nvmlEventSetWait_v2 → NOT_SUPPORTED at run time */
+  Q_WAIT_V2_NOT_FOUND = 1 << 10    /* global: nvmlEventSetWait_v2 → FUNCTION_NOT_FOUND at run time */
+};
 
 #pragma GCC visibility push(hidden)
 
@@ -42,17 +54,34 @@ typedef struct {
 } sim_calls_t;
 
 typedef struct {
-  char profile[32];
+  char profile[32];    /* as written: [Nc.]Sg.Mgb[+suffix]; the MIG device name ends with it */
+  char gi_profile[32]; /* the GPU instance's profile: without the Nc. prefix */
+  int slices, gb;      /* of the GPU instance */
+  int ci_slices;       /* N of an Nc. prefix; = slices without one */
+  int gi_mem_mb;       /* the GI profile's memorySizeMB; 0 = derive */
   char uuid[SIM_STR];
   int gi, ci; /* -1 = derive */
   sim_value_t v[R_COUNT];
 } sim_mig_t;
+
+/* A string identity value (VBIOS, inforom versions): text, or the call answers NOT_SUPPORTED. */
+typedef struct {
+  char text[32];
+  int unsupported;
+} sim_str_t;
 
 typedef struct {
   char uuid[SIM_STR], name[SIM_STR], pci[32], serial[32];
   int minor;      /* -1 = derive */
   int lost;       /* 0 = present, else the code every call returns */
   int mig_capable; /* -1 = derive (capable when MIG instances are listed) */
+  int mig_mode;    /* -1 = derive (enabled when MIG instances are listed), 0 off, 1 on */
+  int quirks;      /* Q_* gpu bits */
+  int gi_denied;   /* GPU-instance calls answer NO_PERMISSION */
+  int nlinks;      /* -1 = default (18 links, ids 0..17); else the active link ids below */
+  int link_ids[SIM_NVLINK_LINKS];
+  sim_str_t vbios, inforom_image, inforom[3]; /* inforom: OEM, ECC, power objects */
+  int brand;       /* nvmlBrandType_t; -1 = NOT_SUPPORTED */
   sim_value_t v[R_COUNT];
   sim_calls_t errors, delays;
   int nmig;
@@ -62,12 +91,16 @@ typedef struct {
 typedef struct {
   int gpu, xid;
   long long id;
+  unsigned gi, ci; /* what the v2 wait reports; 0xFFFFFFFF = none */
 } sim_xid_t;
 
 typedef struct {
   char driver[SIM_STR], nvml[SIM_STR];
   int cuda;
   sim_calls_t errors, delays;
+  int quirks;            /* Q_* global bits */
+  int latency;           /* 1: every call costs its published latency (README: "Latency model") */
+  sim_calls_t latencies; /* per-function cost overrides, in nanoseconds */
   int ngpus;
   sim_gpu_t gpu[SIM_MAX_GPUS];
   int nxids;
@@ -78,6 +111,9 @@ typedef struct {
 struct nvmlDevice_st {
   int gpu;  /* GPU index */
   int slot; /* MIG slot, or -1 for the GPU itself */
+};
+struct nvmlGpuInstance_st {
+  int gpu, id;
 };
 
 /* sim_parse.c */
@@ -90,6 +126,7 @@ void sim_default_scenario(sim_scenario_t *out, int ngpus);
 extern sim_scenario_t *sim_sc;                                /* current scenario (under the lock) */
 extern struct nvmlDevice_st sim_gpu_handles[SIM_MAX_GPUS];
 extern struct nvmlDevice_st sim_mig_handles[SIM_MAX_GPUS][SIM_MAX_MIG];
+extern struct nvmlGpuInstance_st sim_gi_handles[SIM_MAX_GPUS][SIM_MAX_GI];
 void sim_lock(void);
 void sim_unlock(void);
 int sim_initialized(void); /* under the lock */
@@ -110,6 +147,12 @@ nvmlReturn_t sim_read_u32(const sim_gpu_t *g, const sim_mig_t *m, int k, unsigne
 nvmlReturn_t sim_read_u64(const sim_gpu_t *g, const sim_mig_t *m, int k, unsigned long long *out);
 int sim_gpu_index(const sim_gpu_t *g);
 int sim_mig_enabled(const sim_gpu_t *g);
+int sim_mig_visible(const sim_gpu_t *g); /* MIG devices that exist now (0 while MIG is off) */
+/* The MIG device that holds the memory of m's GPU instance (the first listed with its gi). */
+const sim_mig_t *sim_gi_owner(const sim_gpu_t *g, const sim_mig_t *m);
+int sim_mig_monitor_allowed(void); /* NVIDIA_MIG_MONITOR_DEVICES=all in this process */
+/* sim_latency.c: the published per-call cost of `fn` in ns (README: "Latency model"). */
+long long sim_published_cost_ns(const char *fn);
 nvmlReturn_t sim_copy_str(char *buf, unsigned int len, const char *s);
 
 /* Opens a device call: g/m are the GPU (and MIG instance) behind dev, or it returns the code. */

@@ -38,7 +38,7 @@ SIM_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t dev, unsigned i
 SIM_API nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t dev, unsigned int index, nvmlDevice_t *out) {
   DEV_ENTER(dev);
   if (!out || m || index >= max_slots(g)) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
-  if (index >= (unsigned)g->nmig) return sim_leave(NVML_ERROR_NOT_FOUND); /* an empty slot */
+  if (index >= (unsigned)sim_mig_visible(g)) return sim_leave(NVML_ERROR_NOT_FOUND); /* an empty slot */
   *out = &sim_mig_handles[sim_gpu_index(g)][index];
   return sim_leave(NVML_SUCCESS);
 }
@@ -136,6 +136,9 @@ static nvmlReturn_t wait(const char *fn, nvmlEventSet_t set, nvmlEventData_t *da
   for (;;) {
     nvmlReturn_t r = sim_enter(fn);
     if (r) return r;
+    /* a driver whose library exports the v2 wait but refuses it when called */
+    if (v2 && (sim_sc->quirks & Q_WAIT_V2_NOT_SUPPORTED)) return sim_leave(NVML_ERROR_NOT_SUPPORTED);
+    if (v2 && (sim_sc->quirks & Q_WAIT_V2_NOT_FOUND)) return sim_leave(NVML_ERROR_FUNCTION_NOT_FOUND);
     if (!is_live(set) || !data) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
     for (int i = 0; i < sim_sc->nxids; i++) {
       const sim_xid_t *x = &sim_sc->xid[i];
@@ -153,8 +156,8 @@ static nvmlReturn_t wait(const char *fn, nvmlEventSet_t set, nvmlEventData_t *da
       data->eventType = NVML_EVENT_TYPE_XID_CRITICAL_ERROR;
       data->eventData = (unsigned long long)x->xid;
       if (v2) { /* the v1 struct ends after eventData */
-        data->gpuInstanceId = 0xFFFFFFFFu;
-        data->computeInstanceId = 0xFFFFFFFFu;
+        data->gpuInstanceId = x->gi;
+        data->computeInstanceId = x->ci;
       }
       return sim_leave(NVML_SUCCESS);
     }

@@ -31,6 +31,15 @@ static void default_gpu_values(sim_value_t *v) {
     {R_FAN_SPEED, V_UNSUPPORTED, 0, 0}, {R_NVLINK_TX, V_RAMP, 0, 262144},
     {R_NVLINK_RX, V_RAMP, 0, 262144}, {R_PCIE_TX, V_CONST, 150000, 0},
     {R_PCIE_RX, V_CONST, 400000, 0},
+    {R_POWER_LIMIT_MIN, V_CONST, 200000, 0}, {R_POWER_LIMIT_MAX, V_CONST, 700000, 0},
+    {R_POWER_LIMIT_DEFAULT, V_CONST, 700000, 0}, {R_POWER_MGMT_LIMIT, V_CONST, 700000, 0},
+    {R_PSTATE, V_CONST, 0, 0}, {R_PCIE_LINK_GEN, V_CONST, 5, 0}, {R_PCIE_LINK_GEN_MAX, V_CONST, 5, 0},
+    {R_PCIE_LINK_WIDTH, V_CONST, 16, 0}, {R_PCIE_LINK_WIDTH_MAX, V_CONST, 16, 0},
+    {R_TEMP_SHUTDOWN, V_CONST, 92, 0}, {R_TEMP_SLOWDOWN, V_CONST, 89, 0}, {R_TEMP_GPU_MAX, V_CONST, 87, 0},
+    {R_TEMP_MEM_MAX, V_CONST, 95, 0}, {R_BAR1_TOTAL, V_CONST, 128 * GIB, 0}, {R_BAR1_USED, V_CONST, 4194304, 0},
+    {R_COMPUTE_MODE, V_CONST, 0, 0}, {R_PERSISTENCE_MODE, V_CONST, 1, 0}, {R_ECC_MODE_CURRENT, V_CONST, 1, 0},
+    {R_ECC_MODE_PENDING, V_CONST, 1, 0}, {R_APP_SM_CLOCK, V_CONST, 1980, 0}, {R_APP_MEM_CLOCK, V_CONST, 2619, 0},
+    {R_MAX_VIDEO_CLOCK, V_CONST, 1980, 0},
   };
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
     if (v[d[i].k].kind == V_UNSET) {
@@ -38,8 +47,10 @@ static void default_gpu_values(sim_value_t *v) {
       v[d[i].k].a = d[i].a;
       v[d[i].k].b = d[i].b;
     }
-  for (int k = 0; k < R_COUNT; k++) /* everything else: a constant 0 (memFree stays derived) */
-    if (v[k].kind == V_UNSET && k != R_MEM_FREE) v[k].kind = V_CONST;
+  /* everything else: a constant 0 (memFree and bar1Free stay derived; an unset vGPU licence
+   * status is bare metal: licensing not supported) */
+  for (int k = 0; k < R_COUNT; k++)
+    if (v[k].kind == V_UNSET && k != R_MEM_FREE && k != R_BAR1_FREE && k != R_VGPU_LICENSE_STATUS) v[k].kind = V_CONST;
 }
 
 static unsigned long long mix64(unsigned long long x) {
@@ -55,12 +66,25 @@ static void det_uuid(char *out, const char *prefix, unsigned long long seed) {
            (a & 0x0fff) | 0x4000, ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
 }
 
-/* `3g.40gb` → slices 3, memory 40 GB; returns 0 when the profile is not of that form. */
-static int parse_profile(const char *p, int *slices, int *gb) {
-  char tail[8];
-  if (sscanf(p, "%dg.%dgb%7s", slices, gb, tail) == 2 && *slices > 0 && *gb > 0) return 1;
-  /* `1g.10gb+me` and similar suffixed profiles */
-  return sscanf(p, "%dg.%dgb+%7s", slices, gb, tail) == 3 && *slices > 0 && *gb > 0;
+/* `3g.40gb` → slices 3, memory 40 GB; `1c.2g.20gb` → a compute instance of 1 slice in a 2g.20gb
+ * GPU instance; `1g.10gb+me` and other `+suffix` forms. Returns 0 when the profile is not of that
+ * form; `gi` (if not NULL, 32 bytes) gets the GPU-instance part (without the `Nc.` prefix). */
+static int parse_profile(const char *p, int *slices, int *gb, int *ci_slices, char *gi) {
+  char tail[16];
+  int n = 0, c = 0;
+  *ci_slices = 0;
+  if (sscanf(p, "%dc.%n", &c, &n) == 1 && n > 0) {
+    if (c <= 0) return 0;
+    *ci_slices = c;
+    p += n;
+  }
+  int ok = 0;
+  if (sscanf(p, "%dg.%dgb%15s", slices, gb, tail) == 2 && *slices > 0 && *gb > 0) ok = 1;
+  else if (sscanf(p, "%dg.%dgb+%15s", slices, gb, tail) == 3 && *slices > 0 && *gb > 0) ok = 1;
+  if (!ok || *ci_slices > *slices) return 0;
+  if (!*ci_slices) *ci_slices = *slices;
+  if (gi) snprintf(gi, 32, "%s", p);
+  return 1;
 }
 
 /* H100 GPU-instance placement: the first GI id of each size. */
@@ -74,6 +98,12 @@ static int gi_start(int slices) {
   }
 }
 
+static void str_default(sim_str_t *x, const char *text, int unsupported) {
+  if (x->text[0] || x->unsupported) return;
+  snprintf(x->text, sizeof x->text, "%s", text);
+  x->unsupported = unsupported;
+}
+
 static void finish_gpu(sim_gpu_t *g, int index) {
   if (!g->uuid[0]) det_uuid(g->uuid, "GPU-", 0x6770750000ULL + (unsigned)index);
   if (!g->name[0]) strcpy(g->name, "NVIDIA H100 80GB HBM3");
@@ -83,19 +113,30 @@ static void finish_gpu(sim_gpu_t *g, int index) {
   }
   if (!g->serial[0]) snprintf(g->serial, sizeof g->serial, "16549220%05d", index + 1);
   if (g->minor < 0) g->minor = index;
-  if (g->mig_capable < 0) g->mig_capable = g->nmig > 0;
+  str_default(&g->vbios, "96.00.99.00.01", 0);
+  str_default(&g->inforom_image, "G520.0200.00.05", 0);
+  str_default(&g->inforom[0], "2.1", 0);  /* OEM */
+  str_default(&g->inforom[1], "7.16", 0); /* ECC */
+  str_default(&g->inforom[2], "", 1);     /* power: N/A on an H100 */
+  if (g->mig_capable < 0) g->mig_capable = g->nmig > 0 || g->mig_mode > 0;
+  if (g->mig_mode < 0) g->mig_mode = g->nmig > 0;
   default_gpu_values(g->v);
   for (int s = 0; s < g->nmig; s++) {
     sim_mig_t *m = &g->mig[s];
-    int slices = 1, gb = 10;
-    parse_profile(m->profile, &slices, &gb);
+    int slices = m->slices, gb = m->gb;
     if (!m->uuid[0]) det_uuid(m->uuid, "MIG-", 0x6d696700000ULL + (unsigned)index * 64 + (unsigned)s);
-    if (m->ci < 0) m->ci = 0;
     if (m->gi < 0) {
       for (int id = gi_start(slices);; id++) {
         int used = 0;
         for (int o = 0; o < g->nmig; o++) used |= (o != s && g->mig[o].gi == id);
         if (!used) { m->gi = id; break; }
+      }
+    }
+    if (m->ci < 0) { /* the lowest compute-instance id not taken in its GPU instance */
+      for (int id = 0;; id++) {
+        int used = 0;
+        for (int o = 0; o < g->nmig; o++) used |= (o != s && g->mig[o].gi == m->gi && g->mig[o].ci == id);
+        if (!used) { m->ci = id; break; }
       }
     }
     sim_value_t *v = m->v;
@@ -114,10 +155,14 @@ static void init_gpu(sim_gpu_t *g) {
   memset(g, 0, sizeof *g);
   g->minor = -1;
   g->mig_capable = -1;
+  g->mig_mode = -1;
+  g->nlinks = -1;
+  g->brand = NVML_BRAND_NVIDIA; /* what an H100 reports */
 }
 
 static void init_scenario(sim_scenario_t *s) {
   memset(s, 0, sizeof *s);
+  s->latency = -1; /* NVML_SIM_LATENCY decides */
 #ifdef NVML_SIM_LEGACY
   strcpy(s->driver, "470.256.02");
   strcpy(s->nvml, "11.470.256.02");
@@ -216,6 +261,51 @@ static int text(perr_t *p, const char *rest, char *dst, size_t cap, const char *
   return 0;
 }
 
+static const struct {
+  const char *name;
+  int bit, global;
+} quirks[] = {
+  {"field-types-double", Q_FIELD_TYPES_DOUBLE, 0},
+  {"ecc-fields-untouched", Q_ECC_FIELDS_UNTOUCHED, 0},
+  {"no-nvlink-all-scope", Q_NO_NVLINK_ALL_SCOPE, 0},
+  {"no-perf-policy-fields", Q_NO_PERF_POLICY_FIELDS, 0},
+  {"no-libcuda", Q_NO_LIBCUDA, 1},
+  {"event-wait-v2-not-supported", Q_WAIT_V2_NOT_SUPPORTED, 1},
+  {"event-wait-v2-not-found", Q_WAIT_V2_NOT_FOUND, 1},
+};
+
+static int quirk(perr_t *p, char **t, int n, int *bits, int global) {
+  if (n != 2) return fail(p, "quirk takes one name");
+  for (size_t i = 0; i < sizeof quirks / sizeof quirks[0]; i++) {
+    if (strcmp(quirks[i].name, t[1])) continue;
+    if (quirks[i].global != global)
+      return fail(p, "quirk %s belongs %s", t[1], quirks[i].global ? "to the global scope" : "in a gpu block");
+    *bits |= quirks[i].bit;
+    return 0;
+  }
+  return fail(p, "unknown quirk '%s'", t[1]);
+}
+
+static int latency(perr_t *p, char **t, int n, sim_scenario_t *s) {
+  if (n == 2 && !strcmp(t[1], "published")) return s->latency = 1, 0;
+  if (n == 2 && !strcmp(t[1], "off")) return s->latency = 0, 0;
+  if (n != 3) return fail(p, "latency takes published, off, or <nvmlFunction> <microseconds>");
+  double us;
+  if (strncmp(t[1], "nvml", 4) || strlen(t[1]) >= SIM_FN) return fail(p, "'%s' is not an NVML function name", t[1]);
+  if (num(p, t[2], &us)) return -1;
+  if (us < 0 || us > 1e6) return fail(p, "a latency is 0..1000000 microseconds");
+  if (s->latencies.n >= SIM_MAX_CALLS) return fail(p, "too many latency lines (at most %d)", SIM_MAX_CALLS);
+  strcpy(s->latencies.e[s->latencies.n].fn, t[1]);
+  s->latencies.e[s->latencies.n++].value = (int)(us * 1000 + 0.5);
+  return 0;
+}
+
+static int str_value(perr_t *p, char **t, int n, const char *rest, sim_str_t *x, const char *what) {
+  memset(x, 0, sizeof *x);
+  if (n == 2 && !strcmp(t[1], "unsupported")) return x->unsupported = 1, 0;
+  return text(p, rest, x->text, sizeof x->text, what);
+}
+
 /* One line, already split. `rest` is the text after the first word (trimmed). */
 static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n, const char *rest) {
   sim_gpu_t *g = *gi >= 0 ? &s->gpu[*gi] : NULL;
@@ -234,13 +324,24 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
     return 0;
   }
   if (!strcmp(w, "xid")) {
-    int gpu, xid, id;
-    if (n < 3 || n > 4) return fail(p, "xid takes: <gpuIndex> <xid> [id]");
+    int gpu, xid, id, at = 3, v;
+    unsigned gi = 0xFFFFFFFFu, ci = 0xFFFFFFFFu;
+    const char *use = "xid takes: <gpuIndex> <xid> [id] [gi <n>] [ci <n>]";
+    if (n < 3) return fail(p, "%s", use);
     if (integer(p, t[1], 0, SIM_MAX_GPUS - 1, &gpu) || integer(p, t[2], 0, 1000000, &xid)) return -1;
     if (s->nxids >= SIM_MAX_XIDS) return fail(p, "too many xid lines (at most %d)", SIM_MAX_XIDS);
     id = s->nxids;
-    if (n == 4 && integer(p, t[3], 0, 2000000000, &id)) return -1;
-    s->xid[s->nxids++] = (sim_xid_t){gpu, xid, id};
+    if (n > 3 && strcmp(t[3], "gi") && strcmp(t[3], "ci")) {
+      if (integer(p, t[3], 0, 2000000000, &id)) return -1;
+      at = 4;
+    }
+    for (; at < n; at += 2) {
+      if (at + 1 >= n || (strcmp(t[at], "gi") && strcmp(t[at], "ci"))) return fail(p, "%s", use);
+      if (integer(p, t[at + 1], 0, 1000000, &v)) return -1;
+      if (t[at][0] == 'g') gi = (unsigned)v;
+      else ci = (unsigned)v;
+    }
+    s->xid[s->nxids++] = (sim_xid_t){gpu, xid, id, gi, ci};
     return 0;
   }
   if (!g) { /* global scope */
@@ -249,27 +350,37 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
     if (!strcmp(w, "cuda")) return n == 2 ? integer(p, t[1], 0, 1000000, &s->cuda) : fail(p, "cuda takes one number");
     if (!strcmp(w, "error")) return call_entry(p, t, n, &s->errors, 0);
     if (!strcmp(w, "delay")) return call_entry(p, t, n, &s->delays, 1);
+    if (!strcmp(w, "quirk")) return quirk(p, t, n, &s->quirks, 1);
+    if (!strcmp(w, "latency")) return latency(p, t, n, s);
     return fail(p, "unknown word '%s' outside a gpu block", w);
   }
   if (!strcmp(w, "mig")) {
-    int sl, gb;
-    if (n != 2 || !parse_profile(t[1], &sl, &gb) || strlen(t[1]) >= 32) return fail(p, "mig takes a profile like 1g.10gb or 3g.40gb");
+    int sl, gb, cs;
+    char gip[32];
+    if (n != 2 || strlen(t[1]) >= 32 || !parse_profile(t[1], &sl, &gb, &cs, gip))
+      return fail(p, "mig takes a profile like 1g.10gb, 3g.40gb, 1g.10gb+me or 1c.2g.20gb");
     if (g->nmig >= SIM_MAX_MIG) return fail(p, "at most %d MIG devices per GPU", SIM_MAX_MIG);
     *mi = g->nmig++;
     m = &g->mig[*mi];
     memset(m, 0, sizeof *m);
     strcpy(m->profile, t[1]);
+    strcpy(m->gi_profile, gip);
+    m->slices = sl;
+    m->gb = gb;
+    m->ci_slices = cs;
     m->gi = m->ci = -1;
     return 0;
   }
+  if (!strcmp(w, "quirk")) return quirk(p, t, n, &g->quirks, 0);
   if ((k = reading_key(w)) >= 0) return value(p, t, n, m ? &m->v[k] : &g->v[k]);
   if (!strcmp(w, "uuid")) {
     if (n != 2) return fail(p, "uuid takes one word");
     return text(p, t[1], m ? m->uuid : g->uuid, SIM_STR, "uuid");
   }
   if (m) {
-    if (!strcmp(w, "gi")) return n == 2 ? integer(p, t[1], 0, 1000, &m->gi) : fail(p, "gi takes one number");
+    if (!strcmp(w, "gi")) return n == 2 ? integer(p, t[1], 0, SIM_MAX_GI - 1, &m->gi) : fail(p, "gi takes one number");
     if (!strcmp(w, "ci")) return n == 2 ? integer(p, t[1], 0, 1000, &m->ci) : fail(p, "ci takes one number");
+    if (!strcmp(w, "gimem")) return n == 2 ? integer(p, t[1], 1, 1 << 22, &m->gi_mem_mb) : fail(p, "gimem takes the profile's memory in MB");
     return fail(p, "'%s' is not allowed in a mig block (gpu lines come before the first mig line)", w);
   }
   if (!strcmp(w, "name")) return text(p, rest, g->name, SIM_STR, "name");
@@ -290,6 +401,41 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
     if (n != 2 || (strcmp(t[1], "yes") && strcmp(t[1], "no"))) return fail(p, "migcapable takes yes or no");
     g->mig_capable = t[1][0] == 'y';
     return 0;
+  }
+  if (!strcmp(w, "migmode")) {
+    if (n != 2 || (strcmp(t[1], "on") && strcmp(t[1], "off"))) return fail(p, "migmode takes on or off");
+    g->mig_mode = t[1][1] == 'n';
+    return 0;
+  }
+  if (!strcmp(w, "giaccess")) {
+    if (n != 2 || (strcmp(t[1], "allowed") && strcmp(t[1], "denied"))) return fail(p, "giaccess takes allowed or denied");
+    g->gi_denied = t[1][0] == 'd';
+    return 0;
+  }
+  if (!strcmp(w, "nvlinks")) {
+    if (n - 1 > SIM_NVLINK_LINKS) return fail(p, "nvlinks takes at most %d link ids", SIM_NVLINK_LINKS);
+    g->nlinks = n - 1;
+    for (int i = 1; i < n; i++) {
+      if (integer(p, t[i], 0, SIM_NVLINK_LINKS - 1, &g->link_ids[i - 1])) return -1;
+      for (int j = 1; j < i; j++)
+        if (g->link_ids[j - 1] == g->link_ids[i - 1]) return fail(p, "link %s is listed twice", t[i]);
+    }
+    return 0;
+  }
+  if (!strcmp(w, "vbios")) return str_value(p, t, n, rest, &g->vbios, "vbios");
+  if (!strcmp(w, "inforom")) {
+    static const char *objs[] = {"oem", "ecc", "power", "image"};
+    for (int o = 0; o < 4; o++)
+      if (n >= 2 && !strcmp(t[1], objs[o])) {
+        const char *r2 = rest + strlen(t[1]);
+        while (*r2 == ' ' || *r2 == '\t') r2++;
+        return str_value(p, t + 1, n - 1, r2, o == 3 ? &g->inforom_image : &g->inforom[o], "inforom");
+      }
+    return fail(p, "inforom takes oem, ecc, power or image, then a version or unsupported");
+  }
+  if (!strcmp(w, "brand")) {
+    if (n == 2 && !strcmp(t[1], "unsupported")) return g->brand = -1, 0;
+    return n == 2 ? integer(p, t[1], 0, 100, &g->brand) : fail(p, "brand takes an nvmlBrandType_t number or unsupported");
   }
   if (!strcmp(w, "error")) return call_entry(p, t, n, &g->errors, 0);
   if (!strcmp(w, "delay")) return call_entry(p, t, n, &g->delays, 1);
@@ -336,5 +482,28 @@ int sim_parse(const char *src, sim_scenario_t *s, char *err, size_t errlen) {
       return lineno;
     }
   finish(s);
+  for (int i = 0; i < s->ngpus; i++) { /* compute instances of one GPU instance agree on it */
+    const sim_gpu_t *g = &s->gpu[i];
+    for (int a = 0; a < g->nmig; a++) {
+      int used = 0;
+      for (int b = 0; b < g->nmig; b++) {
+        if (g->mig[b].gi != g->mig[a].gi) continue;
+        if (strcmp(g->mig[b].gi_profile, g->mig[a].gi_profile)) {
+          fail(&p, "gpu %d: MIG devices %d and %d share GPU instance %d but name different profiles (%s, %s)", i, a, b,
+               g->mig[a].gi, g->mig[a].gi_profile, g->mig[b].gi_profile);
+          return lineno;
+        }
+        if (b != a && g->mig[b].ci == g->mig[a].ci) {
+          fail(&p, "gpu %d: MIG devices %d and %d are both compute instance %d of GPU instance %d", i, a, b, g->mig[a].ci, g->mig[a].gi);
+          return lineno;
+        }
+        used += g->mig[b].ci_slices;
+      }
+      if (used > g->mig[a].slices) {
+        fail(&p, "gpu %d: the compute instances of GPU instance %d use %d slices of its %d", i, g->mig[a].gi, used, g->mig[a].slices);
+        return lineno;
+      }
+    }
+  }
   return 0;
 }

@@ -23,7 +23,12 @@
 
 UINT_READING(nvmlDeviceGetPowerUsage, R_POWER_USAGE)
 UINT_READING(nvmlDeviceGetEnforcedPowerLimit, R_POWER_LIMIT)
-UINT_READING(nvmlDeviceGetPowerManagementLimit, R_POWER_LIMIT)
+UINT_READING(nvmlDeviceGetPowerManagementLimit, R_POWER_MGMT_LIMIT)
+UINT_READING(nvmlDeviceGetPowerManagementDefaultLimit, R_POWER_LIMIT_DEFAULT)
+UINT_READING(nvmlDeviceGetCurrPcieLinkGeneration, R_PCIE_LINK_GEN)
+UINT_READING(nvmlDeviceGetMaxPcieLinkGeneration, R_PCIE_LINK_GEN_MAX)
+UINT_READING(nvmlDeviceGetCurrPcieLinkWidth, R_PCIE_LINK_WIDTH)
+UINT_READING(nvmlDeviceGetMaxPcieLinkWidth, R_PCIE_LINK_WIDTH_MAX)
 UINT_READING(nvmlDeviceGetPcieReplayCounter, R_PCIE_REPLAY)
 UINT_READING(nvmlDeviceGetFanSpeed, R_FAN_SPEED)
 ULL_READING(nvmlDeviceGetTotalEnergyConsumption, R_ENERGY)
@@ -45,6 +50,9 @@ SIM_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtiliza
 static nvmlReturn_t memory(const sim_gpu_t *g, const sim_mig_t *m, unsigned long long *t, unsigned long long *res,
                            unsigned long long *f, unsigned long long *u) {
   nvmlReturn_t r;
+  /* With MIG enabled the parent answers "aggregate information, only if the caller has
+   * appropriate privileges": in a container, NVIDIA_MIG_MONITOR_DEVICES=all. */
+  if (!m && sim_mig_enabled(g) && !sim_mig_monitor_allowed()) return NVML_ERROR_NO_PERMISSION;
   if ((r = sim_read_u64(g, m, R_MEM_TOTAL, t)) || (r = sim_read_u64(g, m, R_MEM_RESERVED, res)) ||
       (r = sim_read_u64(g, m, R_MEM_FREE, f)) || (r = sim_read_u64(g, m, R_MEM_USED, u)))
     return r;
@@ -105,11 +113,12 @@ SIM_API nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t dev, int type, unsigned
   return sim_leave(sim_read_u32(g, m, clock_keys[type], mhz));
 }
 
-/* Graphics, SM and video share the max SM clock; memory has its own. */
+/* Graphics and SM share the max SM clock; memory and video have their own. */
 SIM_API nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t dev, int type, unsigned int *mhz) {
   DEV_ENTER(dev);
   if (!mhz || type < 0 || type > NVML_CLOCK_VIDEO) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
-  return sim_leave(sim_read_u32(g, m, type == NVML_CLOCK_MEM ? R_MAX_MEM_CLOCK : R_MAX_SM_CLOCK, mhz));
+  int k = type == NVML_CLOCK_MEM ? R_MAX_MEM_CLOCK : type == NVML_CLOCK_VIDEO ? R_MAX_VIDEO_CLOCK : R_MAX_SM_CLOCK;
+  return sim_leave(sim_read_u32(g, m, k, mhz));
 }
 
 static nvmlReturn_t coder(const char *fn, nvmlDevice_t dev, int key, unsigned int *pct, unsigned int *period) {

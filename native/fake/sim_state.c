@@ -19,9 +19,11 @@
 sim_scenario_t *sim_sc;
 struct nvmlDevice_st sim_gpu_handles[SIM_MAX_GPUS];
 struct nvmlDevice_st sim_mig_handles[SIM_MAX_GPUS][SIM_MAX_MIG];
+struct nvmlGpuInstance_st sim_gi_handles[SIM_MAX_GPUS][SIM_MAX_GI];
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int refcount;
+static int env_latency; /* NVML_SIM_LATENCY=published (read at init) */
 static char path[4096];
 static double ramp_t0 = -1, last_check;
 
@@ -147,6 +149,8 @@ nvmlReturn_t sim_init(const char *fn) {
   sim_lock();
   if (ramp_t0 < 0) ramp_t0 = mono_s();
   if (refcount == 0) {
+    const char *lat = getenv("NVML_SIM_LATENCY");
+    env_latency = lat && (!strcmp(lat, "published") || !strcmp(lat, "1"));
     const char *env = getenv("NVML_SIM_SCENARIO");
     if (env && *env) {
       if (strlen(env) >= sizeof path) env = "";
@@ -190,11 +194,35 @@ nvmlReturn_t sim_leave(nvmlReturn_t r) {
   return r;
 }
 
+/* The latency model: what `fn` costs (ns), or 0 when the model is off. */
+static long long cost_ns(const char *fn) {
+  int on = sim_sc->latency < 0 ? env_latency : sim_sc->latency;
+  if (!on) return 0;
+  int ns;
+  if (lookup(&sim_sc->latencies, fn, &ns)) return ns;
+  return sim_published_cost_ns(fn);
+}
+
+/* Busy-waits: sleeping cannot time a few microseconds (timer slack is ~50 µs). */
+static void spin_ns(long long ns) {
+  double until = mono_s() + ns / 1e9;
+  while (mono_s() < until) {
+  }
+}
+
 nvmlReturn_t sim_enter(const char *fn) {
   int code, delay = 0;
   sim_lock();
   refresh(0);
   if (!refcount) return sim_leave(NVML_ERROR_UNINITIALIZED);
+  long long cost = cost_ns(fn);
+  if (cost > 0) { /* spent outside the lock, like a driver call's time in the kernel */
+    sim_unlock();
+    spin_ns(cost);
+    sim_lock();
+    refresh(0);
+    if (!refcount) return sim_leave(NVML_ERROR_UNINITIALIZED);
+  }
   if (lookup(&sim_sc->errors, fn, &code) && code) return sim_leave(code);
   if (lookup(&sim_sc->delays, fn, &delay) && delay > 0) {
     sim_unlock();
@@ -223,7 +251,7 @@ static nvmlReturn_t resolve(nvmlDevice_t dev, int *gi, int *slot, sim_gpu_t **g,
   *g = &sim_sc->gpu[*gi];
   *m = NULL;
   if (*slot >= 0) {
-    if (*slot >= (*g)->nmig) return NVML_ERROR_INVALID_ARGUMENT; /* the instance is gone */
+    if (*slot >= sim_mig_visible(*g)) return NVML_ERROR_INVALID_ARGUMENT; /* the instance is gone */
     *m = &(*g)->mig[*slot];
   }
   return NVML_SUCCESS;
@@ -249,7 +277,22 @@ nvmlReturn_t sim_enter_dev(const char *fn, nvmlDevice_t dev, sim_gpu_t **g, sim_
 
 int sim_gpu_index(const sim_gpu_t *g) { return (int)(g - sim_sc->gpu); }
 
-int sim_mig_enabled(const sim_gpu_t *g) { return g->mig_capable && g->nmig > 0; }
+int sim_mig_enabled(const sim_gpu_t *g) { return g->mig_capable && g->mig_mode > 0; }
+
+int sim_mig_visible(const sim_gpu_t *g) { return sim_mig_enabled(g) ? g->nmig : 0; }
+
+const sim_mig_t *sim_gi_owner(const sim_gpu_t *g, const sim_mig_t *m) {
+  for (int s = 0; s < g->nmig; s++)
+    if (g->mig[s].gi == m->gi) return &g->mig[s];
+  return m;
+}
+
+/* The container toolkit gives a container the MIG monitoring capability (aggregate parent
+ * memory) only with NVIDIA_MIG_MONITOR_DEVICES=all; here the simulated process's own variable. */
+int sim_mig_monitor_allowed(void) {
+  const char *v = getenv("NVIDIA_MIG_MONITOR_DEVICES");
+  return v && !strcmp(v, "all");
+}
 
 static double eval(const sim_value_t *v) {
   switch (v->kind) {
@@ -265,9 +308,20 @@ static double eval(const sim_value_t *v) {
 }
 
 nvmlReturn_t sim_read(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out) {
+  int memkey = k == R_MEM_TOTAL || k == R_MEM_RESERVED || k == R_MEM_USED || k == R_MEM_FREE;
+  if (m && memkey) m = sim_gi_owner(g, m); /* compute instances share their GPU instance's memory */
   const sim_value_t *v = m ? m->v : g->v;
   int sampled = k == R_GPU_UTIL || k == R_MEM_UTIL || k == R_ENC_UTIL || k == R_DEC_UTIL;
   if (sampled && (m || sim_mig_enabled(g))) return NVML_ERROR_NOT_SUPPORTED;
+  /* "On MIG-enabled GPUs with active instances, querying the number of remapped rows is not supported" */
+  int remap = k == R_REMAP_COR || k == R_REMAP_UNC || k == R_REMAP_PENDING || k == R_REMAP_FAILURE;
+  if (remap && !m && sim_mig_visible(g) > 0) return NVML_ERROR_NOT_SUPPORTED;
+  if (k == R_BAR1_FREE && v[k].kind == V_UNSET) {
+    double t, u;
+    if (sim_read(g, m, R_BAR1_TOTAL, &t) || sim_read(g, m, R_BAR1_USED, &u)) return NVML_ERROR_NOT_SUPPORTED;
+    *out = t - u > 0 ? t - u : 0;
+    return NVML_SUCCESS;
+  }
   if (k == R_MEM_FREE && v[k].kind == V_UNSET) {
     double t, r, u;
     if (sim_read(g, m, R_MEM_TOTAL, &t) || sim_read(g, m, R_MEM_RESERVED, &r) || sim_read(g, m, R_MEM_USED, &u))

@@ -32,6 +32,11 @@ function values(g: number): Record<ReadingKey, number> {
     eccSbeVolatile: 11 + g, eccDbeVolatile: 2 + g, eccSbeAggregate: 123 + g, eccDbeAggregate: 5 + g, retiredSbe: 3 + g,
     retiredDbe: 1 + g, retiredPending: 1, remappedCorrectable: 8 + g, remappedUncorrectable: 1 + g, remappedPending: 1,
     remappedFailure: 0, fanSpeed: 42 + g, nvlinkTx: 1_234_560 + g, nvlinkRx: 654_320 + g, pcieTx: 81_000 + g, pcieRx: 250_000 + g,
+    powerLimitMin: 200_000 + g, powerLimitMax: 700_000 - g, powerLimitDefault: 690_000 + g, powerMgmtLimit: 650_000 + g, pstate: g,
+    pcieLinkGen: 3 + g, pcieLinkGenMax: 5, pcieLinkWidth: 8 + g, pcieLinkWidthMax: 16, tempShutdown: 92 + g, tempSlowdown: 89 + g,
+    tempGpuMax: 87 + g, tempMemMax: 95 + g, bar1Total: 137_438_953_472, bar1Used: 5_242_880 + g, bar1Free: 137_433_710_592 - g,
+    computeMode: g, persistenceMode: 1, eccModeCurrent: 1, eccModePending: 1, appSmClock: 1710 + g, appMemClock: 2619,
+    maxVideoClock: 1965 - g, vgpuLicenseStatus: g % 2,
   };
 }
 

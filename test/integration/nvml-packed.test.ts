@@ -122,7 +122,7 @@ t.test('the addon and READING_KEYS agree on the order of the readings', async (t
   const swapped = [...READING_KEYS];
   [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
   t.throws(() => checkReadingOrder(swapped), /reading order differs .* at position 3 \(addon: memFree, READING_KEYS: memReserved\); rebuild the addon with `npm run build`/);
-  t.throws(() => checkReadingOrder(READING_KEYS.slice(0, -1)), /at position 42 \(addon: undefined, READING_KEYS: pcieRx\)/);
+  t.throws(() => checkReadingOrder(READING_KEYS.slice(0, -1)), /at position 66 \(addon: undefined, READING_KEYS: vgpuLicenseStatus\)/);
 });
 
 t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a misfit is an error', async (t) => {
@@ -142,7 +142,8 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
     3, -1, 1, 0, 0, 1, ...set({ 0: 77, 6: 123456 }, { 1: 3, 40: 999 }),
     5, -1, 4, ...set({ 2: 1e10 }, { 0: 3 }),
   ]);
-  const id = decodeIdentity(['550.54.15', '12.550.54.15', 'GPU-x', 'NVIDIA H100', '00000000:3B:00.0', 'ignored', 'MIG-y', '1g.10gb', 'MIG 1g.10gb']);
+  const id = decodeIdentity(['550.54.15', '12.550.54.15', 'GPU-x', 'NVIDIA H100', '00000000:3B:00.0', 'ignored',
+    '96.00.99.00.01', 'G520.0200.00.05', '2.1', '', '', 'NVIDIA', 'MIG-y', '1g.10gb', 'MIG 1g.10gb', 'name']);
   const r = decodeSweep(nums, id);
   t.same(r, {
     timestamp: 1700000000000,
@@ -152,15 +153,16 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
     cudaDriverVersion: null,
     devices: [{
       index: 3, minor: null, uuid: 'GPU-x', name: 'NVIDIA H100', pciBusId: '00000000:3B:00.0', serial: null,
+      vbiosVersion: '96.00.99.00.01', inforom: { image: 'G520.0200.00.05', oem: '2.1', ecc: null, power: null }, brand: 'NVIDIA',
       migEnabled: true, lostCode: null,
       readings: { gpuUtil: 77, powerUsage: 123456 },
       status: { memUtil: 3, nvlinkRx: 999 },
-      mig: [{ uuid: 'MIG-y', slot: 5, gpuInstanceId: null, computeInstanceId: 4, profile: '1g.10gb', name: 'MIG 1g.10gb',
+      mig: [{ uuid: 'MIG-y', slot: 5, gpuInstanceId: null, computeInstanceId: 4, profile: '1g.10gb', profileSource: 'name', name: 'MIG 1g.10gb',
         readings: { memTotal: 1e10 }, status: { gpuUtil: 3 } }],
     }],
   });
   t.throws(() => decodeSweep(nums.subarray(0, nums.length - 1), id), /does not fit its identity/);
-  t.throws(() => decodeSweep(nums, decodeIdentity(['d', 'n', 'GPU-x', 'a', 'b', 'c'])), /does not fit its identity \(\d+\/\d+ numbers, 7\/4 strings\)/);
+  t.throws(() => decodeSweep(nums, decodeIdentity(['d', 'n', 'GPU-x', 'a', 'b', 'c'])), /does not fit its identity \(\d+\/\d+ numbers, 14\/4 strings\)/);
 });
 
 // A child process, so that an abort would not take the test runner with it.

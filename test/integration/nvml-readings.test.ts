@@ -23,6 +23,11 @@ const VALUES: Record<ReadingKey, number> = {
   eccSbeVolatile: 11, eccDbeVolatile: 2, eccSbeAggregate: 123, eccDbeAggregate: 5, retiredSbe: 3,
   retiredDbe: 1, retiredPending: 1, remappedCorrectable: 8, remappedUncorrectable: 1, remappedPending: 1,
   remappedFailure: 0, fanSpeed: 42, nvlinkTx: 1_234_560, nvlinkRx: 654_320, pcieTx: 81_000, pcieRx: 250_000,
+  powerLimitMin: 200_000, powerLimitMax: 700_000, powerLimitDefault: 690_000, powerMgmtLimit: 650_000, pstate: 2,
+  pcieLinkGen: 4, pcieLinkGenMax: 5, pcieLinkWidth: 8, pcieLinkWidthMax: 16, tempShutdown: 92, tempSlowdown: 89,
+  tempGpuMax: 87, tempMemMax: 95, bar1Total: 137_438_953_472, bar1Used: 5_242_880, bar1Free: 137_433_710_592,
+  computeMode: 3, persistenceMode: 1, eccModeCurrent: 1, eccModePending: 0, appSmClock: 1710, appMemClock: 2619,
+  maxVideoClock: 1965, vgpuLicenseStatus: 1,
 };
 
 function scenario(extra: Partial<Scenario['gpus'][number]> = {}): Scenario {
@@ -128,4 +133,45 @@ t.test('the legacy build really lacks the new symbols: errors injected there do 
   const c = (await cur.sweep()).devices[0]!;
   t.equal(c.status.gpuTemp, 999, 'the current build calls nvmlDeviceGetTemperatureV');
   t.equal(c.status.memTotal, 999, 'the current build calls nvmlDeviceGetMemoryInfo_v2');
+});
+
+t.test('identity strings: VBIOS, inforom versions and brand, read once with the identity; unsupported ones are null', async (t) => {
+  const s = scenario({ vbios: '96.00.74.00.0D', inforom: { oem: '2.1', ecc: '7.16', power: 'unsupported', image: 'G520.0200.00.05' }, brand: 2 });
+  s.gpus[1] = { ...s.gpus[1]!, vbios: 'unsupported', inforom: { oem: 'unsupported', ecc: 'unsupported', image: 'unsupported' }, brand: 'unsupported' };
+  s.gpus.push({ brand: 99 });
+  writeScenario(file, s);
+  const nvml = await Nvml.open({ library: simulatedLibraryPath() });
+  t.teardown(() => nvml.close());
+  const [a, b, c] = (await nvml.sweep()).devices;
+  t.equal(a!.vbiosVersion, '96.00.74.00.0D');
+  t.same(a!.inforom, { image: 'G520.0200.00.05', oem: '2.1', ecc: '7.16', power: null });
+  t.equal(a!.brand, 'Tesla', 'nvmlBrandType_t 2 as DCGM names it');
+  t.equal(b!.vbiosVersion, null);
+  t.same(b!.inforom, { image: null, oem: null, ecc: null, power: null });
+  t.equal(b!.brand, null);
+  t.equal(c!.brand, 'Unknown', 'a brand number DCGM does not know');
+  t.equal(c!.vbiosVersion, '96.00.99.00.01', 'the simulated H100 defaults');
+  t.same(c!.inforom, { image: 'G520.0200.00.05', oem: '2.1', ecc: '7.16', power: null });
+  // the strings are identity: a change reaches JS only once the handle is looked up again (after a loss)
+  const again = await nvml.sweep();
+  t.equal(again.devices[0]!.vbiosVersion, '96.00.74.00.0D', 'kept from sweep to sweep');
+});
+
+t.test('the readings of issue 11 in NVML units; each call failing alone leaves the others', async (t) => {
+  writeScenario(file, scenario({
+    errors: { nvmlDeviceGetPowerManagementLimitConstraints: 3, nvmlDeviceGetBAR1MemoryInfo: 999, nvmlDeviceGetTemperatureThreshold: 3 },
+  }));
+  const nvml = await Nvml.open({ library: simulatedLibraryPath() });
+  t.teardown(() => nvml.close());
+  const d = (await nvml.sweep()).devices[0]!;
+  t.same([d.status.powerLimitMin, d.status.powerLimitMax], [3, 3], 'both limits come from one call');
+  t.same([d.status.bar1Total, d.status.bar1Used, d.status.bar1Free], [999, 999, 999]);
+  t.same([d.status.tempShutdown, d.status.tempSlowdown, d.status.tempGpuMax, d.status.tempMemMax], [3, 3, 3, 3]);
+  t.equal(d.readings.powerLimitDefault, 690_000, 'mW');
+  t.equal(d.readings.powerMgmtLimit, 650_000, 'mW, not the enforced limit');
+  t.equal(d.readings.powerLimit, 700_000);
+  t.same([d.readings.pcieLinkGen, d.readings.pcieLinkGenMax, d.readings.pcieLinkWidth, d.readings.pcieLinkWidthMax], [4, 5, 8, 16]);
+  t.same([d.readings.computeMode, d.readings.persistenceMode, d.readings.eccModeCurrent, d.readings.eccModePending], [3, 1, 1, 0]);
+  t.same([d.readings.appSmClock, d.readings.appMemClock, d.readings.maxVideoClock, d.readings.maxSmClock], [1710, 2619, 1965, 1980]);
+  t.equal(d.readings.pstate, 2);
 });

@@ -85,7 +85,7 @@ const nv = (tx: number | undefined, rx: number | undefined): Readings => {
   return r;
 };
 
-t.test('NVLink bandwidth: Δ(TX+RX) KiB between sweeps → MB/s; the first sample is 0', async (t) => {
+t.test('NVLink bandwidth: Δ(TX+RX) KiB between sweeps ÷ s ÷ 1000 (DCGM); the first sample is 0', async (t) => {
   const T0 = 1_700_000_000_000;
   const fake = new FakeNvml();
   const { c } = collector(fake);
@@ -99,28 +99,28 @@ t.test('NVLink bandwidth: Δ(TX+RX) KiB between sweeps → MB/s; the first sampl
   t.equal(bw.get(UUID_B), 0);
   t.notOk(bw.has(UUID_C), 'a GPU without NVLink counters has no bandwidth (so no series)');
 
-  // sweep 2, 1 s later: A moved 500,000 KiB each way = 1,000,000 KiB = 1,024,000,000 bytes → 1024 MB/s
-  // B moved 250,000 KiB TX in 1 s → 256 MB/s
+  // sweep 2, 1 s later: A moved 500,000 KiB each way = 1,000,000 KiB/s → ÷ 1000 = 1000 (DCGM's unit)
+  // B moved 250,000 KiB TX in 1 s → 250
   fake.push(sweepAt(T0 + 1000, [device(0, UUID_A, nv(501_000, 502_000)), device(1, UUID_B, nv(255_000, undefined)), device(2, UUID_C, { gpuUtil: 1 })]));
   await c.sweepOnce();
   bw = c.current()!.nvlinkBandwidth;
-  t.equal(bw.get(UUID_A), 1024, 'TX and RX are summed, KiB → bytes (×1024) → MB (÷1e6), per second');
-  t.equal(bw.get(UUID_B), 256, 'TX alone counts when RX is missing');
+  t.equal(bw.get(UUID_A), 1000, 'TX and RX are summed, KiB per second ÷ 1000, as DCGM computes it');
+  t.equal(bw.get(UUID_B), 250, 'TX alone counts when RX is missing');
 
-  // sweep 3, 250 ms later: A moved 100,000 KiB → 102.4 MB in 0.25 s = 409.6 MB/s → rounded 410
+  // sweep 3, 250 ms later: A moved 100,000 KiB in 0.25 s = 400,000 KiB/s → 400
   fake.push(sweepAt(T0 + 1250, [device(0, UUID_A, nv(551_000, 552_000)), device(1, UUID_B, nv(255_000, undefined))]));
   await c.sweepOnce();
   bw = c.current()!.nvlinkBandwidth;
-  t.equal(bw.get(UUID_A), 410, 'divided by the real time between the sweeps, rounded');
+  t.equal(bw.get(UUID_A), 400, 'divided by the real time between the sweeps');
   t.equal(bw.get(UUID_B), 0, 'no traffic: 0');
 
   // a failed sweep in between: the next rate spans the whole gap since the last good sweep
   fake.push(new NvmlError(999, 'nvmlDeviceGetCount failed'));
   await c.sweepOnce();
-  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 410, 'a failed sweep changes nothing');
+  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 400, 'a failed sweep changes nothing');
   fake.push(sweepAt(T0 + 3250, [device(0, UUID_A, nv(551_000 + 1_000_000, 552_000 + 1_000_000)), device(1, UUID_B, nv(255_000, undefined))]));
   await c.sweepOnce();
-  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1024, '2,000,000 KiB over the 2 s since the last good sweep');
+  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1000, '2,000,000 KiB over the 2 s since the last good sweep');
 
   // the counters go backwards (driver reload, reset): 0, not a negative or huge rate
   fake.push(sweepAt(T0 + 4250, [device(0, UUID_A, nv(10, 10)), device(1, UUID_B, nv(255_000, undefined))]));
@@ -129,7 +129,7 @@ t.test('NVLink bandwidth: Δ(TX+RX) KiB between sweeps → MB/s; the first sampl
   // …and the next sample is measured from the new, lower value
   fake.push(sweepAt(T0 + 5250, [device(0, UUID_A, nv(10 + 250_000, 10 + 250_000)), device(1, UUID_B, nv(255_000, undefined))]));
   await c.sweepOnce();
-  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 512, 'measured from the value after the reset');
+  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 500, 'measured from the value after the reset');
 
   // the same timestamp twice (no time passed): 0 rather than a division by zero
   fake.push(sweepAt(T0 + 5250, [device(0, UUID_A, nv(10 + 260_000, 10 + 260_000)), device(1, UUID_B, nv(255_000, undefined))]));
@@ -146,7 +146,7 @@ t.test('NVLink bandwidth: Δ(TX+RX) KiB between sweeps → MB/s; the first sampl
   t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 0, 'back from lost: first sample again, not Δ since before it was lost');
   fake.push(sweepAt(T0 + 8250, [device(0, UUID_A, nv(9_000_000 + 500_000, 9_000_000 + 500_000)), device(1, UUID_B, nv(255_000, undefined))]));
   await c.sweepOnce();
-  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1024);
+  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1000);
 });
 
 t.test('the bandwidth map of a published snapshot does not change afterwards', async (t) => {
@@ -157,7 +157,7 @@ t.test('the bandwidth map of a published snapshot does not change afterwards', a
   const first = c.current()!;
   await c.sweepOnce();
   t.equal(first.nvlinkBandwidth.get(UUID_A), 0, 'the old snapshot still says 0');
-  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1024);
+  t.equal(c.current()!.nvlinkBandwidth.get(UUID_A), 1000);
   t.ok(c.current()!.seq > first.seq, 'a new snapshot with a higher seq');
 });
 

@@ -58,6 +58,7 @@ t.test('counters count events; gauges read the sources', async (t) => {
     'nvml_exporter_read_errors_total{field="gpuTemp",code="NO_PERMISSION"} 1',
     'nvml_exporter_gpus 8',
     'nvml_exporter_gpus_lost 1',
+    'nvml_exporter_mig_parent_memory_denied_gpus 0',
     'nvml_exporter_config_reloads_total 2',
     'nvml_exporter_config_reload_failures_total 1',
     'nvml_exporter_podresources_up 0',

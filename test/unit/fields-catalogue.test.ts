@@ -49,7 +49,7 @@ t.test('legacy names and recognised-but-unavailable names', async (t) => {
   t.equal(lookupField('DCGM_FI_PROF_GR_ENGINE_ACTIVE')?.kind, 'unavailable');
   t.equal(lookupField('DCGM_FI_PROF_SOMETHING_NEW')?.kind, 'unavailable', 'any PROF name is recognised');
   t.equal(lookupField('DCGM_EXP_P2P_STATUS')?.kind, 'unavailable');
-  t.equal(lookupField('DCGM_FI_DEV_VGPU_LICENSE_STATUS')?.kind, 'unavailable');
+  t.equal(lookupField('DCGM_FI_DEV_VGPU_LICENSE_STATUS')?.kind, 'value', 'read from NVML\'s licensable features');
   t.equal(lookupField('DCGM_EXP_XID_ERRORS_COUNT')?.kind, 'value');
   t.equal(lookupField('DCGM_FI_DEV_FOO'), undefined);
   t.equal(lookupField('dcgm_fi_dev_gpu_util'), undefined, 'names match exactly');

@@ -61,6 +61,7 @@ t.test('the built-in default: dcgm-exporter default active rows, in field-ID ord
     [394, 'DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS', 'counter'],
     [395, 'DCGM_FI_DEV_ROW_REMAP_FAILURE', 'gauge'],
     [449, 'DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'counter'],
+    [526, 'DCGM_FI_DEV_VGPU_LICENSE_STATUS', 'gauge'],
   ]);
   t.same(sel.labels.map((l) => l.name), ['DCGM_FI_DRIVER_VERSION']);
   const help = Object.fromEntries(sel.fields.map((f) => [f.name, f.help]));
@@ -70,10 +71,10 @@ t.test('the built-in default: dcgm-exporter default active rows, in field-ID ord
   t.equal(help.DCGM_FI_DEV_ROW_REMAP_FAILURE, 'Whether remapping of rows has failed');
   // the active rows we cannot provide: skipped, one log line each naming file, line and row
   t.same(sel.skipped.map((s) => s.name), [
-    'DCGM_FI_DEV_VGPU_LICENSE_STATUS', 'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
+    'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
     'DCGM_FI_PROF_DRAM_ACTIVE', 'DCGM_FI_PROF_PCIE_TX_BYTES', 'DCGM_FI_PROF_PCIE_RX_BYTES',
   ]);
-  t.equal(lines.length, 6);
+  t.equal(lines.length, 5);
   for (const [i, s] of sel.skipped.entries()) {
     t.equal(lines[i], `counters file ${sel.source} line ${s.line}: skipping "${s.name}": ${s.reason}`);
   }
@@ -96,7 +97,8 @@ t.test('every commented opt-in row of the default file parses when enabled', asy
   }
   const ids = sel.fields.map((f) => f.field.id);
   t.same(ids, [...ids].sort((a, b) => a - b), 'ascending field IDs');
-  t.same(sel.labels.map((l) => l.name), ['DCGM_FI_CUDA_DRIVER_VERSION', 'DCGM_FI_DEV_SERIAL', 'DCGM_FI_DRIVER_VERSION', 'DCGM_FI_NVML_VERSION']);
+  t.same(sel.labels.map((l) => l.name), ['DCGM_FI_CUDA_DRIVER_VERSION', 'DCGM_FI_DEV_BRAND', 'DCGM_FI_DEV_ECC_INFOROM_VER', 'DCGM_FI_DEV_INFOROM_IMAGE_VER',
+    'DCGM_FI_DEV_OEM_INFOROM_VER', 'DCGM_FI_DEV_POWER_INFOROM_VER', 'DCGM_FI_DEV_SERIAL', 'DCGM_FI_DEV_VBIOS_VERSION', 'DCGM_FI_DRIVER_VERSION', 'DCGM_FI_NVML_VERSION']);
   t.equal(selectionNeedsPcieThroughput(sel), true);
 });
 

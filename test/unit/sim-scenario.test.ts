@@ -116,3 +116,39 @@ t.test('simulatedLibraryPath points into the package build', async (t) => {
   t.equal(simulatedLibraryPath(true), join(root, 'build', 'Release', 'nvml_sim_legacy.so'));
   t.throws(() => packageRoot(`${sep}nonexistent-dir${sep}x.js`), /cannot find the nvml-exporter package root/);
 });
+
+t.test('the real-driver options round-trip: quirks, latency, MIG mode and access, compute instances, link ids, strings, XID instance ids', async (t) => {
+  const s: Scenario = {
+    quirks: ['no-libcuda', 'event-wait-v2-not-found'],
+    latency: 'published',
+    latencyUs: { nvmlDeviceGetFanSpeed: 137, nvmlDeviceGetMemoryInfo: 11.6 },
+    xids: [{ gpu: 0, xid: 43, id: 7, gpuInstanceId: 3, computeInstanceId: 1 }, { gpu: 1, xid: 31, gpuInstanceId: 5 }],
+    gpus: [
+      {
+        migCapable: true, migMode: true, gpuInstanceAccess: 'denied', quirks: ['field-types-double', 'ecc-fields-untouched'],
+        nvlinkIds: [0, 2, 5, 7], vbios: '96.00.74.00.0D', inforom: { oem: '2.1', ecc: 'unsupported', image: 'G520.0200.00.05' }, brand: 2,
+        mig: [
+          { profile: '1c.2g.20gb', gpuInstanceId: 3, computeInstanceId: 0, profileMemoryMB: 20224 },
+          { profile: '1c.2g.20gb', gpuInstanceId: 3, computeInstanceId: 1 },
+          { profile: '1g.10gb+me' },
+        ],
+        values: { vgpuLicenseStatus: 1, eccModeCurrent: 0, bar1Used: 4194304 },
+      },
+      { quirks: ['no-nvlink-all-scope', 'no-perf-policy-fields'], brand: 'unsupported', vbios: 'unsupported' },
+    ],
+  };
+  const text = serializeScenario(s);
+  t.same(parseScenario(text), s);
+  for (const line of ['quirk no-libcuda', 'latency published', 'latency nvmlDeviceGetMemoryInfo 11.6', 'xid 0 43 7 gi 3 ci 1', 'xid 1 31 gi 5',
+    'migmode on', 'giaccess denied', 'quirk ecc-fields-untouched', 'nvlinks 0 2 5 7', 'inforom ecc unsupported', 'brand 2', 'mig 1c.2g.20gb',
+    'gimem 20224', 'mig 1g.10gb+me', 'vgpuLicenseStatus 1']) {
+    t.match(text, new RegExp(`^${line.replace(/[.+]/g, '\\$&')}$`, 'm'), line);
+  }
+  const bad = (x: unknown) => () => serializeScenario(x as Scenario);
+  t.throws(bad({ gpus: [{ quirks: ['no-libcuda'] }] }), /gpus\[0\]\.quirks\[0\]: unknown quirk "no-libcuda" \(known: field-types-double/);
+  t.throws(bad({ quirks: ['field-types-double'], gpus: [{}] }), /quirks\[0\]: unknown quirk "field-types-double" \(known: no-libcuda/);
+  t.throws(bad({ gpus: [{ nvlinkIds: [1, 1] }] }), /nvlinkIds: expected at most 18 distinct link ids/);
+  t.throws(bad({ gpus: [{ mig: [{ profile: '1g.10gb', gpuInstanceId: 16 }] }] }), /gpuInstanceId: expected an integer in 0\.\.15/);
+  t.throws(bad({ latency: 'sometimes', gpus: [{}] }), /latency: expected published or off/);
+  t.throws(bad({ latencyUs: { nvmlDeviceGetFanSpeed: -1 }, gpus: [{}] }), /latencyUs\.nvmlDeviceGetFanSpeed: expected 0\.\.1000000 µs/);
+});
