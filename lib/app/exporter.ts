@@ -49,7 +49,7 @@ export interface RunningExporter {
   renderGpuText(): string;
   gpusDocument(): GpusDocument | null;
   /** reads the counters file again; false (the previous selection kept) when it is bad */
-  reload(): boolean;
+  reload(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -86,7 +86,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   }
 
   // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
-  let selection = loadSelection(config, log);
+  let selection = await loadSelection(config, log);
   aborted();
 
   const library = sim?.library ?? config.nvmlLibrary ?? undefined;
@@ -170,9 +170,9 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
-  const reload = (): boolean => {
+  const reload = async (): Promise<boolean> => {
     try {
-      selection = loadSelection(config, log);
+      selection = await loadSelection(config, log);
       reloads.emit('reload', true);
       log.info('counters reloaded', { file: config.collectors ?? 'built-in default' });
       return true;
@@ -278,7 +278,7 @@ function documentBuilder(config: Config, hostname: string, collector: Collector,
   };
 }
 
-function loadSelection(config: Config, log: Logger): FieldSelection {
+async function loadSelection(config: Config, log: Logger): Promise<FieldSelection> {
   const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
   return config.collectors ? loadCounters(config.collectors, sink) : loadDefaultCounters(sink);
 }
@@ -293,6 +293,11 @@ export interface RunOptions {
   stdout?: (text: string) => void;
   /** how long a stop requested during the start may wait for it (default 10000 ms) */
   startGraceMs?: number;
+  /**
+   * Called when the start is abandoned after the grace period (a call into the driver is still
+   * stuck on a libuv pool thread): a normal process.exit would wait for that thread.
+   */
+  onAbandonedStart?: () => void;
 }
 
 /** The exporter command's lifecycle: resolves to the exit code (0, 1 runtime failure, 2 bad configuration). */
@@ -319,6 +324,7 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     const r = await Promise.race([starting, grace]);
     if (r === 'grace') {
       log.warn(`the start did not finish within ${(opts.startGraceMs ?? 10_000) / 1000} s of the stop request; exiting without closing NVML`);
+      opts.onAbandonedStart?.();
       return 0;
     }
     exp = r;
@@ -341,7 +347,7 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     await exp.close();
     return 0;
   }
-  hupDuringStart = () => exp.reload();
+  hupDuringStart = () => void exp.reload();
   opts.hangups?.on('SIGHUP', hupDuringStart);
   await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.hangups?.off('SIGHUP', hupDuringStart);

@@ -1,7 +1,8 @@
 // The counters CSV (dcgm-exporter's format): which fields to export, with the metric name,
 // the Prometheus type written verbatim in # TYPE, and the HELP text. `#` starts a comment line,
 // blank lines are skipped, every record has exactly three fields (name, type, help).
-import { readFileSync } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
 import { parseCsvLine } from './csv.js';
@@ -60,6 +61,13 @@ export interface CountersLog {
   info(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * Bounds of a counters file. dcgm-exporter's largest shipped file is ~10 KB with lines under 200
+ * characters; past these bounds a file is not a counters file (and a 20 MB HELP text would be
+ * copied into every page).
+ */
+export const COUNTERS_LIMITS = { fileBytes: 1024 * 1024, lineChars: 4096 } as const;
+
 const HINT = 'not a DCGM field name; etc/default-counters.csv lists the fields this exporter provides';
 
 function unknownField(name: string): string {
@@ -78,6 +86,9 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i]!;
+    if (line.length > COUNTERS_LIMITS.lineChars) {
+      throw new CountersError(source, lineNo, `the line is ${line.length} characters long, more than the ${COUNTERS_LIMITS.lineChars} accepted; shorten its help text`);
+    }
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const parsed = parseCsvLine(line);
@@ -119,23 +130,59 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
     }
     fields.push({ field: def, name, type, help, line: lineNo });
   }
+  if (fields.length === 0) {
+    // An empty selection would serve no GPU family at all, silently.
+    throw new CountersError(source, null,
+      `it selects no numeric field${labels.length + skipped.length > 0 ? ` (only ${labels.length} label and ${skipped.length} skipped rows)` : ' (it is empty or only comments)'}; list at least one field such as DCGM_FI_DEV_GPU_UTIL, or leave -f unset for the built-in default`);
+  }
   fields.sort((a, b) => a.field.id - b.field.id || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { source, fields, labels, skipped };
 }
 
-/** Reads and parses a counters file; a file that cannot be read is a CountersError too. */
-export function loadCounters(path: string, log?: CountersLog): FieldSelection {
-  let text: string;
+const READ_HINT = 'pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default';
+
+/**
+ * Reads a counters file off the event loop: opened non-blocking (a FIFO opens at once instead of
+ * waiting for a writer), then only a regular file (no FIFO, device such as /dev/zero, socket or
+ * directory) of at most COUNTERS_LIMITS.fileBytes is read, through the descriptor that was checked.
+ */
+export async function readCountersFile(path: string): Promise<string> {
+  let fh;
   try {
-    text = readFileSync(path, 'utf8');
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new CountersError(path, null,
-      `cannot read it (${why}); pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default`);
+    throw new CountersError(path, null, `cannot read it (${why}); ${READ_HINT}`);
   }
-  return parseCounters(text, path, log);
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new CountersError(path, null, `cannot read it (it is a directory); ${READ_HINT}`);
+    if (!st.isFile()) {
+      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new CountersError(path, null, `it is ${what}, not a regular file; ${READ_HINT}`);
+    }
+    const max = COUNTERS_LIMITS.fileBytes;
+    if (st.size > max) throw new CountersError(path, null, `it is ${st.size} bytes, more than the ${max} accepted for a counters file`);
+    // read at most max + 1 bytes whatever the size said (the file may grow meanwhile)
+    const buf = Buffer.allocUnsafe(max + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > max) throw new CountersError(path, null, `it is more than the ${max} bytes accepted for a counters file`);
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Reads (off the event loop, bounded: readCountersFile) and parses a counters file. */
+export async function loadCounters(path: string, log?: CountersLog): Promise<FieldSelection> {
+  return parseCounters(await readCountersFile(path), path, log);
 }
 
 /** etc/default-counters.csv in the installed package. */
@@ -143,9 +190,10 @@ export function defaultCountersPath(): string {
   return join(packageRoot(), 'etc', 'default-counters.csv');
 }
 
-/** The built-in default selection: etc/default-counters.csv parsed. */
+/** The built-in default selection: etc/default-counters.csv of the package (ours: read as is). */
 export function loadDefaultCounters(log?: CountersLog): FieldSelection {
-  return loadCounters(defaultCountersPath(), log);
+  const path = defaultCountersPath();
+  return parseCounters(readFileSync(path, 'utf8'), path, log);
 }
 
 /** Whether a selection exports PCIe throughput (fields 200/201), whose reading is opt-in in the sweep. */
