@@ -22,7 +22,8 @@ import { lookupField } from '../fields/index.js';
 import { GpuPageRenderer } from '../exposition/render.js';
 import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
-import { buildServer } from '../server/server.js';
+import { buildServer, type ServerOptions } from '../server/server.js';
+import { loadWebConfig, readTlsMaterial } from '../server/web-config.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
@@ -87,6 +88,9 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
 
   // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
   let selection = await loadSelection(config, log);
+  aborted();
+  // --web-config-file: read and checked before anything opens (a bad one is exit 2, never plain HTTP)
+  const web = opts.listen !== false ? await loadWeb(config, log) : null;
   aborted();
 
   const library = sim?.library ?? config.nvmlLibrary ?? undefined;
@@ -204,7 +208,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
           ['/api/v1/gpus', 'the current snapshot as JSON'],
         ],
       },
-    });
+    }, { web });
     const server = app;
     cleanups.unshift(() => server.close());
     try {
@@ -216,7 +220,10 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message;
       throw new Error(`cannot listen on ${config.address.text}: ${why}`, { cause: err });
     }
-    log.info('serving metrics', { address: boundAddress, interval_ms: config.collectIntervalMs });
+    log.info('serving metrics', {
+      address: boundAddress, interval_ms: config.collectIntervalMs,
+      ...(web ? { tls: web.config.tls !== null, basic_auth_users: web.config.users.size, web_config: web.config.file } : {}),
+    });
 
     if (config.kedaScalerAddress) {
       const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
@@ -275,6 +282,18 @@ function documentBuilder(config: Config, hostname: string, collector: Collector,
     });
     memo = { snap, pods, doc, at: now };
     return doc;
+  };
+}
+
+/** The web config and its TLS files, or null without --web-config-file (a ConfigError names the file and key). */
+async function loadWeb(config: Config, log: Logger): Promise<ServerOptions['web']> {
+  if (!config.webConfigFile) return null;
+  const webConfig = await loadWebConfig(config.webConfigFile);
+  for (const n of webConfig.notes) log.info(`web config ${webConfig.file}: ${n}`);
+  return {
+    config: webConfig,
+    material: webConfig.tls ? await readTlsMaterial(webConfig) : null,
+    onTlsReload: (ok, message) => (ok ? log.info(message, { web_config: webConfig.file }) : log.error(message, { web_config: webConfig.file })),
   };
 }
 

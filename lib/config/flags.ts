@@ -29,6 +29,8 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
   b(['replace-blanks-in-model-name', 'rbmn'], 'DCGM_EXPORTER_REPLACE_BLANKS_IN_MODEL_NAME', 'replace spaces in the modelName label with -'),
   b(['use-old-namespace', 'o'], 'DCGM_EXPORTER_USE_OLD_NAMESPACE', 'old label names: uuid, pod_name, pod_namespace, container_name'),
   s(['log-format'], 'DCGM_EXPORTER_LOG_FORMAT', 'text', 'log format: text or json'),
+  s(['web-config-file'], 'DCGM_EXPORTER_WEB_CONFIG_FILE', 'none',
+    'exporter-toolkit web config (YAML): TLS, mTLS, basic auth (bcrypt), headers, rate limit, for every path'),
   b(['debug'], 'DCGM_EXPORTER_DEBUG', 'debug logging'),
   // ours
   s(['nvml-library'], 'NVML_EXPORTER_NVML_LIBRARY', 'libnvidia-ml.so.1 through the loader search', 'path of the NVML library to load'),
@@ -56,8 +58,6 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
   ignoredB(['no-hostname', 'n'], 'DCGM_EXPORTER_NO_HOSTNAME', 'it has had no effect since dcgm-exporter 4.0; the host label is always written'),
   ignoredS(['configmap-data', 'm'], 'DCGM_EXPORTER_CONFIGMAP_DATA', 'none', 'read counters from a file with -f (mount the ConfigMap as a file)'),
   ignoredB(['fake-gpus'], 'DCGM_EXPORTER_USE_FAKE_GPUS', 'use --simulate N for simulated GPUs'),
-  ignoredS(['web-config-file'], 'DCGM_EXPORTER_WEB_CONFIG_FILE', 'none',
-    'TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)'),
   ignoredB(['web-systemd-socket'], 'DCGM_EXPORTER_SYSTEMD_SOCKET', 'systemd socket activation is not supported; use --address'),
   ignoredS(['xid-count-window-size', 'x'], 'DCGM_EXPORTER_XID_COUNT_WINDOW_SIZE', '300000',
     'DCGM_EXP_XID_ERRORS_COUNT counts XIDs since the exporter started, without a window'),

@@ -39,6 +39,8 @@ export interface Config {
   /** null = the KEDA scaler API is off */
   kedaScalerAddress: ListenAddress | null;
   sweepDeadlineMs: number;
+  /** --web-config-file / DCGM_EXPORTER_WEB_CONFIG_FILE: the exporter-toolkit web config, null = plain HTTP */
+  webConfigFile: string | null;
 }
 
 /** `nvml-exporter scaler` options, validated and parsed. */

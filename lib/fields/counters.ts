@@ -1,12 +1,12 @@
 // The counters CSV (dcgm-exporter's format): which fields to export, with the metric name,
 // the Prometheus type written verbatim in # TYPE, and the HELP text. `#` starts a comment line,
 // blank lines are skipped, every record has exactly three fields (name, type, help).
-import { constants, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CSV_TYPES, lookupField, knownFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
 import { parseCsvLine } from './csv.js';
 import { ConfigError } from '../contract/errors.js';
+import { FileReadError, readRegularFile } from '../contract/files.js';
 import { packageRoot } from '../package-root.js';
 
 /** A counters-file error, naming the file and (when it is about one row) the line. */
@@ -142,41 +142,15 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
 
 const READ_HINT = 'pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default';
 
-/**
- * Reads a counters file off the event loop: opened non-blocking (a FIFO opens at once instead of
- * waiting for a writer), then only a regular file (no FIFO, device such as /dev/zero, socket or
- * directory) of at most COUNTERS_LIMITS.fileBytes is read, through the descriptor that was checked.
- */
+/** Reads a counters file off the event loop: a regular file of at most COUNTERS_LIMITS.fileBytes (contract/files.ts). */
 export async function readCountersFile(path: string): Promise<string> {
-  let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    return (await readRegularFile(path, COUNTERS_LIMITS.fileBytes)).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new CountersError(path, null, `cannot read it (${why}); ${READ_HINT}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new CountersError(path, null, `cannot read it (it is a directory); ${READ_HINT}`);
-    if (!st.isFile()) {
-      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      throw new CountersError(path, null, `it is ${what}, not a regular file; ${READ_HINT}`);
-    }
-    const max = COUNTERS_LIMITS.fileBytes;
-    if (st.size > max) throw new CountersError(path, null, `it is ${st.size} bytes, more than the ${max} accepted for a counters file`);
-    // read at most max + 1 bytes whatever the size said (the file may grow meanwhile)
-    const buf = Buffer.allocUnsafe(max + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > max) throw new CountersError(path, null, `it is more than the ${max} bytes accepted for a counters file`);
-    }
-    return buf.toString('utf8', 0, n);
-  } finally {
-    await fh.close().catch(() => {});
+    if (!(err instanceof FileReadError)) throw err;
+    const cannotRead = /^(no such file|permission denied|it is a directory)$/.test(err.why) || !/^it is /.test(err.why);
+    throw new CountersError(path, null, cannotRead ? `cannot read it (${err.why}); ${READ_HINT}`
+      : `${err.why}${/regular file$/.test(err.why) ? `; ${READ_HINT}` : ' for a counters file'}`);
   }
 }
 

@@ -48,6 +48,7 @@ t.test('defaults', async (t) => {
     hostname: 'os-host',
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
+    webConfigFile: null,
   });
 });
 
@@ -172,7 +173,7 @@ t.test('bad values and unknown flags: exit code 2, naming flag, value and expect
 t.test('dcgm-exporter flags we ignore: accepted with their value, one warning each naming the flag', async (t) => {
   const { config, warnings } = run([
     '-r', 'localhost:5555', '--enable-dcgm-log', '--dcgm-log-level', 'ERROR', '-p', 'f', '-s', 'f', '-n', '-m', 'ns:cm',
-    '--fake-gpus', '--web-config-file', '/w.yml', '--web-config-file=/w2.yml', '--web-systemd-socket', '-x', '1000',
+    '--fake-gpus', '--web-systemd-socket', '-x', '1000',
     '--clock-events-count-window-size', '1000', '--kubernetes-enable-pod-labels', '--kubernetes-enable-pod-uid',
     '--kubernetes-pod-label-allowlist-regex', 'app.*', '--hpc-job-mapping-dir', '/h', '--kubernetes-enable-dra',
     '--dump-enabled', '--dump-directory', '/d', '--dump-retention', '1', '--dump-compression', '--disable-startup-validate',
@@ -184,10 +185,13 @@ t.test('dcgm-exporter flags we ignore: accepted with their value, one warning ea
   for (const f of ignored) {
     t.equal(warnings.filter((w) => w.startsWith(`--${f.names[0]} `)).length, 1, `one warning for --${f.names[0]}`);
   }
-  t.ok(warnings.includes('--web-config-file is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)'));
+  t.notOk(warnings.some((w) => w.includes('web-config-file')), '--web-config-file is a real flag, never a warning');
   // env vars of ignored flags warn too, and an ignored boolean env set to false does not
-  const viaEnv = run([], { DCGM_EXPORTER_WEB_CONFIG_FILE: '/w.yml', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS: 'false' }).warnings;
-  t.same(viaEnv, ['DCGM_EXPORTER_WEB_CONFIG_FILE (--web-config-file) is accepted for dcgm-exporter compatibility and ignored: TLS and basic auth are not supported yet; the exporter serves plain HTTP (terminate TLS in front of it)']);
+  const viaEnv = run([], { DCGM_EXPORTER_CONFIGMAP_DATA: 'ns:cm', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS: 'false' }).warnings;
+  t.same(viaEnv, ['DCGM_EXPORTER_CONFIGMAP_DATA (--configmap-data) is accepted for dcgm-exporter compatibility and ignored: read counters from a file with -f (mount the ConfigMap as a file)']);
+  // the web config: flag or env, taken as a path (read and checked at start)
+  t.equal(run(['--web-config-file', '/w.yml']).config.webConfigFile, '/w.yml');
+  t.equal(run([], { DCGM_EXPORTER_WEB_CONFIG_FILE: '/e.yml' }).config.webConfigFile, '/e.yml');
 });
 
 t.test('--help lists every flag with its env var and default; --version', async (t) => {
