@@ -90,7 +90,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   let selection = await loadSelection(config, log);
   aborted();
   // --web-config-file: read and checked before anything opens (a bad one is exit 2, never plain HTTP)
-  const web = opts.listen !== false ? await loadWeb(config, log) : null;
+  const web = await loadWeb(config, log);
   aborted();
 
   const library = sim?.library ?? config.nvmlLibrary ?? undefined;
