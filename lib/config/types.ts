@@ -60,6 +60,18 @@ export interface ScalerConfig {
   staleAfterMs: number;
   logFormat: 'text' | 'json';
   debug: boolean;
+  /** how pulls reach the exporters (their web config's TLS and basic auth); files are read at start */
+  pulls: ScalerPullConfig;
+}
+
+export interface ScalerPullConfig {
+  scheme: 'http' | 'https';
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  serverName: string | null;
+  /** a file holding `user:password` */
+  basicAuthFile: string | null;
 }
 
 export type CliResult =

@@ -50,6 +50,8 @@ export interface ScalerLimits {
   maxConnections: number;
   /** a connection with no RPC in flight for this long is closed (GOAWAY; KEDA reconnects) */
   idleConnectionMs: number;
+  /** a connection that has sent no byte this long after connecting is closed */
+  firstBytesMs: number;
   /** pods of one namespace matched per evaluation; more is RESOURCE_EXHAUSTED */
   maxPodsPerQuery: number;
 }
@@ -61,6 +63,7 @@ export const SCALER_LIMITS: ScalerLimits = {
   maxStreams: 10_000,
   maxConnections: 1024,
   idleConnectionMs: 60_000,
+  firstBytesMs: 5000,
   maxPodsPerQuery: 200_000,
 };
 
@@ -271,7 +274,13 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     new Promise<NetServer>((resolve, reject) => {
       const srv = createNetServer((socket) => {
         sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
+        // silent connections (no HTTP/2 preface) are never idle to grpc-js: close them here
+        const silent = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), limits.firstBytesMs);
+        silent.unref();
+        socket.once('close', () => {
+          clearTimeout(silent);
+          sockets.delete(socket);
+        });
         socket.on('error', () => {}); // a peer's reset is not ours to report
         injector.injectConnection(socket);
       });

@@ -222,7 +222,14 @@ t.test('scaler subcommand', async (t) => {
     exporters: [{ host: '10.0.0.1', port: 9400, text: '10.0.0.1:9400' }, { host: 'node-b', port: 9400, text: 'node-b:9400' }],
     exportersDns: null,
     pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
+    pulls: { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
   });
+  // pulls from exporters that serve a web config
+  const tls = parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-ca-file', '/ca.pem', '--exporters-cert-file', '/c.pem',
+    '--exporters-key-file', '/k.pem', '--exporters-server-name', 'nvml-exporter.monitoring.svc', '--exporters-basic-auth-file', '/auth'], {}).config;
+  t.same(tls.pulls, { scheme: 'https', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'nvml-exporter.monitoring.svc', basicAuthFile: '/auth' });
+  t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--exporters-ca-file', '/ca.pem'], {}), /--exporters-ca-file is set but --exporters-scheme is http/);
+  t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-cert-file', '/c.pem'], {}), /go together/);
   const dns = parseScalerArgs(['--exporters-dns', 'nvml-exporter.monitoring.svc:9400', '--grpc-address', '/run/s.sock', '-a', ':9999',
     '--stale-after', '10000', '--pull-timeout', '300'], {}).config;
   t.same(dns.exportersDns, { host: 'nvml-exporter.monitoring.svc', port: 9400, text: 'nvml-exporter.monitoring.svc:9400' });
