@@ -23,7 +23,6 @@ import { GpuPageRenderer } from '../exposition/render.js';
 import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
 import { buildServer, type ServerOptions } from '../server/server.js';
-import { loadWebConfig, readTlsMaterial } from '../server/web-config.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
@@ -288,13 +287,13 @@ function documentBuilder(config: Config, hostname: string, collector: Collector,
 /** The web config and its TLS files, or null without --web-config-file (a ConfigError names the file and key). */
 async function loadWeb(config: Config, log: Logger): Promise<ServerOptions['web']> {
   if (!config.webConfigFile) return null;
+  const { loadWebConfig, readTlsMaterial } = await import('../server/web-config.js'); // YAML, bcrypt, https: loaded only when asked for
+  const { webRuntime } = await import('../server/web-security.js');
   const webConfig = await loadWebConfig(config.webConfigFile);
   for (const n of webConfig.notes) log.info(`web config ${webConfig.file}: ${n}`);
-  return {
-    config: webConfig,
-    material: webConfig.tls ? await readTlsMaterial(webConfig) : null,
+  return webRuntime(webConfig, webConfig.tls ? await readTlsMaterial(webConfig) : null, {
     onTlsReload: (ok, message) => (ok ? log.info(message, { web_config: webConfig.file }) : log.error(message, { web_config: webConfig.file })),
-  };
+  });
 }
 
 async function loadSelection(config: Config, log: Logger): Promise<FieldSelection> {

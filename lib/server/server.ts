@@ -3,13 +3,10 @@
 // given (every path), the 404/405 answers, and the given routes registered as a plugin. Only the
 // composition root listens; tests use `inject`.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { observabilityRoutes, routePaths, type RoutesOptions } from './routes.js';
 import { ConnectionGuard, type GuardOptions } from './connection-guard.js';
-import type { TlsMaterial, WebConfig } from './web-config.js';
-import { BasicAuth, clientCertAllowed, RateLimit, TlsReloader, tlsServerOptions } from './web-security.js';
+import type { BasicAuth, WebRuntime } from './web-security.js';
 
 export interface ServerOptions {
   /** cap on open connections (default 4096); at the cap the oldest idle connection makes room */
@@ -24,8 +21,8 @@ export interface ServerOptions {
   socketIdleTimeoutMs?: number;
   /** the rest of the connection guard's bounds (connection-guard.ts) */
   guard?: Partial<GuardOptions>;
-  /** a loaded web config (TLS, basic auth, rate limit, headers) and its TLS files */
-  web?: { config: WebConfig; material: TlsMaterial | null; onTlsReload?: (ok: boolean, message: string) => void; tlsReloadCheckMs?: number } | null;
+  /** a loaded web config (TLS, basic auth, rate limit, headers): web-security.ts webRuntime() */
+  web?: WebRuntime | null;
 }
 
 export type GuardedServer = FastifyInstance & { connectionGuard: ConnectionGuard; basicAuth: BasicAuth | null };
@@ -39,7 +36,6 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Gu
     ...opts.guard,
   });
   const requestTimeout = opts.requestTimeoutMs ?? 10000;
-  let reloader: TlsReloader | null = null;
   const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
     const common = {
       requestTimeout,
@@ -48,20 +44,7 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Gu
       connectionsCheckingInterval: 1000,
       maxHeaderSize: 16 * 1024,
     };
-    let server: Server;
-    if (cfg?.tls && web?.material) {
-      const s: HttpsServer = createHttpsServer({ ...common, ...tlsServerOptions(cfg, web.material) }, handler);
-      s.on('secureConnection', (tls: TLSSocket) => {
-        if (!clientCertAllowed(cfg, tls)) tls.destroy();
-      });
-      s.on('tlsClientError', () => {}); // a failed handshake closes that connection only
-      reloader = new TlsReloader(cfg, (o) => s.setSecureContext(o), web.onTlsReload ?? (() => {}));
-      void reloader.start(web.tlsReloadCheckMs ?? 2000);
-      s.on('close', () => reloader?.stop());
-      server = s as unknown as Server;
-    } else {
-      server = createHttpServer(common, handler);
-    }
+    const server = web?.createServer ? web.createServer(common, handler) : createHttpServer(common, handler);
     server.timeout = opts.socketIdleTimeoutMs ?? 30000;
     guard.attach(server);
     return server;
@@ -74,11 +57,10 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Gu
   }) as unknown as GuardedServer;
   app.decorate('connectionGuard', guard);
 
-  let basic: BasicAuth | null = null;
+  const basic: BasicAuth | null = web?.basicAuth ?? null;
   if (cfg) {
     const headers = Object.entries(cfg.headers);
-    const limit = cfg.rateLimit ? new RateLimit(cfg.rateLimit.intervalMs, cfg.rateLimit.burst) : null;
-    basic = cfg.users.size > 0 ? new BasicAuth(cfg.users) : null;
+    const limit = web?.rateLimit ?? null;
     const auth = basic;
     // every path, before routing: rate limit, then credentials, then the configured headers
     app.addHook('onRequest', async (req, reply) => {

@@ -13,9 +13,9 @@ import { getCiphers } from 'node:tls';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
+import { readTlsMaterial } from './web-security.js';
 
 export const WEB_CONFIG_MAX_BYTES = 64 * 1024;
-const PEM_MAX_BYTES = 1024 * 1024;
 
 export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 const CLIENT_AUTH_TYPES: readonly ClientAuthType[] = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'];
@@ -270,31 +270,4 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
   return cfg;
 }
 
-export interface TlsMaterial {
-  cert: Buffer;
-  key: Buffer;
-  ca: Buffer | null;
-}
-
-/** Reads the certificate, key and client CA; a ConfigError names the key and the file. */
-export async function readTlsMaterial(cfg: WebConfig): Promise<TlsMaterial> {
-  const t = cfg.tls!;
-  const read = async (src: PemSource, key: string): Promise<Buffer> => {
-    if ('inline' in src) return Buffer.from(src.inline);
-    try {
-      const b = await readRegularFile(src.file, PEM_MAX_BYTES);
-      if (!b.includes('-----BEGIN ')) throw new FileReadError(src.file, 'it holds no PEM block');
-      return b;
-    } catch (err) {
-      if (err instanceof FileReadError) {
-        throw new ConfigError(`web config ${cfg.file}: tls_server_config.${key}: cannot read ${src.file} (${err.why}); mount the file (e.g. from a Secret) and name its path`);
-      }
-      throw err;
-    }
-  };
-  return {
-    cert: await read(t.cert, 'cert_file'),
-    key: await read(t.key, 'key_file'),
-    ca: t.clientCa ? await read(t.clientCa, 'client_ca_file') : null,
-  };
-}
+export { readTlsMaterial, type TlsMaterial } from './web-security.js';

@@ -3,10 +3,83 @@
 // auth with bcrypt, and a request rate limit. bcrypt is bcryptjs (pure JavaScript, no native build).
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import type { IncomingMessage, Server, ServerOptions as HttpServerOptions, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import bcrypt from 'bcryptjs';
-import type { TlsMaterial, WebConfig } from './web-config.js';
-import { readTlsMaterial } from './web-config.js';
+import { ConfigError } from '../contract/errors.js';
+import { FileReadError, readRegularFile } from '../contract/files.js';
+import type { PemSource, WebConfig } from './web-config.js';
+
+const PEM_MAX_BYTES = 1024 * 1024;
+
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer | null;
+}
+
+/** Reads the certificate, key and client CA; a ConfigError names the key and the file. */
+export async function readTlsMaterial(cfg: WebConfig): Promise<TlsMaterial> {
+  const t = cfg.tls!;
+  const read = async (src: PemSource, key: string): Promise<Buffer> => {
+    if ('inline' in src) return Buffer.from(src.inline);
+    try {
+      const b = await readRegularFile(src.file, PEM_MAX_BYTES);
+      if (!b.includes('-----BEGIN ')) throw new FileReadError(src.file, 'it holds no PEM block');
+      return b;
+    } catch (err) {
+      if (err instanceof FileReadError) {
+        throw new ConfigError(`web config ${cfg.file}: tls_server_config.${key}: cannot read ${src.file} (${err.why}); mount the file (e.g. from a Secret) and name its path`);
+      }
+      throw err;
+    }
+  };
+  return {
+    cert: await read(t.cert, 'cert_file'),
+    key: await read(t.key, 'key_file'),
+    ca: t.clientCa ? await read(t.clientCa, 'client_ca_file') : null,
+  };
+}
+
+/**
+ * What the server needs of a web config at run time. Built here (and this module loaded) only with
+ * --web-config-file: bcrypt and https stay out of the default footprint (~6.5 MB).
+ */
+export interface WebRuntime {
+  config: WebConfig;
+  /** the HTTPS server when the config has TLS (null: plain HTTP) */
+  createServer: ((common: HttpServerOptions, handler: (req: IncomingMessage, res: ServerResponse) => void) => Server) | null;
+  basicAuth: BasicAuth | null;
+  rateLimit: RateLimit | null;
+}
+
+export function webRuntime(
+  cfg: WebConfig,
+  material: TlsMaterial | null,
+  opts: { onTlsReload?: (ok: boolean, message: string) => void; tlsReloadCheckMs?: number } = {},
+): WebRuntime {
+  const createServer = cfg.tls && material
+    ? (common: HttpServerOptions, handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+        const s = createHttpsServer({ ...common, ...tlsServerOptions(cfg, material) }, handler);
+        s.on('secureConnection', (tls: TLSSocket) => {
+          if (!clientCertAllowed(cfg, tls)) tls.destroy();
+        });
+        s.on('tlsClientError', () => {}); // a failed handshake closes that connection only
+        const reloader = new TlsReloader(cfg, (o) => s.setSecureContext(o), opts.onTlsReload ?? (() => {}));
+        void reloader.start(opts.tlsReloadCheckMs ?? 2000);
+        s.on('close', () => reloader.stop());
+        return s as unknown as Server;
+      }
+    : null;
+  return {
+    config: cfg,
+    createServer,
+    basicAuth: cfg.users.size > 0 ? new BasicAuth(cfg.users) : null,
+    rateLimit: cfg.rateLimit ? new RateLimit(cfg.rateLimit.intervalMs, cfg.rateLimit.burst) : null,
+  };
+}
 
 /** The https.createServer options of a web config's tls_server_config. */
 export function tlsServerOptions(cfg: WebConfig, m: TlsMaterial): TlsOptions {

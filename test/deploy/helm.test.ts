@@ -53,18 +53,24 @@ t.test('the knobs users expect are in values.yaml', async (t) => {
 
 t.test('every template skeleton parses, with the same kinds as the kustomize objects', async (t) => {
   const kinds = [...skel.values()].flat().map((d) => d.kind).sort();
-  t.same(kinds, ['ConfigMap', 'DaemonSet', 'Deployment', 'PrometheusRule', 'Service', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+  t.same(kinds, ['ConfigMap', 'DaemonSet', 'Deployment', 'NetworkPolicy', 'NetworkPolicy', 'PrometheusRule', 'Secret', 'Service', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor']);
 });
 
 t.test('the DaemonSet skeleton matches the base: port, probes, mounts, env, security', async (t) => {
   const h = (skel.get('daemonset.yaml')![0] as Any).spec.template.spec.containers[0];
   const k = (findObject(base, 'DaemonSet') as Any).spec.template.spec.containers[0];
   t.same(h.ports, k.ports, 'container port name and number');
-  t.equal(h.livenessProbe.httpGet.path, k.livenessProbe.httpGet.path);
-  t.equal(h.readinessProbe.httpGet.path, k.readinessProbe.httpGet.path);
-  t.equal(h.livenessProbe.httpGet.port, k.livenessProbe.httpGet.port);
-  t.same(h.volumeMounts.map((m: Any) => [m.mountPath, m.readOnly ?? false]), k.volumeMounts.map((m: Any) => [m.mountPath, m.readOnly ?? false]), 'mount paths');
-  t.same(h.env.map((e: Any) => e.name), k.env.map((e: Any) => e.name), 'env names');
+  // probes come from the "nvml-exporter.probe" helper (HTTPS with TLS, tcpSocket with basic auth)
+  const dsText = readFileSync(join(CHART, 'templates/daemonset.yaml'), 'utf8');
+  t.match(dsText, `livenessProbe:\n            {{- include "nvml-exporter.probe" (dict "path" "${k.livenessProbe.httpGet.path}" "root" $) | nindent 12 }}`);
+  t.match(dsText, `readinessProbe:\n            {{- include "nvml-exporter.probe" (dict "path" "${k.readinessProbe.httpGet.path}" "root" $) | nindent 12 }}`);
+  const helpers = readFileSync(join(CHART, 'templates/_helpers.tpl'), 'utf8');
+  t.match(helpers, /httpGet:\n  path: \{\{ \.path \}\}\n  port: metrics\n  \{\{- if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.tls\.secretName \}\}\n  scheme: HTTPS/);
+  t.match(helpers, /if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.basicAuth\.users \}\}\ntcpSocket:\n  port: metrics/);
+  // the web config's env and mounts exist only with webConfig.enabled (the skeleton keeps `if` bodies)
+  const webOnly = (x: string) => x === 'DCGM_EXPORTER_WEB_CONFIG_FILE' || x.startsWith('/etc/nvml-exporter/web') || x.startsWith('/etc/nvml-exporter/tls');
+  t.same(h.volumeMounts.filter((m: Any) => !webOnly(m.mountPath)).map((m: Any) => [m.mountPath, m.readOnly ?? false]), k.volumeMounts.map((m: Any) => [m.mountPath, m.readOnly ?? false]), 'mount paths');
+  t.same(h.env.map((e: Any) => e.name).filter((n: string) => !webOnly(n)), k.env.map((e: Any) => e.name), 'env names');
   t.equal(h.env.find((e: Any) => e.name === 'DCGM_EXPORTER_LISTEN').value, ':9400');
   t.ok(h.args.includes('-k'), '-k with kubernetes.enabled');
   t.same(values.securityContext, k.securityContext, 'values.securityContext is the base container securityContext');
@@ -74,6 +80,32 @@ t.test('the DaemonSet skeleton matches the base: port, probes, mounts, env, secu
   t.same(values.updateStrategy, (findObject(base, 'DaemonSet') as Any).spec.updateStrategy);
   const hv = (skel.get('daemonset.yaml')![0] as Any).spec.template.spec.volumes;
   t.same(hv.find((v: Any) => v.name === 'pod-resources').hostPath, { path: '/var/lib/kubelet/pod-resources', type: 'Directory' });
+});
+
+t.test('NetworkPolicies on by default, web config off by default, least privilege', async (t) => {
+  t.equal(values.networkPolicy.enabled, true);
+  t.same(values.networkPolicy.prometheusNamespaces, ['monitoring']);
+  t.same(values.networkPolicy.kedaNamespaces, ['keda']);
+  const [ex, sc] = skel.get('networkpolicy.yaml')! as Any[];
+  t.same(ex.spec.policyTypes, ['Ingress']);
+  t.equal(ex.spec.ingress[0].ports[0].port, 9400);
+  t.equal(ex.spec.podSelector.matchLabels['app.kubernetes.io/component'], 'exporter');
+  t.same(sc.spec.ingress.map((r: Any) => r.ports[0].port), [6000, 9401]);
+  const kx = findObject(readYamlDocs(join(BASE, 'networkpolicy.yaml')), 'NetworkPolicy') as Any;
+  t.same(ex.spec.ingress[0].ports, kx.spec.ingress[0].ports, 'the same port rule as the kustomize base');
+  t.equal(values.webConfig.enabled, false);
+  t.same(values.securityContext.capabilities, { drop: ['ALL'] });
+  t.equal(values.securityContext.allowPrivilegeEscalation, false);
+  t.equal(values.securityContext.readOnlyRootFilesystem, true);
+  t.equal(values.securityContext.privileged, false);
+  const pod = (skel.get('daemonset.yaml')![0] as Any).spec.template.spec;
+  t.same(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+  const secret = skel.get('webconfig-secret.yaml')![0] as Any;
+  t.equal(secret.kind, 'Secret');
+  t.match(secret.stringData['web-config.yaml'], /tls_server_config:\n\s+cert_file: \/etc\/nvml-exporter\/tls\/tls\.crt/);
+  const scText = readFileSync(join(CHART, 'templates/scaler-deployment.yaml'), 'utf8');
+  t.match(scText, /- --exporters-scheme=https/, 'the scaler pulls over HTTPS when the exporters serve TLS');
+  t.match(scText, /items:\n\s+- key: ca\.crt/, 'the scaler mounts only the CA of the exporters\' TLS Secret');
 });
 
 t.test('the Services and the scaler match the kustomize objects', async (t) => {

@@ -16,6 +16,7 @@ const RENDERS = [
   'deploy/manifests/overlays/keda-scaler',
   'deploy/manifests/overlays/full',
   'deploy/examples/c-aks-managed-prometheus/exporter',
+  'deploy/manifests/overlays/tls',
 ];
 
 const skip = kubectlSkipReason();
@@ -35,7 +36,7 @@ t.test('every render validates (schemas and unknown fields)', opts, async (t) =>
 
 t.test('the base holds the objects the issue lists, all namespaced to nvml-exporter', opts, async (t) => {
   const docs = rendered.get('deploy/manifests')!;
-  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Namespace', 'Service', 'Service', 'ServiceAccount']);
+  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Namespace', 'NetworkPolicy', 'Service', 'Service', 'ServiceAccount']);
   for (const d of docs.filter((d) => d.kind !== 'Namespace')) t.equal((d.metadata as Any).namespace, 'nvml-exporter', `${d.kind} namespace`);
   const cm = findObject(docs, 'ConfigMap');
   t.equal((cm.data as Any)['counters.csv'], readFileSync(join(ROOT, 'etc/default-counters.csv'), 'utf8'), 'the image default counters CSV');
@@ -73,6 +74,10 @@ t.test('the DaemonSet: GPU nodes, pod-resources mount, env, probes, security, ro
   t.equal(sc.privileged, false);
   t.same(sc.capabilities, { drop: ['ALL'] });
   t.equal(sc.runAsUser, 0, 'root only for the kubelet socket');
+  t.same(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' }, 'seccomp RuntimeDefault');
+  t.notOk(pod.hostPID || pod.hostNetwork || pod.hostIPC, 'no host namespaces');
+  const hostPaths = pod.volumes.filter((v: Any) => v.hostPath).map((v: Any) => v.hostPath.path);
+  t.same(hostPaths, ['/var/lib/kubelet/pod-resources'], 'the only host path: the pod-resources directory (no /proc, no /dev)');
   t.ok(c.resources.limits.memory && c.resources.requests.memory, 'memory request and limit set');
   t.equal(pod.automountServiceAccountToken, false);
 });
@@ -128,6 +133,42 @@ t.test('the KEDA scaler: Deployment, gRPC Service on 6000, discovery through the
   t.equal(dep.spec.template.spec.securityContext.runAsNonRoot, true);
   t.equal(svc.metadata.namespace, 'nvml-exporter', 'scalerAddress nvml-exporter-scaler.nvml-exporter.svc…');
   t.notOk(docs.some((d) => /Role/.test(String(d.kind))), 'no RBAC');
+});
+
+t.test('NetworkPolicies: Prometheus\' namespace and the scaler to :9400, KEDA\'s namespace to :6000', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/full')!;
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  const dep = findObject(docs, 'Deployment', 'nvml-exporter-scaler') as Any;
+  const ex = findObject(docs, 'NetworkPolicy', 'nvml-exporter') as Any;
+  t.ok(selects(ex.spec.podSelector.matchLabels, ds.spec.template.metadata.labels), 'selects the exporter pods');
+  t.notOk(selects(ex.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'and not the scaler');
+  t.same(ex.spec.policyTypes, ['Ingress']);
+  t.same(ex.spec.ingress.map((r: Any) => r.ports), [[{ port: 9400, protocol: 'TCP' }]], 'one rule, port 9400 only');
+  const from = ex.spec.ingress[0].from;
+  t.same(from[0].namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': 'monitoring' });
+  t.ok(selects(from[1].podSelector.matchLabels, dep.spec.template.metadata.labels), 'the scaler may pull');
+  const sc = findObject(docs, 'NetworkPolicy', 'nvml-exporter-scaler') as Any;
+  t.ok(selects(sc.spec.podSelector.matchLabels, dep.spec.template.metadata.labels));
+  t.same(sc.spec.ingress.map((r: Any) => [r.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], r.ports[0].port]), [['keda', 6000], ['monitoring', 9401]]);
+});
+
+t.test('the TLS overlay: web config Secret, env, mounts and HTTPS probes; the web config is one the exporter accepts', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/tls')!;
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  const c = ds.spec.template.spec.containers[0];
+  const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e.value]));
+  t.equal(env.DCGM_EXPORTER_WEB_CONFIG_FILE, '/etc/nvml-exporter/web/web-config.yaml');
+  t.equal(c.livenessProbe.httpGet.scheme, 'HTTPS');
+  t.equal(c.readinessProbe.httpGet.scheme, 'HTTPS');
+  const secret = findObject(docs, 'Secret') as Any;
+  const vols = ds.spec.template.spec.volumes;
+  t.equal(vols.find((v: Any) => v.name === 'web-config').secret.secretName, secret.metadata.name);
+  t.equal(vols.find((v: Any) => v.name === 'tls').secret.secretName, 'nvml-exporter-tls');
+  const { parseWebConfig } = await import('../../lib/server/web-config.js');
+  const text = Buffer.from(secret.data['web-config.yaml'], 'base64').toString('utf8');
+  const cfg = parseWebConfig(text, 'web-config.yaml');
+  t.same(cfg.tls?.cert, { file: '/etc/nvml-exporter/tls/tls.crt' }, 'the certificate where the tls Secret is mounted');
+  t.ok(c.volumeMounts.some((m: Any) => m.mountPath === '/etc/nvml-exporter/tls' && m.readOnly));
 });
 
 t.test('the AKS overlay keeps the base and selects AKS GPU nodes', opts, async (t) => {

@@ -19,6 +19,7 @@ import { makeCerts, opensslAvailable, type TestCerts } from '../helpers/certs.js
 import { simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
 import { buildServer, type GuardedServer } from '../../lib/server/server.js';
 import { loadWebConfig, parseWebConfig } from '../../lib/server/web-config.js';
+import { webRuntime } from '../../lib/server/web-security.js';
 import { ConfigError } from '../../lib/contract/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nvx-web-'));
@@ -228,7 +229,7 @@ t.test('web config parser: every key honoured or an error; bcrypt is paid once p
   await t.rejects(loadWebConfig('/dev/zero'), { message: /web config \/dev\/zero: cannot read it \(it is a device, not a regular file\)/ });
 
   const app = buildServer({ metrics: () => ({ gpuText: 'x 1\n', selfText: '' }), ready: () => ({ ok: true, reason: '' }), landing: { title: 't', description: 'd', links: [] } },
-    { web: { config: cfg, material: null } }) as GuardedServer;
+    { web: webRuntime(cfg, null) }) as GuardedServer;
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/metrics`;

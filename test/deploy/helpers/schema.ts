@@ -6,7 +6,8 @@
 //    document tells us, per object, which keys the schema knows; a key it never asked for, in an
 //    object whose schema lists properties and is not a map, is unknown.
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
-import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -19,6 +20,8 @@ const MODELS: Record<string, ModelClass> = {
   'v1/ServiceAccount': ServiceAccount as unknown as ModelClass,
   'v1/Service': Service as unknown as ModelClass,
   'v1/ConfigMap': ConfigMap as unknown as ModelClass,
+  'v1/Secret': Secret as unknown as ModelClass,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as ModelClass,
   'apps/v1/DaemonSet': DaemonSet as unknown as ModelClass,
   'apps/v1/Deployment': Deployment as unknown as ModelClass,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as ModelClass,
@@ -112,6 +115,11 @@ export function schemaErrors(doc: K8sObject): string[] {
 
 /** Every problem with one object: schema errors, then unknown fields. */
 export function validateObject(doc: K8sObject): string[] {
+  // kubectl kustomize wraps a Secret's base64 over several lines; the API server's decoder skips
+  // line breaks, the schema's "byte" format does not
+  if (doc.kind === 'Secret' && doc.data && typeof doc.data === 'object') {
+    doc = { ...doc, data: Object.fromEntries(Object.entries(doc.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\s+/g, '')])) };
+  }
   const errors = schemaErrors(doc);
   for (const path of unknownFields(doc)) errors.push(`unknown field ${path}`);
   return errors;

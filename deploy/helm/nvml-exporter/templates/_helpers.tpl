@@ -34,3 +34,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "nvml-exporter.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
+
+{{/* A probe's handler under webConfig: tcpSocket with basic auth (a probe has no credentials),
+HTTPS with TLS, else HTTP. Call with (dict "path" "/health" "root" $). */}}
+{{- define "nvml-exporter.probe" -}}
+{{- if and .root.Values.webConfig.enabled .root.Values.webConfig.basicAuth.users }}
+tcpSocket:
+  port: metrics
+{{- else }}
+httpGet:
+  path: {{ .path }}
+  port: metrics
+  {{- if and .root.Values.webConfig.enabled .root.Values.webConfig.tls.secretName }}
+  scheme: HTTPS
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "nvml-exporter.webConfigSecret" -}}
+{{- .Values.webConfig.existingSecret | default (printf "%s-web-config" (include "nvml-exporter.fullname" .)) }}
+{{- end }}
