@@ -65,8 +65,8 @@ t.test('the DaemonSet skeleton matches the base: port, probes, mounts, env, secu
   t.match(dsText, `livenessProbe:\n            {{- include "nvml-exporter.probe" (dict "path" "${k.livenessProbe.httpGet.path}" "root" $) | nindent 12 }}`);
   t.match(dsText, `readinessProbe:\n            {{- include "nvml-exporter.probe" (dict "path" "${k.readinessProbe.httpGet.path}" "root" $) | nindent 12 }}`);
   const helpers = readFileSync(join(CHART, 'templates/_helpers.tpl'), 'utf8');
-  t.match(helpers, /httpGet:\n  path: \{\{ \.path \}\}\n  port: metrics\n  \{\{- if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.tls\.secretName \}\}\n  scheme: HTTPS/);
-  t.match(helpers, /if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.basicAuth\.users \}\}\ntcpSocket:\n  port: metrics/);
+  t.match(helpers, /httpGet:\n {2}path: \{\{ \.path \}\}\n {2}port: metrics\n {2}\{\{- if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.tls\.secretName \}\}\n {2}scheme: HTTPS/);
+  t.match(helpers, /if and \.root\.Values\.webConfig\.enabled \.root\.Values\.webConfig\.basicAuth\.users \}\}\ntcpSocket:\n {2}port: metrics/);
   // the web config's env and mounts exist only with webConfig.enabled (the skeleton keeps `if` bodies)
   const webOnly = (x: string) => x === 'DCGM_EXPORTER_WEB_CONFIG_FILE' || x.startsWith('/etc/nvml-exporter/web') || x.startsWith('/etc/nvml-exporter/tls');
   t.same(h.volumeMounts.filter((m: Any) => !webOnly(m.mountPath)).map((m: Any) => [m.mountPath, m.readOnly ?? false]), k.volumeMounts.map((m: Any) => [m.mountPath, m.readOnly ?? false]), 'mount paths');
