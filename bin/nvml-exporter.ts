@@ -40,11 +40,23 @@ async function main(): Promise<number> {
     return runScaler(parsed.config, { logger, signal: stop.signal, isKnownField: (n) => lookupField(n)?.kind === 'value' });
   }
   const { runExporter } = await import('../lib/app/exporter.js');
-  return runExporter(parsed.config, { logger, signal: stop.signal, hangups: process });
+  return runExporter(parsed.config, { logger, signal: stop.signal, hangups: process, onAbandonedStart: () => (abandoned = true) });
 }
 
+// A start abandoned while nvmlInit hangs: process.exit would join the libuv pool thread stuck in
+// the driver (libuv's shutdown at exit) and hang with it, so the process ends by the default
+// action of the SIGTERM it was sent, which runs no exit handler.
+let abandoned = false;
+
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (abandoned) {
+      process.removeAllListeners('SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+      return;
+    }
+    process.exit(code);
+  },
   (err) => {
     process.stderr.write(`nvml-exporter: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -38,7 +38,13 @@ export function grpcMethod<Req, Res>(
   method: string,
   req: GeneratedMessage<Req>,
   res: GeneratedMessage<Res>,
-  opts: { responseStream?: boolean; /** how 64-bit integers decode (default decimal strings) */ longs?: typeof String | typeof Number } = {},
+  opts: {
+    responseStream?: boolean;
+    /** how 64-bit integers decode (default decimal strings) */
+    longs?: typeof String | typeof Number;
+    /** runs on a response's bytes before they are decoded; throws to refuse them (a bound) */
+    checkResponse?: (bytes: Buffer) => void;
+  } = {},
 ): MethodDefinition<Req, Res> {
   const decode = opts.longs ? { ...DECODE_OPTIONS, longs: opts.longs } : DECODE_OPTIONS;
   return {
@@ -48,7 +54,10 @@ export function grpcMethod<Req, Res>(
     requestSerialize: (v: Req) => encodeMessage(req, v as object),
     requestDeserialize: (b: Buffer) => decodeMessage(req, b, decode),
     responseSerialize: (v: Res) => encodeMessage(res, v as object),
-    responseDeserialize: (b: Buffer) => decodeMessage(res, b, decode),
+    responseDeserialize: (b: Buffer) => {
+      opts.checkResponse?.(b);
+      return decodeMessage(res, b, decode);
+    },
     // the method's name in lowerCamelCase, which grpc-js also puts on the client
     originalName: method[0]!.toLowerCase() + method.slice(1),
   };

@@ -74,12 +74,21 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
       Napi::Env env = Env();
       Napi::Object res = Napi::Object::New(env);
       if (stage_ != "dlopen") res.Set("path", lib_->path());
-      if (code_ == NVML_SUCCESS && !self_->Adopt(env, lib_, onSweep_.Value())) {
-        // closed while opening: release the library again, off this thread
+      std::string noThread;
+      bool adopted = false;
+      if (code_ == NVML_SUCCESS) {
+        try {
+          adopted = self_->Adopt(env, lib_, onSweep_.Value());
+        } catch (const Napi::Error &e) {
+          noThread = e.Message();  // the sweep thread could not be created
+        }
+      }
+      if (code_ == NVML_SUCCESS && !adopted) {
+        // closed while opening (or no sweep thread): release the library again, off this thread
         ReleaseOffThread(env, std::move(lib_));
-        code_ = NVML_ERROR_UNINITIALIZED;
+        code_ = noThread.empty() ? NVML_ERROR_UNINITIALIZED : NVML_ERROR_UNKNOWN;
         stage_ = "init";
-        detail_ = "the handle was closed while the library was being opened";
+        detail_ = noThread.empty() ? "the handle was closed while the library was being opened" : noThread;
       }
       res.Set("code", Napi::Number::New(env, code_));
       res.Set("stage", stage_);
@@ -139,8 +148,8 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
   // JS thread, when an open succeeded: starts the sweep thread. False when close() came first.
   bool Adopt(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onSweep) {
     if (closed_) return false;
+    worker_ = std::make_unique<SweepWorker>(env, lib, onSweep);  // Napi::Error when no thread can be created
     lib_ = std::move(lib);
-    worker_ = std::make_unique<SweepWorker>(env, lib_, onSweep);
     AddHook();
     return true;
   }

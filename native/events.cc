@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "result.h"
@@ -15,7 +16,13 @@ EventWorker::EventWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Func
   state_->lib = lib;
   state_->tsfn = Napi::ThreadSafeFunction::New(env, onXid, "nvml-xid", 0, 1);
   state_->tsfn.Unref(env);
-  thread_ = std::thread(Loop, state_);
+  try {
+    thread_ = std::thread(Loop, state_);
+  } catch (const std::system_error &e) {
+    // no thread (EAGAIN: the process or cgroup is out of threads): the caller runs without events
+    state_->tsfn.Release();
+    throw Napi::Error::New(env, std::string("cannot create the XID event thread: ") + e.what());
+  }
 }
 
 EventWorker::~EventWorker() { Stop(); }

@@ -1,6 +1,9 @@
 // worker.cc — the sweep thread (see worker.h).
 #include "worker.h"
 
+#include <string>
+#include <system_error>
+
 #include "result.h"
 
 namespace nvx {
@@ -12,7 +15,13 @@ SweepWorker::SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Func
   state_->tsfn = Napi::ThreadSafeFunction::New(env, onDone, "nvml-sweep", 0, 1);
   // An idle worker must not keep the process alive; lib/nvml keeps a timer while a sweep runs.
   state_->tsfn.Unref(env);
-  thread_ = std::thread(Loop, state_);
+  try {
+    thread_ = std::thread(Loop, state_);
+  } catch (const std::system_error &e) {
+    // no thread (EAGAIN): a JS error for the open to report, never std::terminate
+    state_->tsfn.Release();
+    throw Napi::Error::New(env, std::string("cannot create the sweep thread: ") + e.what());
+  }
 }
 
 SweepWorker::~SweepWorker() { Stop(); }

@@ -23,7 +23,7 @@ import { lookupField } from '../fields/index.js';
 import { GpuPageRenderer } from '../exposition/render.js';
 import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
-import { buildServer } from '../server/server.js';
+import { buildServer, type ServerOptions } from '../server/server.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
@@ -50,7 +50,7 @@ export interface RunningExporter {
   renderGpuText(): string;
   gpusDocument(): GpusDocument | null;
   /** reads the counters file again; false (the previous selection kept) when it is bad */
-  reload(): boolean;
+  reload(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -87,7 +87,10 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   }
 
   // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
-  let selection = loadSelection(config, log);
+  let selection = await loadSelection(config, log);
+  aborted();
+  // --web-config-file: read and checked before anything opens (a bad one is exit 2, never plain HTTP)
+  const web = await loadWeb(config, log);
   aborted();
 
   const library = sim?.library ?? config.nvmlLibrary ?? undefined;
@@ -174,9 +177,9 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
-  const reload = (): boolean => {
+  const reload = async (): Promise<boolean> => {
     try {
-      selection = loadSelection(config, log);
+      selection = await loadSelection(config, log);
       reloads.emit('reload', true);
       log.info('counters reloaded', { file: config.collectors ?? 'built-in default' });
       return true;
@@ -218,7 +221,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
           ['/api/v1/gpus', 'the current snapshot as JSON'],
         ],
       },
-    }, { requestTimeoutMs: config.webReadTimeoutMs, writeTimeoutMs: config.webWriteTimeoutMs });
+    }, { requestTimeoutMs: config.webReadTimeoutMs, writeTimeoutMs: config.webWriteTimeoutMs, web });
     // the node-local KEDA scaler listens before the HTTP server: /health answering means both are up
     if (config.kedaScalerAddress) {
       const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
@@ -257,7 +260,10 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message;
       throw new Error(`cannot listen on ${config.address.text}: ${why}`, { cause: err });
     }
-    log.info('serving metrics', { address: boundAddress, interval_ms: config.collectIntervalMs });
+    log.info('serving metrics', {
+      address: boundAddress, interval_ms: config.collectIntervalMs,
+      ...(web ? { tls: web.config.tls !== null, basic_auth_users: web.config.users.size, web_config: web.config.file } : {}),
+    });
 
   }
 
@@ -304,10 +310,22 @@ function documentBuilder(config: Config, hostname: string, collector: Collector,
   };
 }
 
-function loadSelection(config: Config, log: Logger): FieldSelection {
+/** The web config and its TLS files, or null without --web-config-file (a ConfigError names the file and key). */
+async function loadWeb(config: Config, log: Logger): Promise<ServerOptions['web']> {
+  if (!config.webConfigFile) return null;
+  const { loadWebConfig, readTlsMaterial } = await import('../server/web-config.js'); // YAML, bcrypt, https: loaded only when asked for
+  const { webRuntime } = await import('../server/web-security.js');
+  const webConfig = await loadWebConfig(config.webConfigFile);
+  for (const n of webConfig.notes) log.info(`web config ${webConfig.file}: ${n}`);
+  return webRuntime(webConfig, webConfig.tls ? await readTlsMaterial(webConfig) : null, {
+    onTlsReload: (ok, message) => (ok ? log.info(message, { web_config: webConfig.file }) : log.error(message, { web_config: webConfig.file })),
+  });
+}
+
+async function loadSelection(config: Config, log: Logger): Promise<FieldSelection> {
   const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
   const sel = config.collectors
-    ? loadCounters(config.collectors, sink)
+    ? await loadCounters(config.collectors, sink)
     : config.countersInline !== null
       ? parseCounters(config.countersInline, '--config-file metrics.fields', sink)
       : loadDefaultCounters(sink, config.namingProfile);
@@ -336,6 +354,11 @@ export interface RunOptions {
   stdout?: (text: string) => void;
   /** how long a stop requested during the start may wait for it (default 10000 ms) */
   startGraceMs?: number;
+  /**
+   * Called when the start is abandoned after the grace period (a call into the driver is still
+   * stuck on a libuv pool thread): a normal process.exit would wait for that thread.
+   */
+  onAbandonedStart?: () => void;
 }
 
 /** The exporter command's lifecycle: resolves to the exit code (0, 1 runtime failure, 2 bad configuration). */
@@ -362,6 +385,7 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     const r = await Promise.race([starting, grace]);
     if (r === 'grace') {
       log.warn(`the start did not finish within ${(opts.startGraceMs ?? 10_000) / 1000} s of the stop request; exiting without closing NVML`);
+      opts.onAbandonedStart?.();
       return 0;
     }
     exp = r;
@@ -384,7 +408,7 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     await exp.close();
     return 0;
   }
-  hupDuringStart = () => exp.reload();
+  hupDuringStart = () => void exp.reload();
   opts.hangups?.on('SIGHUP', hupDuringStart);
   await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.hangups?.off('SIGHUP', hupDuringStart);

@@ -5,7 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { bindTcp, describeListen, joinHostPort } from '../contract/address.js';
 import type { ScalerConfig } from '../config/types.js';
-import { ClusterView, type ClusterViewOptions } from '../scaler/cluster-view.js';
+import { ClusterView, type ClusterViewOptions, type PullSecurity } from '../scaler/cluster-view.js';
+import { ConfigError } from '../contract/errors.js';
+import { FileReadError, readRegularFile } from '../contract/files.js';
+import type { ScalerPullConfig } from '../config/types.js';
 import { createScalerServer, type ScalerGrpcServer, type ScalerSource } from '../scaler/grpc-server.js';
 import { createScalerMetrics } from '../scaler/metrics.js';
 import type { ParseOptions } from '../scaler/query.js';
@@ -40,9 +43,37 @@ export function viewSource(view: ClusterView): ScalerSource {
   };
 }
 
+/** The CA, client certificate and credentials files of the pulls, read (bounded) at start; a bad one is a ConfigError. */
+export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurity> {
+  const read = async (path: string | null, flag: string, max = 1024 * 1024): Promise<Buffer | undefined> => {
+    if (path === null) return undefined;
+    try {
+      return await readRegularFile(path, max);
+    } catch (err) {
+      if (err instanceof FileReadError) throw new ConfigError(`${flag} ${path}: cannot read it (${err.why})`);
+      throw err;
+    }
+  };
+  const auth = await read(p.basicAuthFile, '--exporters-basic-auth-file', 4096);
+  const basicAuth = auth?.toString('utf8').replace(/\r?\n$/, '');
+  if (basicAuth !== undefined && !/^[^:\r\n]+:[^\r\n]*$/.test(basicAuth)) {
+    throw new ConfigError(`--exporters-basic-auth-file ${p.basicAuthFile}: expected one line user:password`);
+  }
+  return {
+    scheme: p.scheme,
+    ca: await read(p.caFile, '--exporters-ca-file'),
+    cert: await read(p.certFile, '--exporters-cert-file'),
+    key: await read(p.keyFile, '--exporters-key-file'),
+    serverName: p.serverName ?? undefined,
+    basicAuth,
+  };
+}
+
 export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions): Promise<RunningScaler> {
   const log = opts.logger;
+  const security = await loadPullSecurity(config.pulls);
   const view = new ClusterView({
+    security,
     exporters: config.exporters,
     exportersDns: config.exportersDns,
     pullIntervalMs: config.pullIntervalMs,
@@ -115,7 +146,7 @@ export async function runScaler(config: ScalerConfig, opts: ScalerStartOptions &
     s = await startScaler(config, opts);
   } catch (err) {
     opts.logger.error((err as Error).message);
-    return 1;
+    return err instanceof ConfigError ? 2 : 1;
   }
   if (!opts.signal.aborted) await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   await s.close();

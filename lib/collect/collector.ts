@@ -69,7 +69,12 @@ export class Collector extends EventEmitter {
 
   /** Runs the first sweep (so callers know NVML answers), then sweeps every interval. */
   async start(): Promise<void> {
-    this.unsubscribeXid = this.opts.nvml.onXid((e) => this.onXid(e));
+    try {
+      this.unsubscribeXid = this.opts.nvml.onXid((e) => this.onXid(e));
+    } catch (err) {
+      // e.g. the event thread cannot be created (the process is out of threads): sweeps go on
+      this.opts.logger.error('XID events are off: running without them', { error: (err as Error).message });
+    }
     await this.poller.start();
   }
 

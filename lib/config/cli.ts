@@ -89,6 +89,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   const library = get('nvml-library');
   const simulate = get('simulate');
   const keda = get('keda-scaler-address');
+  const webConfig = get('web-config-file');
   const nodeName = env.NODE_NAME?.trim();
   const namingProfile = oneOf(str('naming-profile', DEFAULT_GENERATION), GENERATIONS);
   const transition = get('naming-transition');
@@ -135,6 +136,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),
     kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
+    webConfigFile: webConfig && webConfig.value.trim() !== '' ? webConfig.value : null,
   };
   return { kind: 'run', config, warnings: parsed.warnings };
 }

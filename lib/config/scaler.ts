@@ -18,6 +18,13 @@ export const SCALER_FLAGS: readonly FlagSpec[] = [
   s(['pull-interval'], 'NVML_EXPORTER_SCALER_PULL_INTERVAL', '500', 'interval between pulls, in milliseconds'),
   s(['pull-timeout'], 'NVML_EXPORTER_SCALER_PULL_TIMEOUT', '400', 'deadline of one pull, in milliseconds'),
   s(['stale-after'], 'NVML_EXPORTER_SCALER_STALE_AFTER', '3000', 'exclude an exporter that has not answered for this long (ms)'),
+  s(['exporters-scheme'], 'NVML_EXPORTER_SCALER_EXPORTERS_SCHEME', 'http', 'http, or https when the exporters serve a web config with TLS'),
+  s(['exporters-ca-file'], 'NVML_EXPORTER_SCALER_EXPORTERS_CA_FILE', 'the system CAs', "PEM file of the CA that signs the exporters' certificates (https)"),
+  s(['exporters-cert-file'], 'NVML_EXPORTER_SCALER_EXPORTERS_CERT_FILE', 'none', 'client certificate (PEM) for exporters that require one (mTLS)'),
+  s(['exporters-key-file'], 'NVML_EXPORTER_SCALER_EXPORTERS_KEY_FILE', 'none', "the client certificate's key (PEM)"),
+  s(['exporters-server-name'], 'NVML_EXPORTER_SCALER_EXPORTERS_SERVER_NAME', 'the address',
+    "the name the exporters' certificates are checked against (exporters are reached by pod IP; e.g. the Service's DNS name)"),
+  s(['exporters-basic-auth-file'], 'NVML_EXPORTER_SCALER_EXPORTERS_BASIC_AUTH_FILE', 'none', 'a file holding user:password for exporters with basic_auth_users'),
   s(['log-format'], 'DCGM_EXPORTER_LOG_FORMAT', 'text', 'log format: text or json'),
   { names: ['debug'], kind: 'bool', env: 'DCGM_EXPORTER_DEBUG', defaultText: 'false', help: 'debug logging' },
 ];
@@ -44,6 +51,19 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (exporters.length === 0 && !exportersDns) {
     throw new ConfigError('no exporters to pull: give --exporters host:port,… or --exporters-dns name:port (e.g. nvml-exporter.monitoring.svc:9400)');
   }
+  const scheme = oneOf(str('exporters-scheme', 'http'), ['http', 'https'] as const);
+  const file = (n: string): string | null => {
+    const v = get(n);
+    return v && v.value.trim() !== '' ? v.value : null;
+  };
+  const tlsFiles = { ca: file('exporters-ca-file'), cert: file('exporters-cert-file'), key: file('exporters-key-file'), serverName: file('exporters-server-name') };
+  if (scheme === 'http') {
+    const given = Object.entries(tlsFiles).find(([, v]) => v !== null);
+    if (given) throw new ConfigError(`--exporters-${given[0] === 'serverName' ? 'server-name' : `${given[0]}-file`} is set but --exporters-scheme is http; give --exporters-scheme https`);
+  }
+  if ((tlsFiles.cert === null) !== (tlsFiles.key === null)) {
+    throw new ConfigError('--exporters-cert-file and --exporters-key-file go together; give both or neither');
+  }
   const grpc = str('grpc-address', ':6000');
   const http = str('address', ':9401');
   const debug = get('debug');
@@ -57,6 +77,7 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     staleAfterMs: positiveInt(str('stale-after', '3000'), 'number of milliseconds'),
     logFormat: oneOf(str('log-format', 'text'), ['text', 'json'] as const),
     debug: debug ? parseBool(debug.value, debug.label) : false,
+    pulls: { scheme, caFile: tlsFiles.ca, certFile: tlsFiles.cert, keyFile: tlsFiles.key, serverName: tlsFiles.serverName, basicAuthFile: file('exporters-basic-auth-file') },
   };
   return { config, warnings: parsed.warnings };
 }

@@ -58,6 +58,8 @@ export interface Config {
   /** null = the KEDA scaler API is off */
   kedaScalerAddress: ListenAddress | null;
   sweepDeadlineMs: number;
+  /** --web-config-file / DCGM_EXPORTER_WEB_CONFIG_FILE: the exporter-toolkit web config, null = plain HTTP */
+  webConfigFile: string | null;
 }
 
 /** `nvml-exporter scaler` options, validated and parsed. */
@@ -77,6 +79,18 @@ export interface ScalerConfig {
   staleAfterMs: number;
   logFormat: 'text' | 'json';
   debug: boolean;
+  /** how pulls reach the exporters (their web config's TLS and basic auth); files are read at start */
+  pulls: ScalerPullConfig;
+}
+
+export interface ScalerPullConfig {
+  scheme: 'http' | 'https';
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  serverName: string | null;
+  /** a file holding `user:password` */
+  basicAuthFile: string | null;
 }
 
 export type CliResult =

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CSV_TYPES, lookupField, nearestFieldNames, type CsvType, type LabelField, type ValueField } from './index.js';
 import { parseCsvLine } from './csv.js';
 import { ConfigError } from '../contract/errors.js';
+import { FileReadError, readRegularFile } from '../contract/files.js';
 import { packageRoot } from '../package-root.js';
 import { counterpartIn, DEFAULT_GENERATION, GENERATION_DEFAULTS, type Generation } from './generations.js';
 
@@ -62,6 +63,13 @@ export interface CountersLog {
   warn?(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * Bounds of a counters file. dcgm-exporter's largest shipped file is ~10 KB with lines under 200
+ * characters; past these bounds a file is not a counters file (and a 20 MB HELP text would be
+ * copied into every page).
+ */
+export const COUNTERS_LIMITS = { fileBytes: 1024 * 1024, lineChars: 4096 } as const;
+
 function unknownField(name: string): string {
   const near = nearestFieldNames(name, 3).map((n) => `"${n}"`).join(', ');
   return `"${name}" is not a DCGM field name (the nearest valid names: ${near}); docs/dcgm-field-sources.md says where the names come from`;
@@ -77,6 +85,9 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i]!;
+    if (line.length > COUNTERS_LIMITS.lineChars) {
+      throw new CountersError(source, lineNo, `the line is ${line.length} characters long, more than the ${COUNTERS_LIMITS.lineChars} accepted; shorten its help text`);
+    }
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const parsed = parseCsvLine(line);
@@ -119,23 +130,33 @@ export function parseCounters(text: string, source: string, log?: CountersLog): 
     }
     fields.push({ field: def, name, type, help, line: lineNo });
   }
+  if (fields.length === 0) {
+    // An empty selection would serve no GPU family at all, silently.
+    throw new CountersError(source, null,
+      `it selects no numeric field${labels.length + skipped.length > 0 ? ` (only ${labels.length} label and ${skipped.length} skipped rows)` : ' (it is empty or only comments)'}; list at least one field such as DCGM_FI_DEV_GPU_UTIL, or leave -f unset for the built-in default`);
+  }
   fields.sort((a, b) => a.field.id - b.field.id || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { source, fields, labels, skipped };
 }
 
-/** Reads and parses a counters file; a file that cannot be read is a CountersError too. */
-export function loadCounters(path: string, log?: CountersLog): FieldSelection {
-  let text: string;
+const READ_HINT = 'pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default';
+
+/** Reads a counters file off the event loop: a regular file of at most COUNTERS_LIMITS.fileBytes (contract/files.ts). */
+export async function readCountersFile(path: string): Promise<string> {
   try {
-    text = readFileSync(path, 'utf8');
+    return (await readRegularFile(path, COUNTERS_LIMITS.fileBytes)).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new CountersError(path, null,
-      `cannot read it (${why}); pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default`);
+    if (!(err instanceof FileReadError)) throw err;
+    const cannotRead = /^(no such file|permission denied|it is a directory)$/.test(err.why) || !/^it is /.test(err.why);
+    throw new CountersError(path, null, cannotRead ? `cannot read it (${err.why}); ${READ_HINT}`
+      : `${err.why}${/regular file$/.test(err.why) ? `; ${READ_HINT}` : ' for a counters file'}`);
   }
-  return parseCounters(text, path, log);
+}
+
+/** Reads (off the event loop, bounded: readCountersFile) and parses a counters file. */
+export async function loadCounters(path: string, log?: CountersLog): Promise<FieldSelection> {
+  return parseCounters(await readCountersFile(path), path, log);
 }
 
 /** The default counters file of a naming generation, in the installed package's etc/. */
@@ -143,9 +164,10 @@ export function defaultCountersPath(generation: Generation = DEFAULT_GENERATION)
   return join(packageRoot(), 'etc', GENERATION_DEFAULTS[generation].countersFile);
 }
 
-/** The built-in default selection of a naming generation. */
+/** The built-in default selection of a naming generation: etc/ of the package (ours: read as is). */
 export function loadDefaultCounters(log?: CountersLog, generation: Generation = DEFAULT_GENERATION): FieldSelection {
-  return loadCounters(defaultCountersPath(generation), log);
+  const path = defaultCountersPath(generation);
+  return parseCounters(readFileSync(path, 'utf8'), path, log);
 }
 
 /**

@@ -10,6 +10,13 @@ export type DeviceSelection =
 
 const EXPECTED = 'expected f, g, g:0,1-3, i or i:0,1-3';
 
+/**
+ * The largest index a list may name: NVML numbers at most 64 GPUs (0-63), and a GPU has fewer
+ * GPU instances than that. Checked before a range is expanded, so `g:0-9007199254740992` is an
+ * error at once, not a loop.
+ */
+export const MAX_DEVICE_INDEX = 63;
+
 export function parseDevices(text: string, label: string): DeviceSelection {
   const t = text.trim();
   const bad = (why = '') => new ConfigError(`${label}: "${text}" is not a device selection (${EXPECTED})${why}`);
@@ -25,8 +32,10 @@ export function parseDevices(text: string, label: string): DeviceSelection {
     if (!r) throw bad(`: "${p}" is neither a number nor a range`);
     const a = Number(r[1]);
     const b = r[2] === undefined ? a : Number(r[2]);
+    for (const [v, text] of [[a, r[1]!], [b, r[2] ?? r[1]!]] as const) {
+      if (v > MAX_DEVICE_INDEX) throw bad(`: index ${text} is out of range (indices are 0-${MAX_DEVICE_INDEX})`);
+    }
     if (b < a) throw bad(`: range "${p}" runs backwards`);
-    if (b - a > 4096) throw bad(`: range "${p}" is too large`);
     for (let n = a; n <= b; n++) ids.add(n);
   }
   return { kind, ids: [...ids].sort((x, y) => x - y) };

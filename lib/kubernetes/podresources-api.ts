@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '../gen/podresources.js';
 import { grpcMethod, type GeneratedMessage } from '../grpc-method.js';
+import { ALLOCATABLE_RESPONSE, checkEntries, LIST_RESPONSE } from './podresources-bounds.js';
 
 // Fields marked optional (?) are always present in decoded messages; they are optional here so
 // that messages built by hand (the simulated kubelet, tests) may leave out what they do not use.
@@ -113,8 +114,10 @@ export function podResourcesApi(): PodResourcesApi {
   if (cached) return cached;
   const m = MESSAGES;
   const service: grpc.ServiceDefinition = {
-    List: grpcMethod(SERVICE, 'List', m.ListPodResourcesRequest, m.ListPodResourcesResponse),
-    GetAllocatableResources: grpcMethod(SERVICE, 'GetAllocatableResources', m.AllocatableResourcesRequest, m.AllocatableResourcesResponse),
+    // answers are bounded in entries before they are decoded (podresources-bounds.ts)
+    List: grpcMethod(SERVICE, 'List', m.ListPodResourcesRequest, m.ListPodResourcesResponse, { checkResponse: (b) => void checkEntries(b, LIST_RESPONSE) }),
+    GetAllocatableResources: grpcMethod(SERVICE, 'GetAllocatableResources', m.AllocatableResourcesRequest, m.AllocatableResourcesResponse,
+      { checkResponse: (b) => void checkEntries(b, ALLOCATABLE_RESPONSE) }),
     Get: grpcMethod(SERVICE, 'Get', m.GetPodResourcesRequest, m.GetPodResourcesResponse),
   };
   cached = { Client: grpc.makeGenericClientConstructor(service, 'PodResourcesLister'), service };

@@ -32,6 +32,8 @@ export interface SimRpcBehaviour {
   delayMs?: number;
   /** answer with bytes that are not a valid message of the response type */
   malformed?: boolean;
+  /** answer with exactly these bytes (e.g. an amplifying answer: many empty repeated entries) */
+  raw?: Buffer;
 }
 
 export interface SimKubeletScenario {
@@ -115,6 +117,8 @@ export async function startSimKubelet(socketPath: string, scenario: SimKubeletSc
         cb({ code: behaviour.error.code, details: behaviour.error.message ?? grpc.status[behaviour.error.code] });
       } else if (behaviour?.malformed) {
         cb(null, UNDECODABLE);
+      } else if (behaviour?.raw) {
+        cb(null, behaviour.raw);
       } else {
         cb(null, body());
       }
@@ -146,7 +150,7 @@ export async function startSimKubelet(socketPath: string, scenario: SimKubeletSc
   const bind = async (): Promise<void> => {
     mkdirSync(dirname(socketPath), { recursive: true });
     rmSync(socketPath, { force: true }); // a leftover socket file makes bind fail with EADDRINUSE
-    const s = new grpc.Server();
+    const s = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
     s.addService(rawService, handlers);
     await new Promise<void>((resolve, reject) =>
       s.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>

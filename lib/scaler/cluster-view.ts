@@ -4,14 +4,46 @@
 // with its time. Every pulled document is bounded in size while it is read and validated against
 // the contract's JSON Schema before it is used: a bad document excludes only its own node, counted
 // by reason. Nothing here blocks a reader: RPCs read documents() from memory.
+//
+// Each document belongs to the endpoint it was pulled from: redirects are never followed, and
+// when two endpoints claim the same node (hostname), the one that held it first keeps it, the
+// other is left out, and the conflict is reported (conflicts(), a self-metric) instead of the
+// later silently shadowing the earlier. Pulls speak HTTPS with a CA, a client certificate and
+// basic auth when the exporters' web config asks for them (PullSecurity).
 import { EventEmitter } from 'node:events';
 import { promises as dnsp } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { joinHostPort, type PeerAddress } from '../contract/address.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
 import { Poller } from '../collect/poller.js';
 import { silentLogger, type Logger } from '../logger.js';
 
 export type PullErrorReason = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'invalid_json' | 'invalid_document' | 'stale_snapshot';
+
+/** How pulls reach exporters that serve a web config (TLS, mTLS, basic auth). */
+export interface PullSecurity {
+  scheme: 'http' | 'https';
+  /** PEM of the CA that signs the exporters' certificates (default: the system's) */
+  ca?: Buffer;
+  /** client certificate and key for mTLS */
+  cert?: Buffer;
+  key?: Buffer;
+  /** the name the exporters' certificate is checked against (default: the address's host) */
+  serverName?: string;
+  /** `user:password` for basic auth */
+  basicAuth?: string;
+}
+
+/** A node claimed by more than one endpoint. */
+export interface HostnameConflict {
+  hostname: string;
+  /** the endpoint whose document is used */
+  kept: string;
+  /** the endpoints whose documents for that node are left out */
+  ignored: string[];
+}
 
 export interface PullEvent {
   exporter: string;
@@ -38,6 +70,8 @@ export interface ClusterViewOptions {
   maxDocumentBytes?: number;
   /** resolves a name to addresses (default: resolve4 + resolve6) */
   lookup?: (name: string) => Promise<string[]>;
+  /** TLS and basic auth for the pulls (default: plain HTTP) */
+  security?: PullSecurity;
   logger?: Logger;
 }
 
@@ -61,6 +95,13 @@ interface Entry {
   removed: boolean;
   /** one pull has finished (either way) */
   attempted: boolean;
+  /** when this endpoint's document first claimed its current hostname (the earlier claim wins) */
+  claimedAt: number | null;
+}
+
+/** Checks the exporters' certificate against one fixed name (pods are reached by IP, certificates name the Service). */
+function checkAgainst(name: string) {
+  return (_host: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(name, cert);
 }
 
 export async function defaultLookup(name: string): Promise<string[]> {
@@ -79,28 +120,36 @@ class PullError extends Error {
   }
 }
 
-/** Reads a response body up to `max` bytes; more is a PullError('too_large') and the rest is not read. */
-async function readCapped(res: Response, max: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
+/** Reads a response body up to `max` bytes as it streams in; more is a PullError('too_large') and the rest is not read. */
+function readCapped(res: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {});
-    throw new PullError('too_large', `the document is ${declared} bytes, more than the ${max} accepted`);
+    res.destroy();
+    return Promise.reject(new PullError('too_large', `the document is ${declared} bytes, more than the ${max} accepted`));
   }
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new PullError('too_large', `the document is more than the ${max} bytes accepted`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(e);
+      res.destroy();
+    };
+    res.on('data', (b: Buffer) => {
+      total += b.byteLength;
+      if (total > max) return fail(new PullError('too_large', `the document is more than the ${max} bytes accepted`));
+      chunks.push(b);
+    });
+    res.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, total).toString('utf8'));
+    });
+    res.on('error', fail);
+    res.on('aborted', () => fail(new PullError('connect', 'the exporter closed the connection in the middle of the document')));
+  });
 }
 
 export class ClusterView extends EventEmitter {
@@ -117,9 +166,12 @@ export class ClusterView extends EventEmitter {
   private dnsPoller: Poller | null = null;
   private staleTimer: NodeJS.Timeout | null = null;
   private running = false;
+  private readonly security: PullSecurity;
+  private readonly conflictsLogged = new Set<string>();
 
   constructor(opts: ClusterViewOptions) {
     super();
+    this.security = opts.security ?? { scheme: 'http' };
     this.pullIntervalMs = opts.pullIntervalMs ?? 500;
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 400;
     this.staleAfterMs = opts.staleAfterMs ?? 3000;
@@ -180,15 +232,45 @@ export class ClusterView extends EventEmitter {
     for (const e of this.entries.values()) this.dropEntry(e);
   }
 
-  /** Fresh documents, one per hostname (the most recent when two exporters report the same node). */
+  /**
+   * Fresh documents, one per node. When several endpoints claim the same hostname, the one that
+   * claimed it first is used and the others are left out (conflicts() names them).
+   */
   documents(now = Date.now()): GpusDocument[] {
-    const byHost = new Map<string, { doc: GpusDocument; at: number }>();
+    return [...this.claims(now).values()].map((c) => c.entry.doc!);
+  }
+
+  /** Nodes claimed by more than one fresh endpoint right now. */
+  conflicts(now = Date.now()): HostnameConflict[] {
+    const out: HostnameConflict[] = [];
+    for (const [hostname, c] of this.claims(now)) if (c.others.length > 0) out.push({ hostname, kept: c.entry.address, ignored: c.others });
+    return out;
+  }
+
+  private claims(now: number): Map<string, { entry: Entry; others: string[] }> {
+    const byHost = new Map<string, { entry: Entry; others: string[] }>();
     for (const e of this.entries.values()) {
       if (!this.isFresh(e, now) || !e.doc) continue;
       const prev = byHost.get(e.doc.hostname);
-      if (!prev || prev.at < (e.lastSuccessMs ?? 0)) byHost.set(e.doc.hostname, { doc: e.doc, at: e.lastSuccessMs ?? 0 });
+      if (!prev) {
+        byHost.set(e.doc.hostname, { entry: e, others: [] });
+        continue;
+      }
+      // the earlier claim keeps the node (ties: the lower address, so the answer is stable)
+      const earlier = (e.claimedAt ?? Infinity) < (prev.entry.claimedAt ?? Infinity)
+        || ((e.claimedAt ?? Infinity) === (prev.entry.claimedAt ?? Infinity) && e.address < prev.entry.address);
+      if (earlier) byHost.set(e.doc.hostname, { entry: e, others: [...prev.others, prev.entry.address] });
+      else prev.others.push(e.address);
     }
-    return [...byHost.values()].map((v) => v.doc);
+    for (const [hostname, c] of byHost) {
+      if (c.others.length === 0) continue;
+      const key = `${hostname}|${c.entry.address}|${c.others.join(',')}`;
+      if (this.conflictsLogged.has(key)) continue;
+      if (this.conflictsLogged.size > 1000) this.conflictsLogged.clear();
+      this.conflictsLogged.add(key);
+      this.log.warn('two exporters claim the same node: the first claim is kept, the others are left out', { hostname, kept: c.entry.address, ignored: c.others.join(',') });
+    }
+    return byHost;
   }
 
   exporters(now = Date.now()): ExporterState[] {
@@ -248,7 +330,7 @@ export class ClusterView extends EventEmitter {
       if (this.entries.has(addr)) continue;
       const e: Entry = {
         address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
-        wasFresh: false, abort: null, removed: false, attempted: false,
+        wasFresh: false, abort: null, removed: false, attempted: false, claimedAt: null,
         poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
       };
       this.entries.set(addr, e);
@@ -263,24 +345,40 @@ export class ClusterView extends EventEmitter {
     e.abort?.abort();
   }
 
+  /** GET /api/v1/gpus from one endpoint: no redirect is followed, the body is capped as it streams in. */
+  private get(e: Entry, signal: AbortSignal): Promise<IncomingMessage> {
+    const sec = this.security;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (sec.basicAuth) headers.authorization = `Basic ${Buffer.from(sec.basicAuth).toString('base64')}`;
+    const url = `${sec.scheme}://${e.address}/api/v1/gpus`;
+    return new Promise((resolve, reject) => {
+      const opts = { signal, headers, agent: false as const };
+      const req = sec.scheme === 'https'
+        ? httpsRequest(url, { ...opts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }, resolve)
+        : httpRequest(url, opts, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   private async fetchDoc(e: Entry): Promise<GpusDocument> {
     const ctl = new AbortController();
     e.abort = ctl;
     const timer = setTimeout(() => ctl.abort(new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`)), this.pullTimeoutMs);
     const timedOut = () => ctl.signal.aborted && ctl.signal.reason instanceof PullError;
     try {
-      let res: Response;
+      let res: IncomingMessage;
       try {
-        // redirects are not followed: a document counts only for the endpoint that served it
-        res = await fetch(`http://${e.address}/api/v1/gpus`, { signal: ctl.signal, redirect: 'manual', headers: { accept: 'application/json' } });
+        res = await this.get(e, ctl.signal);
       } catch (err) {
         if (timedOut()) throw ctl.signal.reason;
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new PullError('connect', cause?.code ?? cause?.message ?? (err as Error).message);
+        const er = err as NodeJS.ErrnoException;
+        throw new PullError('connect', er.code ? `${er.code}: ${er.message}` : er.message);
       }
-      if (res.status !== 200) {
-        await res.body?.cancel().catch(() => {});
-        throw new PullError('http_status', `HTTP ${res.status} from /api/v1/gpus${res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''}`);
+      if (res.statusCode !== 200) {
+        res.destroy();
+        const st = res.statusCode ?? 0;
+        throw new PullError('http_status', `HTTP ${st} from /api/v1/gpus${st >= 300 && st < 400 ? ' (redirects are not followed)' : st === 401 ? ' (the exporter wants credentials: --exporters-basic-auth-file)' : ''}`);
       }
       let body: unknown;
       try {
@@ -307,6 +405,7 @@ export class ClusterView extends EventEmitter {
       if (e.removed) return;
       const signature = JSON.stringify(doc.gpus) + (doc.stale ? '#stale' : '');
       const changed = signature !== e.signature;
+      if (e.doc?.hostname !== doc.hostname || e.claimedAt === null) e.claimedAt = Date.now();
       e.doc = doc;
       e.signature = signature;
       e.lastSuccessMs = Date.now();

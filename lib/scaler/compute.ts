@@ -23,8 +23,26 @@ export interface ScalerResult {
   active: boolean;
 }
 
-function podMatches(p: PodAttribution, q: ScalerQuery): boolean {
-  return p.namespace === q.namespace && q.podRule.regex.test(p.pod);
+/** Which pod names of the query's namespace belong to the workload (default: the query's matcher). */
+export type PodFilter = (podName: string) => boolean;
+
+function podMatches(p: PodAttribution, q: ScalerQuery, filter: PodFilter): boolean {
+  return p.namespace === q.namespace && filter(p.pod);
+}
+
+/** The distinct pod names of the query's namespace in the documents (what a PodFilter is asked about). */
+export function podNamesIn(docs: readonly GpusDocument[], namespace: string): string[] {
+  const names = new Set<string>();
+  const add = (pods: readonly PodAttribution[]) => {
+    for (const p of pods) if (p.namespace === namespace) names.add(p.pod);
+  };
+  for (const doc of docs) {
+    for (const g of doc.gpus) {
+      add(g.pods);
+      for (const mi of g.mig ?? []) add(mi.pods);
+    }
+  }
+  return [...names];
 }
 
 function reading(readings: Record<string, number>, q: ScalerQuery): number | undefined {
@@ -45,18 +63,18 @@ function reading(readings: Record<string, number>, q: ScalerQuery): number | und
  * unit) attributed to at least one matching pod, once however many matching pods share it. Lost GPUs
  * and units without a reading for the metric are left out.
  */
-export function selectUnits(docs: readonly GpusDocument[], q: ScalerQuery): Unit[] {
+export function selectUnits(docs: readonly GpusDocument[], q: ScalerQuery, filter: PodFilter = (n) => q.podRule.matcher.test(n)): Unit[] {
   const units: Unit[] = [];
   for (const doc of docs) {
     for (const g of doc.gpus) {
       if (g.lost) continue;
       if (q.gpuIndex >= 0 && g.gpu !== q.gpuIndex) continue;
-      if (g.pods.some((p) => podMatches(p, q))) {
+      if (g.pods.some((p) => podMatches(p, q, filter))) {
         const v = reading(g.readings, q);
         if (v !== undefined) units.push({ hostname: doc.hostname, gpu: g.gpu, uuid: g.uuid, gpuInstanceId: null, value: v });
       }
       for (const mi of g.mig ?? []) {
-        if (!mi.pods.some((p) => podMatches(p, q))) continue;
+        if (!mi.pods.some((p) => podMatches(p, q, filter))) continue;
         const v = reading(mi.readings, q);
         if (v !== undefined) {
           units.push({ hostname: doc.hostname, gpu: g.gpu, uuid: mi.uuid, gpuInstanceId: mi.gpuInstanceId, value: v });
@@ -95,8 +113,8 @@ export function metricValueFor(agg: ScalerQuery['aggregation'], aggregateValue: 
   return agg === 'sum' ? aggregateValue : aggregateValue * n;
 }
 
-export function compute(docs: readonly GpusDocument[], q: ScalerQuery): ScalerResult {
-  const units = selectUnits(docs, q);
+export function compute(docs: readonly GpusDocument[], q: ScalerQuery, filter?: PodFilter): ScalerResult {
+  const units = selectUnits(docs, q, filter);
   const agg = aggregate(
     units.map((u) => u.value),
     q.aggregation,

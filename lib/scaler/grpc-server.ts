@@ -1,14 +1,21 @@
 // KEDA's externalscaler.ExternalScaler over @grpc/grpc-js. Every RPC answers from the documents in
 // memory (the cluster view, or one node's snapshot in node-local mode); nothing here waits on an
 // exporter. Methods the service does not declare (StreamMetricSpec, …) get UNIMPLEMENTED from grpc-js.
+//
+// Requests are untrusted (any tenant's ScaledObject): the message size, the metadata, the parsed
+// query cache (an LRU with a byte budget), the open streams, the connections (an idle timeout and
+// a cap, on our own listening socket that hands connections to grpc-js) and the CPU of pattern
+// matching (linear-time patterns, matched in fair slices: pod-pattern.ts) are all bounded.
 import { rmSync } from 'node:fs';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { GpusDocument } from '../contract/gpus-document.js';
 import { bindTcp, type ListenAddress } from '../contract/address.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { compute, toInt, type ScalerResult } from './compute.js';
+import { compute, podNamesIn, toInt, type ScalerResult } from './compute.js';
 import { externalScalerApi, type ScaledObjectRefMsg } from './keda-api.js';
-import { parseQuery, ScalerParamError, type ParseOptions, type ScalerQuery } from './query.js';
+import { FairMatcher } from './pod-pattern.js';
+import { checkMetadataSize, parseQuery, ScalerParamError, type ParseOptions, type ScalerQuery } from './query.js';
 
 export type { ScaledObjectRefMsg };
 
@@ -27,6 +34,78 @@ export interface ScalerServerOptions extends ParseOptions {
   logger?: Logger;
   /** called once per finished RPC with its gRPC status code name (OK, INVALID_ARGUMENT, …) */
   onRpc?: (method: RpcMethod, code: string) => void;
+  /** bounds (defaults: SCALER_LIMITS) */
+  limits?: Partial<ScalerLimits>;
+}
+
+export interface ScalerLimits {
+  /** largest request message, bytes (a ScaledObjectRef with its metadata is well under 8 KiB) */
+  maxMessageBytes: number;
+  /** the parsed-query cache: at most this many entries and this many bytes (keys + an estimate per query) */
+  queryCacheEntries: number;
+  queryCacheBytes: number;
+  /** open StreamIsActive streams, all connections together (KEDA opens one per ScaledObject) */
+  maxStreams: number;
+  /** concurrent TCP or unix-socket connections; more are closed at once */
+  maxConnections: number;
+  /** a connection with no RPC in flight for this long is closed (GOAWAY; KEDA reconnects) */
+  idleConnectionMs: number;
+  /** a connection that has sent no byte this long after connecting is closed */
+  firstBytesMs: number;
+  /** pods of one namespace matched per evaluation; more is RESOURCE_EXHAUSTED */
+  maxPodsPerQuery: number;
+}
+
+export const SCALER_LIMITS: ScalerLimits = {
+  maxMessageBytes: 64 * 1024,
+  queryCacheEntries: 4096,
+  queryCacheBytes: 8 * 1024 * 1024,
+  maxStreams: 10_000,
+  maxConnections: 1024,
+  idleConnectionMs: 60_000,
+  firstBytesMs: 5000,
+  maxPodsPerQuery: 200_000,
+};
+
+/** Too much work or too many streams: RESOURCE_EXHAUSTED with the message. */
+class ScalerLimitError extends Error {}
+
+/** A least-recently-used map with an entry and a byte budget. */
+export class ByteLru<V> {
+  private readonly map = new Map<string, { v: V; bytes: number }>();
+  private total = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+  get(k: string): V | undefined {
+    const e = this.map.get(k);
+    if (!e) return undefined;
+    this.map.delete(k);
+    this.map.set(k, e); // most recent last
+    return e.v;
+  }
+  set(k: string, v: V, bytes: number): void {
+    const old = this.map.get(k);
+    if (old) {
+      this.total -= old.bytes;
+      this.map.delete(k);
+    }
+    if (bytes > this.maxBytes) return;
+    this.map.set(k, { v, bytes });
+    this.total += bytes;
+    for (const [key, e] of this.map) {
+      if (this.map.size <= this.maxEntries && this.total <= this.maxBytes) break;
+      this.map.delete(key);
+      this.total -= e.bytes;
+    }
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  get bytes(): number {
+    return this.total;
+  }
 }
 
 function statusName(code: grpc.status): string {
@@ -44,25 +123,39 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   const log = opts.logger ?? silentLogger;
   const onRpc = opts.onRpc ?? (() => {});
   const source = opts.source;
-  const queries = new Map<string, ScalerQuery>();
+  const limits: ScalerLimits = { ...SCALER_LIMITS, ...opts.limits };
+  const queries = new ByteLru<ScalerQuery>(limits.queryCacheEntries, limits.queryCacheBytes);
   const streams = new Set<() => void>();
+  const matcher = new FairMatcher();
 
-  // a query per distinct (name, namespace, metadata); bounded so odd clients cannot grow it forever
+  // a query per distinct (name, namespace, metadata), parsed once: the metadata is bounded before
+  // the key is built, and the cache is an LRU with a byte budget
   const queryFor = (ref: ScaledObjectRefMsg | null | undefined): ScalerQuery => {
     const r: ScaledObjectRefMsg = { name: ref?.name ?? '', namespace: ref?.namespace ?? '', scalerMetadata: ref?.scalerMetadata ?? {} };
+    checkMetadataSize(r);
     const key = JSON.stringify([r.name, r.namespace, Object.entries(r.scalerMetadata).sort()]);
     let q = queries.get(key);
     if (!q) {
       q = parseQuery(r, opts);
-      if (queries.size >= 1000) queries.clear();
-      queries.set(key, q);
+      queries.set(key, q, 2 * key.length + 1024);
     }
     return q;
   };
-  const evaluate = (q: ScalerQuery): ScalerResult => compute(source.documents(), q);
+  // Pattern matching runs in fair slices (never one long run on the loop); the rest is linear in the documents.
+  const evaluate = async (q: ScalerQuery): Promise<ScalerResult> => {
+    const docs = source.documents();
+    if (q.podRule.matcher.trivial) return compute(docs, q);
+    const names = podNamesIn(docs, q.namespace);
+    if (names.length > limits.maxPodsPerQuery) {
+      throw new ScalerLimitError(`namespace ${q.namespace} has ${names.length} pods in view, more than the ${limits.maxPodsPerQuery} a query may match`);
+    }
+    const matched = await matcher.match(q.podRule.matcher, names);
+    return compute(docs, q, (n) => matched.has(n));
+  };
 
   const fail = (method: RpcMethod, err: unknown): grpc.ServiceError => {
-    const code = err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
+    const code =
+      err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
     if (code === grpc.status.INTERNAL) log.error('scaler RPC failed', { method, error: err as Error });
     onRpc(method, statusName(code));
     const e = new Error((err as Error).message) as grpc.ServiceError;
@@ -71,34 +164,41 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     return e;
   };
 
-  function unary<Req, Res>(method: RpcMethod, handle: (req: Req) => Res): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(method: RpcMethod, handle: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      let res: Res;
+      let res: Promise<Res>;
       try {
-        res = handle(call.request);
+        res = Promise.resolve(handle(call.request));
       } catch (err) {
         callback(fail(method, err));
         return;
       }
-      onRpc(method, 'OK');
-      callback(null, res);
+      res.then(
+        (v) => {
+          onRpc(method, 'OK');
+          callback(null, v);
+        },
+        (err: unknown) => callback(fail(method, err)),
+      );
     };
   }
 
   const handlers: grpc.UntypedServiceImplementation = {
-    IsActive: unary<ScaledObjectRefMsg, { result: boolean }>('IsActive', (ref) => ({ result: evaluate(queryFor(ref)).active })),
+    IsActive: unary<ScaledObjectRefMsg, { result: boolean }>('IsActive', async (ref) => ({ result: (await evaluate(queryFor(ref))).active })),
     GetMetricSpec: unary<ScaledObjectRefMsg, unknown>('GetMetricSpec', (ref) => {
       const q = queryFor(ref);
       return { metricSpecs: [{ metricName: q.metricName, targetSize: Math.max(1, Math.round(q.targetValue)), targetSizeFloat: q.targetValue }] };
     }),
-    GetMetrics: unary<{ scaledObjectRef: ScaledObjectRefMsg; metricName: string }, unknown>('GetMetrics', (req) => {
+    GetMetrics: unary<{ scaledObjectRef: ScaledObjectRefMsg; metricName: string }, unknown>('GetMetrics', async (req) => {
       const q = queryFor(req.scaledObjectRef);
-      const v = evaluate(q).metricValue;
-      return { metricValues: [{ metricName: req.metricName || q.metricName, metricValue: toInt(v), metricValueFloat: v }] };
+      const v = (await evaluate(q)).metricValue;
+      const name = (req.metricName ?? '').length <= 256 ? req.metricName : '';
+      return { metricValues: [{ metricName: name || q.metricName, metricValue: toInt(v), metricValueFloat: v }] };
     }),
     StreamIsActive: (call: grpc.ServerWritableStream<ScaledObjectRefMsg, { result: boolean }>) => {
       let q: ScalerQuery;
       try {
+        if (streams.size >= limits.maxStreams) throw new ScalerLimitError(`${streams.size} StreamIsActive streams are open, the most this scaler serves`);
         q = queryFor(call.request);
       } catch (err) {
         call.emit('error', fail('StreamIsActive', err));
@@ -106,18 +206,34 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
       }
       let last: boolean | null = null;
       let closed = false;
+      let running = false;
+      let again: boolean | null = null; // a change arrived during an evaluation: run once more (force if any asked)
       const send = (force: boolean) => {
         if (closed) return;
-        let active: boolean;
-        try {
-          active = evaluate(q).active;
-        } catch (err) {
-          log.error('StreamIsActive evaluation failed', { error: err as Error });
+        if (running) {
+          again = (again ?? false) || force;
           return;
         }
-        if (!force && active === last) return;
-        last = active;
-        call.write({ result: active });
+        running = true;
+        evaluate(q).then(
+          (r) => {
+            running = false;
+            if (!closed && (force || r.active !== last)) {
+              last = r.active;
+              call.write({ result: r.active });
+            }
+          },
+          (err: unknown) => {
+            running = false;
+            log.error('StreamIsActive evaluation failed', { error: err as Error });
+          },
+        ).finally(() => {
+          if (again !== null && !closed) {
+            const f = again;
+            again = null;
+            send(f);
+          }
+        });
       };
       const unsubscribe = source.onChange(() => send(false));
       const keepalive = setInterval(() => send(true), q.pollIntervalSeconds * 1000);
@@ -142,36 +258,81 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     },
   };
 
-  const server = new grpc.Server();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.maxMessageBytes,
+    'grpc.max_connection_idle_ms': limits.idleConnectionMs,
+    'grpc.max_concurrent_streams': 1000,
+    'grpc-node.max_session_memory': 32, // MB of HTTP/2 buffers per connection
+  });
   server.addService(externalScalerApi().service, handlers);
   let socketPath: string | null = null; // removed on close
+  // Connections arrive on our own listening socket (capped) and are handed to grpc-js.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listeners: NetServer[] = [];
+  const sockets = new Set<Socket>();
+  const listenOn = (bind: (srv: NetServer) => void) =>
+    new Promise<NetServer>((resolve, reject) => {
+      const srv = createNetServer((socket) => {
+        sockets.add(socket);
+        // silent connections (no HTTP/2 preface) are never idle to grpc-js: close them here
+        const silent = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), limits.firstBytesMs);
+        silent.unref();
+        socket.once('close', () => {
+          clearTimeout(silent);
+          sockets.delete(socket);
+        });
+        socket.on('error', () => {}); // a peer's reset is not ours to report
+        injector.injectConnection(socket);
+      });
+      srv.maxConnections = limits.maxConnections;
+      srv.once('error', reject);
+      srv.once('listening', () => {
+        srv.off('error', reject);
+        listeners.push(srv);
+        resolve(srv);
+      });
+      bind(srv);
+    });
 
   return {
     server,
     async listen(address) {
-      const bind = (target: string) =>
-        new Promise<number>((resolve, reject) => {
-          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
-        });
       try {
         if (address.kind === 'unix') {
           socketPath = address.path;
           rmSync(socketPath, { force: true });
-          return await bind(`unix://${address.path}`);
+          await listenOn((srv) => srv.listen(address.path));
+          return 1;
         }
-        return (await bindTcp(address, (host, port) => bind(`${host.includes(':') ? `[${host}]` : host}:${port}`))).result;
+        const { result } = await bindTcp(address, (host, port) => listenOn((srv) => srv.listen({ host, port, ipv6Only: false })));
+        const a = result.address();
+        return typeof a === 'object' && a ? a.port : address.port;
       } catch (err) {
         throw new Error(`cannot listen for gRPC on ${address.text}: ${(err as Error).message}`, { cause: err });
       }
     },
     close() {
       for (const end of [...streams]) end();
+      for (const l of listeners) l.close();
       return new Promise((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 2000);
-        server.tryShutdown(() => {
+        injector.drain(1000);
+        const timer = setTimeout(() => {
+          injector.destroy();
+          for (const so of sockets) so.destroy();
+          server.forceShutdown();
+          finish();
+        }, 2000);
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
           clearTimeout(timer);
           if (socketPath) rmSync(socketPath, { force: true });
           resolve();
+        };
+        server.tryShutdown(() => {
+          injector.destroy();
+          finish();
         });
       });
     },

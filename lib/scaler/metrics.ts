@@ -50,9 +50,19 @@ export function createScalerMetrics(view: ClusterView): ScalerMetrics {
       this.set(view.documents().reduce((n, d) => n + d.gpus.length, 0));
     },
   });
+  const conflicts = new Gauge({
+    name: 'nvml_scaler_hostname_conflict',
+    help: 'An exporter whose document claims a node another exporter claimed first (1): its document is left out. Two endpoints reporting one node is a misconfiguration or an exporter shadowing another.',
+    labelNames: ['hostname', 'exporter'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of view.conflicts()) for (const ex of c.ignored) this.set({ hostname: c.hostname, exporter: ex }, 1);
+    },
+  });
   const pullErrors = new Counter({
     name: 'nvml_scaler_pull_errors_total',
-    help: 'Failed pulls of /api/v1/gpus, by exporter and reason (timeout, connect, http_status, invalid_json, invalid_document, stale_snapshot).',
+    help: 'Failed pulls of /api/v1/gpus, by exporter and reason (timeout, connect, http_status, too_large, invalid_json, invalid_document, stale_snapshot); a failing exporter leaves only its own node out.',
     labelNames: ['exporter', 'reason'],
     registers: [registry],
   });
@@ -72,6 +82,7 @@ export function createScalerMetrics(view: ClusterView): ScalerMetrics {
   void up;
   void lastSuccess;
   void gpus;
+  void conflicts;
   view.on('pull', (ev: PullEvent) => {
     pullDuration.observe(ev.durationMs / 1000);
     if (!ev.ok) pullErrors.inc({ exporter: ev.exporter, reason: ev.reason ?? 'connect' });

@@ -1,6 +1,9 @@
 // Trigger metadata → a validated query (pure). The metadata is the `metadata` block of a KEDA
 // `external` trigger, passed verbatim in ScaledObjectRef.scalerMetadata. Parameters follow the
 // keda-gpu-scaler README so its ScaledObjects keep working; docs/keda-scaler.md lists them all.
+// The metadata is untrusted (any tenant that can create a ScaledObject): its size is bounded
+// (METADATA_LIMITS) and podNamePattern is compiled for linear-time matching (pod-pattern.ts).
+import { compilePodPattern, deploymentMatcher, PodPatternError, type PodNameMatcher } from './pod-pattern.js';
 
 export type Aggregation = 'avg' | 'max' | 'min' | 'sum';
 
@@ -45,7 +48,7 @@ export const PROFILES: Record<string, Profile> = {
 export interface ScalerQuery {
   namespace: string;
   /** the rule pods must match, and how it was given (for messages and docs) */
-  podRule: { kind: 'deployment' | 'podNamePattern'; source: string; regex: RegExp };
+  podRule: { kind: 'deployment' | 'podNamePattern'; source: string; matcher: PodNameMatcher };
   metricType: string;
   /** the DCGM field read from each GPU / MIG instance */
   field: string;
@@ -114,6 +117,29 @@ export function sanitizeMetricName(s: string): string {
  * The metadata KEDA sends, with `<key>FromEnv` (already resolved by KEDA to the env var's value)
  * standing in for `<key>` when `<key>` itself is absent, and KEDA's own keys dropped.
  */
+/**
+ * Bounds of the trigger metadata: a real trigger has a dozen short parameters. Past these it is
+ * refused before anything is parsed (and before it could be cached).
+ */
+export const METADATA_LIMITS = { entries: 32, keyChars: 64, valueChars: 1024, totalBytes: 8192 } as const;
+
+/** Throws ScalerParamError when the ref's strings or metadata exceed METADATA_LIMITS. */
+export function checkMetadataSize(ref: { name?: string; namespace?: string; scalerMetadata?: Record<string, string> }): void {
+  const meta = ref.scalerMetadata ?? {};
+  const entries = Object.entries(meta);
+  const L = METADATA_LIMITS;
+  if ((ref.name ?? '').length > 253) throw new ScalerParamError('name', (ref.name ?? '').slice(0, 64) + '…', 'a ScaledObject name of at most 253 characters');
+  if ((ref.namespace ?? '').length > 253) throw new ScalerParamError('namespace', (ref.namespace ?? '').slice(0, 64) + '…', 'a namespace of at most 253 characters');
+  if (entries.length > L.entries) throw new ScalerParamError('scalerMetadata', `${entries.length} entries`, `at most ${L.entries} metadata entries`);
+  let total = 0;
+  for (const [k, v] of entries) {
+    if (k.length > L.keyChars) throw new ScalerParamError(k.slice(0, 64) + '…', '', `a metadata key of at most ${L.keyChars} characters`);
+    if (v.length > L.valueChars) throw new ScalerParamError(k, v.slice(0, 64) + '…', `a value of at most ${L.valueChars} characters`);
+    total += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  if (total > L.totalBytes) throw new ScalerParamError('scalerMetadata', `${total} bytes`, `at most ${L.totalBytes} bytes of metadata in all`);
+}
+
 function effectiveMetadata(meta: Record<string, string>): Map<string, string> {
   const out = new Map<string, string>();
   const known = new Set<string>(KNOWN_KEYS);
@@ -136,6 +162,7 @@ export function parseQuery(
   ref: { name: string; namespace: string; scalerMetadata: Record<string, string> },
   opts: ParseOptions = {},
 ): ScalerQuery {
+  checkMetadataSize(ref);
   const m = effectiveMetadata(ref.scalerMetadata ?? {});
   const get = (k: string): string | undefined => m.get(k);
 
@@ -153,17 +180,18 @@ export function parseQuery(
   }
   if (pattern !== undefined) {
     if (pattern === '') throw new ScalerParamError('podNamePattern', pattern, 'a non-empty regular expression');
-    let regex: RegExp;
+    let matcher: PodNameMatcher;
     try {
-      regex = new RegExp(pattern);
+      matcher = compilePodPattern(pattern);
     } catch (err) {
-      throw new ScalerParamError('podNamePattern', pattern, `a valid regular expression (${(err as Error).message})`);
+      if (err instanceof PodPatternError) throw new ScalerParamError('podNamePattern', pattern.length > 128 ? pattern.slice(0, 128) + '…' : pattern, err.why);
+      throw err;
     }
-    podRule = { kind: 'podNamePattern', source: pattern, regex };
+    podRule = { kind: 'podNamePattern', source: pattern, matcher };
   } else {
     const name = (deployment ?? ref.name ?? '').trim();
     if (!name) throw new ScalerParamError('deployment', deployment ?? '', 'a deployment name (the ScaledObject name is empty too)');
-    podRule = { kind: 'deployment', source: name, regex: new RegExp(`^${escapeRegExp(name)}-`) };
+    podRule = { kind: 'deployment', source: name, matcher: deploymentMatcher(name) };
   }
 
   // profile, then aliases, then explicit parameters (explicit wins)

@@ -1,12 +1,18 @@
 // The HTTP server: a Fastify instance with the connection limits every listener of this project
-// gets, the 404/405 answers, and the given routes registered as a plugin. Only the composition
-// root listens; tests use `inject`.
+// gets (connection-guard.ts), the web config's TLS, basic auth, rate limit and headers when one is
+// given (every path), the 404/405 answers, and the given routes registered as a plugin. Only the
+// composition root listens; tests use `inject`.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { observabilityRoutes, routePaths, type RoutesOptions } from './routes.js';
+import { ConnectionGuard, type GuardOptions } from './connection-guard.js';
+import type { BasicAuth, WebRuntime } from './web-security.js';
 
 export interface ServerOptions {
-  /** cap on open connections (default 256) */
+  /** cap on open connections (default 4096); at the cap the oldest idle connection makes room */
   maxConnections?: number;
+  /** ms a new connection may take to send its first complete request (default 5000) */
+  firstRequestMs?: number;
   /** ms a request may take to arrive whole (default 10000) */
   requestTimeoutMs?: number;
   /** ms an idle keep-alive connection is kept (default 65000, above Prometheus' idle timeout) */
@@ -15,19 +21,62 @@ export interface ServerOptions {
   socketIdleTimeoutMs?: number;
   /** ms from a request's arrival until its response is written; past it the connection is closed (default: none) */
   writeTimeoutMs?: number;
+  /** the rest of the connection guard's bounds (connection-guard.ts) */
+  guard?: Partial<GuardOptions>;
+  /** a loaded web config (TLS, basic auth, rate limit, headers): web-security.ts webRuntime() */
+  web?: WebRuntime | null;
 }
 
-export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): FastifyInstance {
+export type GuardedServer = FastifyInstance & { connectionGuard: ConnectionGuard; basicAuth: BasicAuth | null };
+
+export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): GuardedServer {
+  const web = opts.web ?? null;
+  const cfg = web?.config ?? null;
+  const guard = new ConnectionGuard({
+    ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+    ...(opts.firstRequestMs !== undefined ? { firstRequestMs: opts.firstRequestMs } : {}),
+    ...opts.guard,
+  });
+  const requestTimeout = opts.requestTimeoutMs ?? 10000;
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    const common = {
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 5000),
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65000,
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: 16 * 1024,
+    };
+    const server = web?.createServer ? web.createServer(common, handler) : createHttpServer(common, handler);
+    server.timeout = opts.socketIdleTimeoutMs ?? 30000;
+    guard.attach(server);
+    return server;
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: 1024,
-    requestTimeout: opts.requestTimeoutMs ?? 10000,
-    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65000,
-    connectionTimeout: opts.socketIdleTimeoutMs ?? 30000,
     return503OnClosing: true,
-  });
-  app.server.maxConnections = opts.maxConnections ?? 256;
-  app.server.headersTimeout = Math.min(opts.requestTimeoutMs ?? 10000, 10000);
+    serverFactory,
+  }) as unknown as GuardedServer;
+  app.decorate('connectionGuard', guard);
+
+  const basic: BasicAuth | null = web?.basicAuth ?? null;
+  if (cfg) {
+    const headers = Object.entries(cfg.headers);
+    const limit = web?.rateLimit ?? null;
+    const auth = basic;
+    // every path, before routing: rate limit, then credentials, then the configured headers
+    app.addHook('onRequest', async (req, reply) => {
+      for (const [k, v] of headers) reply.header(k, v);
+      if (limit && !limit.take()) return reply.code(429).header('retry-after', '1').send({ error: 'too many requests (web config rate_limit)' });
+      if (auth) {
+        const r = await auth.check(req.headers.authorization);
+        if (r === 'busy') return reply.code(429).header('retry-after', '1').send({ error: 'too many password checks at once; retry' });
+        if (r === 'denied') return reply.code(401).header('www-authenticate', 'Basic realm="nvml-exporter"').send({ error: 'unauthorized' });
+      }
+    });
+  }
+  app.decorate('basicAuth', basic);
+
   const writeTimeoutMs = opts.writeTimeoutMs;
   if (writeTimeoutMs) {
     // a client that does not read its response does not hold the connection past the write timeout

@@ -86,7 +86,7 @@ t.test('every render validates: schemas, no unknown field, unique volume names a
 
 t.test('defaults: the DaemonSet the kustomize base has, and --enable-exporter-metrics', async (t) => {
   const docs = renders.get('(defaults)')!;
-  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Service', 'Service', 'ServiceAccount']);
+  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'NetworkPolicy', 'Service', 'Service', 'ServiceAccount'], 'the NetworkPolicy is on by default');
   const { pod, c, env } = exporter(docs);
   const k = (findObject(base, 'DaemonSet') as Any).spec.template.spec;
   const kc = k.containers[0];

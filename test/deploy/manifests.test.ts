@@ -35,7 +35,7 @@ t.test('every render validates (schemas and unknown fields)', opts, async (t) =>
 
 t.test('the base holds the objects the issue lists, all namespaced to nvml-exporter', opts, async (t) => {
   const docs = rendered.get('deploy/manifests')!;
-  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Namespace', 'Service', 'Service', 'ServiceAccount']);
+  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'DaemonSet', 'Namespace', 'NetworkPolicy', 'Service', 'Service', 'ServiceAccount']);
   for (const d of docs.filter((d) => d.kind !== 'Namespace')) t.equal((d.metadata as Any).namespace, 'nvml-exporter', `${d.kind} namespace`);
   const cm = findObject(docs, 'ConfigMap');
   t.equal((cm.data as Any)['counters.csv'], readFileSync(join(ROOT, 'etc/default-counters.csv'), 'utf8'), 'the image default counters CSV');

@@ -23,6 +23,7 @@ export interface TestScalerOptions {
   staleAfterMs?: number;
   isKnownField?: (name: string) => boolean;
   view?: ScalerStartOptions['view'];
+  pulls?: ScalerConfig['pulls'];
 }
 
 export interface TestScaler extends RunningScaler {
@@ -42,6 +43,7 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     staleAfterMs: o.staleAfterMs ?? 3000,
     logFormat: 'text',
     debug: false,
+    pulls: o.pulls ?? { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
   };
   const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });

@@ -58,6 +58,7 @@ t.test('defaults', async (t) => {
     hostname: 'os-host',
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
+    webConfigFile: null,
   });
 });
 
@@ -203,7 +204,7 @@ t.test("dcgm-exporter flags that would change the served data or security if ign
   const refused = EXPORTER_FLAGS.filter((f) => f.unsupported);
   t.same(refused.map((f) => f.names[0]).sort(), [
     'configmap-data', 'container-labels', 'container-runtime-socket', 'fake-gpus', 'hpc-job-mapping-dir', 'kubernetes-enable-dra',
-    'kubernetes-enable-pod-labels', 'kubernetes-enable-pod-uid', 'kubernetes-pod-label-allowlist-regex', 'web-config-file',
+    'kubernetes-enable-pod-labels', 'kubernetes-enable-pod-uid', 'kubernetes-pod-label-allowlist-regex',
   ]);
   for (const f of refused) {
     const argv = f.kind === 'bool' ? [`--${f.names[0]}`] : [`--${f.names[0]}`, 'x'];
@@ -214,7 +215,6 @@ t.test("dcgm-exporter flags that would change the served data or security if ign
       t.doesNotThrow(() => run([], { [env]: f.kind === 'bool' ? 'false' : 'none' }), `${env} set to off is fine`);
     }
   }
-  t.throws(() => run(['--web-config-file', '/w.yml']), /--web-config-file is not supported by nvml-exporter: TLS and basic auth are not available in this build; refusing to serve plain HTTP/);
   t.throws(() => run(['-m', 'gpu:counters']), /^--configmap-data is not supported by nvml-exporter: counters are not read from a ConfigMap/);
 });
 
@@ -263,7 +263,14 @@ t.test('scaler subcommand', async (t) => {
     exporters: [{ host: '10.0.0.1', port: 9400, text: '10.0.0.1:9400' }, { host: 'node-b', port: 9400, text: 'node-b:9400' }],
     exportersDns: null,
     pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
+    pulls: { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
   });
+  // pulls from exporters that serve a web config
+  const tls = parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-ca-file', '/ca.pem', '--exporters-cert-file', '/c.pem',
+    '--exporters-key-file', '/k.pem', '--exporters-server-name', 'nvml-exporter.monitoring.svc', '--exporters-basic-auth-file', '/auth'], {}).config;
+  t.same(tls.pulls, { scheme: 'https', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'nvml-exporter.monitoring.svc', basicAuthFile: '/auth' });
+  t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--exporters-ca-file', '/ca.pem'], {}), /--exporters-ca-file is set but --exporters-scheme is http/);
+  t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-cert-file', '/c.pem'], {}), /go together/);
   const dns = parseScalerArgs(['--exporters-dns', 'nvml-exporter.monitoring.svc:9400', '--grpc-address', '/run/s.sock', '-a', ':9999',
     '--stale-after', '10000', '--pull-timeout', '300'], {}).config;
   t.same(dns.exportersDns, { host: 'nvml-exporter.monitoring.svc', port: 9400, text: 'nvml-exporter.monitoring.svc:9400' });

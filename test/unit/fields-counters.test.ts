@@ -105,7 +105,7 @@ t.test('every commented opt-in row of the default file parses when enabled', asy
 t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, label rows, PROF skip', async (t) => {
   const { lines, log } = collectLog();
   const file = join(fixtures, 'quoted-help.csv');
-  const sel = loadCounters(file, log);
+  const sel = await loadCounters(file, log);
   t.same(sel.fields.map((f) => [f.name, f.type, f.help]), [
     ['DCGM_FI_DEV_SM_CLOCK', 'untyped', 'SM clock frequency (in MHz).'],
     ['dcgm_sm_clock', 'gauge', 'Legacy SM clock, "MHz".'],
@@ -120,13 +120,13 @@ t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, l
 
 t.test('errors name the file, the line, the field and the fix', async (t) => {
   const unknown = join(fixtures, 'unknown-field.csv');
-  t.throws(() => loadCounters(unknown), {
+  await t.rejects(loadCounters(unknown), {
     name: 'CountersError',
     message: /^counters file .*unknown-field\.csv line 4: "DCGM_FI_DEV_FOO" is not a DCGM field name \(the nearest valid names: "[A-Z_]+", "[A-Z_]+", "[A-Z_]+"\)/,
     line: 4,
   });
   const two = join(fixtures, 'two-fields.csv');
-  t.throws(() => loadCounters(two), {
+  await t.rejects(loadCounters(two), {
     message: `counters file ${two} line 2: expected 3 comma-separated fields (name, type, help), got 2; quote a help text that contains commas`,
   });
   const cases: [string, RegExp][] = [
@@ -141,23 +141,25 @@ t.test('errors name the file, the line, the field and the fix', async (t) => {
   for (const [text, re] of cases) {
     const p = write('bad.csv', text);
     let err: unknown;
-    try { loadCounters(p); } catch (e) { err = e; }
+    try { await loadCounters(p); } catch (e) { err = e; }
     t.ok(err instanceof CountersError && err instanceof ConfigError, 'a CountersError');
     t.equal((err as ConfigError).exitCode, 2);
     t.match((err as Error).message, new RegExp(`^counters file ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
     t.match((err as Error).message, re);
   }
   const missing = join(tmp, 'nope.csv');
-  t.throws(() => loadCounters(missing), {
+  await t.rejects(loadCounters(missing), {
     message: `counters file ${missing}: cannot read it (no such file); pass a readable counters file with -f/--collectors or DCGM_EXPORTER_COLLECTORS, or leave both unset for the built-in default`,
   });
-  t.throws(() => loadCounters(tmp), { message: /cannot read it \(it is a directory\)/ });
+  await t.rejects(loadCounters(tmp), { message: /cannot read it \(it is a directory\)/ });
 });
 
 t.test('comments, blank lines and CRLF', async (t) => {
   const sel = parseCounters('# head\r\n\r\n   \r\n  # indented comment\r\nDCGM_FI_DEV_GPU_TEMP, gauge, GPU temperature (in C).\r\n', 'x.csv');
   t.same(sel.fields.map((f) => [f.name, f.line, f.help]), [['DCGM_FI_DEV_GPU_TEMP', 5, 'GPU temperature (in C).']]);
-  t.same(parseCounters('', 'empty.csv').fields, []);
+  // an empty selection would serve no GPU family: an error naming the fix
+  t.throws(() => parseCounters('', 'empty.csv'), { name: 'CountersError', message: /^counters file empty\.csv: it selects no numeric field \(it is empty or only comments\)/ });
+  t.throws(() => parseCounters('DCGM_FI_DRIVER_VERSION, label, d\n', 'labels.csv'), { message: /it selects no numeric field \(only 1 label and 0 skipped rows\)/ });
 });
 
 t.test('a duplicate row is a warning and the field is served once, as its first row gives it', async (t) => {

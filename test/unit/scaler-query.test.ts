@@ -7,9 +7,9 @@ t.test('defaults: ScaledObject name as deployment, its namespace, gpu_utilizatio
   const q = parseQuery(ref({ scalerAddress: 'nvml-exporter-scaler.gpu.svc:6000' }));
   t.equal(q.namespace, 'ai');
   t.equal(q.podRule.kind, 'deployment');
-  t.ok(q.podRule.regex.test('vllm-7d9f8c-abcde'));
-  t.notOk(q.podRule.regex.test('vllm'), 'the deployment name alone is not a pod of it');
-  t.notOk(q.podRule.regex.test('other-vllm-1'));
+  t.ok(q.podRule.matcher.test('vllm-7d9f8c-abcde'));
+  t.notOk(q.podRule.matcher.test('vllm'), 'the deployment name alone is not a pod of it');
+  t.notOk(q.podRule.matcher.test('other-vllm-1'));
   t.equal(q.field, 'DCGM_FI_DEV_GPU_UTIL');
   t.equal(q.targetValue, 80);
   t.equal(q.activationThreshold, 0);
@@ -21,12 +21,12 @@ t.test('defaults: ScaledObject name as deployment, its namespace, gpu_utilizatio
 
 t.test('deployment name is escaped, podNamePattern is used as written', async (t) => {
   const q = parseQuery(ref({ deployment: 'a.b' }));
-  t.ok(q.podRule.regex.test('a.b-1'));
-  t.notOk(q.podRule.regex.test('axb-1'), 'the dot is literal');
+  t.ok(q.podRule.matcher.test('a.b-1'));
+  t.notOk(q.podRule.matcher.test('axb-1'), 'the dot is literal');
   const p = parseQuery(ref({ podNamePattern: 'worker-[0-9]+$', namespace: 'batch' }));
   t.equal(p.namespace, 'batch');
-  t.ok(p.podRule.regex.test('my-worker-12'), 'not anchored unless the pattern says so');
-  t.notOk(p.podRule.regex.test('worker-1x'));
+  t.ok(p.podRule.matcher.test('my-worker-12'), 'not anchored unless the pattern says so');
+  t.notOk(p.podRule.matcher.test('worker-1x'));
 });
 
 t.test('metric types map to DCGM fields', async (t) => {

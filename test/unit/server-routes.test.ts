@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { acceptsGzip, CONTENT_TYPE_TEXT, type RoutesOptions } from '../../lib/server/routes.js';
-import { buildServer, type ServerOptions } from '../../lib/server/server.js';
+import { buildServer, type GuardedServer, type ServerOptions } from '../../lib/server/server.js';
 
 const landing: RoutesOptions['landing'] = { title: 'nvml-exporter', description: 'test', links: [['/metrics', 'the page']] };
 function buildApp(routes: Omit<RoutesOptions, 'landing' | 'metrics'> & { renderMetrics: RoutesOptions['metrics'] }, opts?: ServerOptions) {
@@ -185,19 +185,57 @@ t.test('a request that stops half way is cut off after socketIdleTimeoutMs', asy
   t.not(ms, null, 'the server closed the stalled connection');
 });
 
-t.test('connections above maxConnections are refused; those below keep working', async (t) => {
+t.test('at maxConnections a new connection closes the oldest idle one instead of being refused (room for probes)', async (t) => {
   const { a, port } = await listening({ maxConnections: 2 });
   t.teardown(() => a.close());
   const s1 = await open(port);
   const s2 = await open(port);
   t.match(await get(s1), /^HTTP\/1\.1 200/);
   t.match(await get(s2), /^HTTP\/1\.1 200/);
+  const s1Closed = closedWithin(s1, 3000);
   const s3 = await open(port);
-  const ms = await closedWithin(s3, 3000);
-  t.not(ms, null, 'the third connection is dropped');
-  t.match(await get(s1), /^HTTP\/1\.1 200/, 'the first still answers');
-  s1.destroy();
+  t.match(await get(s3), /^HTTP\/1\.1 200/, 'the newcomer (a probe) is answered');
+  const ms = await s1Closed;
+  t.not(ms, null, 'the oldest idle connection made room');
+  t.match(await get(s2), /^HTTP\/1\.1 200/, 'the other one still answers');
   s2.destroy();
+  s3.destroy();
+});
+
+t.test('a connection that sends no complete request within firstRequestMs is closed', async (t) => {
+  const { a, port } = await listening({ firstRequestMs: 300, guard: { checkEveryMs: 50 } });
+  t.teardown(() => a.close());
+  const silent = await open(port);
+  const ms = await closedWithin(silent, 3000);
+  t.ok(ms !== null && ms >= 250, `the silent connection is closed after ${ms} ms`);
+  const served = await open(port);
+  t.match(await get(served), /^HTTP\/1\.1 200/, 'a connection that asks in time is served');
+  served.destroy();
+});
+
+t.test('a client that pipelines requests and never reads is closed once its queue passes the bound', async (t) => {
+  const big = '# a large page\n' + 'x'.repeat(200 * 1024) + '\n';
+  const a = buildApp({ renderMetrics: () => ({ gpuText: big, selfText }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => null },
+    { guard: { maxQueuedBytesPerConnection: 256 * 1024, checkEveryMs: 50 } });
+  await a.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => a.close());
+  const port = (a.server.address() as AddressInfo).port;
+  const s = await open(port);
+  s.pause(); // never read
+  s.on('error', () => {});
+  const t0 = Date.now();
+  const closed = new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 5000);
+    s.once('close', () => { clearTimeout(timer); resolve(Date.now() - t0); });
+  });
+  s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
+  const ms = await closed;
+  t.not(ms, null, `the connection was closed after ${ms} ms`);
+  const why = (a as unknown as GuardedServer).connectionGuard.closed;
+  t.equal(why.queued_bytes + why.pipelined, 1, `by the guard: ${JSON.stringify(why)}`);
+  const probe = await open(port);
+  t.match(await get(probe), /^HTTP\/1\.1 200/, 'others are served');
+  probe.destroy();
 });
 
 t.test('/api/v1/gpus is served with the contract schema; without a document source there is no such route', async (t) => {
