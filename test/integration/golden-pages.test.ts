@@ -110,6 +110,18 @@ const CASES: Case[] = [
     args: ['--naming-profile', '4.8.2'],
   },
   {
+    name: 'profile-4.9',
+    what: "the 4.9 generation's defaults: unit-suffixed names in SI units, DCGM_FI_SYSTEM_DRIVER_VERSION",
+    scenario: { gpus: [steadyGpu(0)] },
+    args: ['--naming-profile', '4.9'],
+  },
+  {
+    name: 'profile-4.10',
+    what: "the 4.10 generation's defaults",
+    scenario: { gpus: [steadyGpu(0)] },
+    args: ['--naming-profile', '4.10'],
+  },
+  {
     name: 'transition-4.10',
     what: 'the default generation with 4.10 names served too (a dashboard migration)',
     scenario: { gpus: [steadyGpu(0)] },
