@@ -331,29 +331,37 @@ const ATTACKS: Attack[] = [
           await s.client.isActive({ name: `x${i}`, namespace: 'ai', scalerMetadata: { podNamePattern: `${i}-${'a'.repeat(4 * 1024 * 1024)}` } }).catch(() => refused++);
         }
         const afterRequests = MiB(s.proc.pid);
+        // silent connections, opened 500 at a time (a burst past the listen backlog only measures SYN retries)
         const silent: Socket[] = [];
-        let closed = 0;
+        let connected = 0;
+        let closedByServer = 0;
+        let stopping = false;
         const nConn = W(1000, 5000);
         for (let i = 0; i < nConn; i++) {
           const so = connect(s.grpcPort, '127.0.0.1');
+          let up = false;
+          so.on('connect', () => { up = true; connected++; });
           so.on('error', () => {});
-          so.on('close', () => closed++);
+          so.on('close', () => { if (up && !stopping) closedByServer++; });
           so.resume();
           silent.push(so);
+          if (i % 500 === 499) await sleep(100);
         }
         const t0 = Date.now();
-        while (closed < nConn && Date.now() - t0 < 15000) await sleep(200);
+        while ((closedByServer < connected || connected === 0) && Date.now() - t0 < 15000) await sleep(200);
         const closedIn = Date.now() - t0;
+        const closed = closedByServer;
+        stopping = true;
         for (const so of silent) so.destroy();
         const alive = s.proc.exitCode === null && s.proc.signalCode === null;
         const good = await s.client.isActive({ name: 'web', namespace: 'ai', scalerMetadata: {} }).catch(() => null);
         sample();
         return {
-          ok: alive && peak < 256 && maxBody < 16 * 1024 * 1024 && closed === nConn && good === true,
+          ok: alive && peak < 256 && maxBody < 16 * 1024 * 1024 && connected > 0 && closed === connected && good === true,
           figures: {
             big_doc_mib: (JSON.stringify(gpusDoc('node-big', fat)).length / 1048576).toFixed(0), refused_4mb_requests: `${refused}/${n}`,
             rss_start_mib: Math.round(before), rss_after_requests_mib: Math.round(afterRequests), rss_peak_mib: Math.round(peak),
-            largest_body_sent_mib: (maxBody / 1048576).toFixed(1), silent_closed: `${closed}/${nConn} in ${closedIn} ms`, alive,
+            largest_body_sent_mib: (maxBody / 1048576).toFixed(1), silent_closed_by_server: `${closed}/${connected} connected (of ${nConn}) within ${closedIn} ms of the last connect`, alive,
           },
         };
       } finally {
