@@ -261,7 +261,7 @@ const ATTACKS: Attack[] = [
         }
         health = await fetch(e.url + '/health').then((r) => r.status, () => 0);
         const missing = spawnSync(process.execPath, [CLI, '--nvml-library', SIM, '-a', '127.0.0.1:0', '--web-config-file', join(work, 'nope.yml')], {
-          env: { ...process.env, NODE_OPTIONS: '', NVML_SIM_SCENARIO: join(work, `scenario-${e.port}.txt`) }, timeout: W(4000, 8000), encoding: 'utf8',
+          env: { ...process.env, NODE_OPTIONS: '', NVML_SIM_SCENARIO: join(work, `scenario-${e.port}.txt`) }, timeout: W(4000, 8000), killSignal: 'SIGKILL', encoding: 'utf8',
         });
         return {
           ok: metrics === 401 && health === 401 && missing.status === 2,
@@ -295,7 +295,7 @@ const ATTACKS: Attack[] = [
   },
   {
     id: 'scaler-memory', item: '6', what: 'distinct 4 MB requests; a 39 MB document; a 500 MB body with a 60 s pull timeout; silent gRPC connections',
-    pass: 'alive, peak RSS < 256 MiB (the chart\'s limit), bodies cut at the 4 MiB cap, silent connections closed within 10 s',
+    pass: 'alive, peak RSS < 256 MiB (the chart\'s limit), bodies cut at the 4 MiB cap, silent connections closed within 15 s',
     async run() {
       let maxBody = 0;
       const huge = await fakeExporter((res) => {
@@ -331,29 +331,37 @@ const ATTACKS: Attack[] = [
           await s.client.isActive({ name: `x${i}`, namespace: 'ai', scalerMetadata: { podNamePattern: `${i}-${'a'.repeat(4 * 1024 * 1024)}` } }).catch(() => refused++);
         }
         const afterRequests = MiB(s.proc.pid);
+        // silent connections, opened 500 at a time (a burst past the listen backlog only measures SYN retries)
         const silent: Socket[] = [];
-        let closed = 0;
+        let connected = 0;
+        let closedByServer = 0;
+        let stopping = false;
         const nConn = W(1000, 5000);
         for (let i = 0; i < nConn; i++) {
           const so = connect(s.grpcPort, '127.0.0.1');
+          let up = false;
+          so.on('connect', () => { up = true; connected++; });
           so.on('error', () => {});
-          so.on('close', () => closed++);
+          so.on('close', () => { if (up && !stopping) closedByServer++; });
           so.resume();
           silent.push(so);
+          if (i % 500 === 499) await sleep(100);
         }
         const t0 = Date.now();
-        while (closed < nConn && Date.now() - t0 < 10000) await sleep(200);
+        while ((closedByServer < connected || connected === 0) && Date.now() - t0 < 15000) await sleep(200);
         const closedIn = Date.now() - t0;
+        const closed = closedByServer;
+        stopping = true;
         for (const so of silent) so.destroy();
         const alive = s.proc.exitCode === null && s.proc.signalCode === null;
         const good = await s.client.isActive({ name: 'web', namespace: 'ai', scalerMetadata: {} }).catch(() => null);
         sample();
         return {
-          ok: alive && peak < 256 && maxBody < 16 * 1024 * 1024 && closed === nConn && good === true,
+          ok: alive && peak < 256 && maxBody < 16 * 1024 * 1024 && connected > 0 && closed === connected && good === true,
           figures: {
             big_doc_mib: (JSON.stringify(gpusDoc('node-big', fat)).length / 1048576).toFixed(0), refused_4mb_requests: `${refused}/${n}`,
             rss_start_mib: Math.round(before), rss_after_requests_mib: Math.round(afterRequests), rss_peak_mib: Math.round(peak),
-            largest_body_sent_mib: (maxBody / 1048576).toFixed(1), silent_closed: `${closed}/${nConn} in ${closedIn} ms`, alive,
+            largest_body_sent_mib: (maxBody / 1048576).toFixed(1), silent_closed_by_server: `${closed}/${connected} connected (of ${nConn}) within ${closedIn} ms of the last connect`, alive,
           },
         };
       } finally {
@@ -442,7 +450,7 @@ function smallOnes(): Attack[] {
     async run() {
       const t0 = Date.now();
       const r = spawnSync(process.execPath, [CLI, '--nvml-library', SIM, '--once', ...argv()], {
-        encoding: 'utf8', timeout: limitMs + 1000, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256', NVML_SIM_SCENARIO: scenarioFile() },
+        encoding: 'utf8', timeout: limitMs + 1000, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256', NVML_SIM_SCENARIO: scenarioFile() },
       });
       const ms = Date.now() - t0;
       const last = (r.stderr ?? '').trim().split('\n').pop() ?? '';
@@ -509,7 +517,7 @@ function smallOnes(): Attack[] {
         const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
         const stale = join(tmp, `nvml-exporter-sim-${dead}-zzz`);
         mkdirSync(stale);
-        spawnSync(process.execPath, [CLI, '--simulate', '1', '--once'], { env: { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp }, timeout: 15000 });
+        spawnSync(process.execPath, [CLI, '--simulate', '1', '--once'], { env: { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp }, timeout: 15000, killSignal: 'SIGKILL' });
         return { ok: !existsSync(stale), figures: { stale_folder_left: existsSync(stale) } };
       },
     },

@@ -22,6 +22,14 @@ export class AmplificationError extends Error {
   }
 }
 
+/** Bytes that are not a well-formed message (a length past the end, an illegal tag, groups too deep). */
+export class MalformedAnswerError extends Error {
+  constructor(why: string) {
+    super(`the answer is not a well-formed message: ${why}`);
+    this.name = 'MalformedAnswerError';
+  }
+}
+
 /** field number → the nested message it holds ('packed' = a packed repeated scalar) */
 interface Shape {
   [field: number]: Shape | 'packed' | undefined;
@@ -39,7 +47,10 @@ const POD: Shape = { 3: CONTAINER, 4: 'packed', 5: MEMORY };
 export const LIST_RESPONSE: Shape = { 1: POD };
 export const ALLOCATABLE_RESPONSE: Shape = { 1: DEVICES, 2: 'packed', 3: MEMORY };
 
-/** Throws AmplificationError when `bytes` would decode into more than `maxEntries` entries. */
+/**
+ * Throws AmplificationError when `bytes` would decode into more than `maxEntries` entries, and
+ * MalformedAnswerError when they are not a well-formed message. Returns the number of entries.
+ */
 export function checkEntries(bytes: Uint8Array, shape: Shape, maxEntries = POD_RESOURCES_MAX_ENTRIES): number {
   let count = 0;
   const walk = (r: protobuf.Reader, end: number, s: Shape): void => {
@@ -52,7 +63,7 @@ export function checkEntries(bytes: Uint8Array, shape: Shape, maxEntries = POD_R
       if (wire === 2) {
         const len = r.uint32();
         const stop = r.pos + len;
-        if (stop > end) throw new RangeError('a length runs past the end of the message');
+        if (stop > end) throw new MalformedAnswerError('a length runs past the end of the message');
         if (nested === 'packed') {
           // each varint of a packed list is one element: count them without decoding
           for (let i = r.pos; i < stop; i++) if ((r.buf[i]! & 0x80) === 0 && ++count > maxEntries) throw new AmplificationError(count, maxEntries);
@@ -69,6 +80,11 @@ export function checkEntries(bytes: Uint8Array, shape: Shape, maxEntries = POD_R
     }
   };
   const reader = Reader.create(bytes);
-  walk(reader, bytes.length, shape);
+  try {
+    walk(reader, bytes.length, shape);
+  } catch (err) {
+    if (err instanceof AmplificationError || err instanceof MalformedAnswerError) throw err;
+    throw new MalformedAnswerError((err as Error).message); // the Reader's own errors
+  }
   return count;
 }

@@ -143,7 +143,14 @@ export function parseWebConfig(text: string, file: string): WebConfig {
   const c: Ctx = new Ctx(file);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) c.fail('(file)', `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, 'fix the YAML syntax');
-  const root = c.obj(doc.toJS({ maxAliasCount: 10 }), '(top level)');
+  let js: unknown;
+  try {
+    // aliases are bounded (an alias bomb is refused, not expanded); an unresolved one throws
+    js = doc.toJS({ maxAliasCount: 10 });
+  } catch (err) {
+    c.fail('(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax (anchors and aliases)');
+  }
+  const root = c.obj(js, '(top level)');
   c.keys(root, '', ['tls_server_config', 'http_server_config', 'basic_auth_users', 'rate_limit']);
   const notes: string[] = [];
 

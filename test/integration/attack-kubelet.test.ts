@@ -4,7 +4,7 @@
 // answered throughout, memory flat.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { checkEntries, LIST_RESPONSE, AmplificationError, POD_RESOURCES_MAX_ENTRIES } from '../../lib/kubernetes/podresources-bounds.js';
+import { checkEntries, LIST_RESPONSE, AmplificationError, MalformedAnswerError, POD_RESOURCES_MAX_ENTRIES } from '../../lib/kubernetes/podresources-bounds.js';
 import { MESSAGES } from '../../lib/kubernetes/podresources-api.js';
 import { encodeMessage } from '../../lib/grpc-method.js';
 import { startSimKubelet, type SimPod } from '../../lib/kubernetes/sim-kubelet.js';
@@ -39,7 +39,7 @@ t.test('the entry count is checked before decoding, fast, and lets real answers 
   const n = checkEntries(real, LIST_RESPONSE);
   t.ok(n < POD_RESOURCES_MAX_ENTRIES, `a 500-pod answer (${(real.length / 1024).toFixed(0)} KiB) has ${n} entries, under the bound of ${POD_RESOURCES_MAX_ENTRIES}`);
   t.ok(performance.now() - t1 < 100, `counted in ${(performance.now() - t1).toFixed(1)} ms`);
-  t.throws(() => checkEntries(Buffer.from([0x0a, 0x10, 0x0a]), LIST_RESPONSE), RangeError, 'a length past the end is malformed too');
+  t.throws(() => checkEntries(Buffer.from([0x0a, 0x10, 0x0a]), LIST_RESPONSE), MalformedAnswerError, 'a length past the end is malformed too');
 });
 
 t.test('an amplifying kubelet answer: malformed, the last good map kept, scrapes answered, memory flat', async (t) => {
