@@ -263,3 +263,39 @@ t.test('the renderer agrees with helm itself', noHelm ? { skip: noHelm } : {}, a
     t.same(a, b, `${name}: the same objects as helm template`);
   }
 });
+
+t.test('the scaler pulls exporters that serve TLS, mTLS and basic auth with the same settings', async (t) => {
+  const scalerOf = (docs: K8sObject[]) => {
+    const d: Any = find(docs, 'Deployment', '-scaler');
+    return { pod: d.spec.template.spec, c: d.spec.template.spec.containers[0] };
+  };
+  const flag = (args: string[], name: string) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
+  // plain: no TLS flags, no volumes
+  const plain = scalerOf(renderObjects([], [{ scaler: { enabled: true } }]));
+  t.equal(flag(plain.c.args, '--exporters-scheme'), undefined);
+  t.notOk(plain.pod.volumes, 'no volumes without TLS or auth');
+
+  // a generated certificate: https, its CA, its name; mTLS presents the same certificate
+  const gen = renderObjects([], [{ scaler: { enabled: true }, tlsServerConfig: { enabled: true, clientAuthType: 'RequireAndVerifyClientCert' } }]);
+  for (const d of gen) t.same(validateObject(d), [], objectKey(d));
+  const g = scalerOf(gen);
+  t.equal(flag(g.c.args, '--exporters-scheme'), 'https');
+  t.equal(flag(g.c.args, '--exporters-ca-file'), '/etc/nvml-exporter/tls/ca.crt');
+  t.equal(flag(g.c.args, '--exporters-server-name'), 'nvx-nvml-exporter', 'the name in the generated certificate');
+  t.equal(flag(g.c.args, '--exporters-cert-file'), '/etc/nvml-exporter/tls/tls.crt');
+  t.equal(flag(g.c.args, '--exporters-key-file'), '/etc/nvml-exporter/tls/tls.key');
+  t.equal(g.pod.volumes.find((v: Any) => v.name === 'tls').secret.secretName, find(gen, 'Secret', '-tls').metadata!.name);
+  t.same(g.c.volumeMounts, [{ name: 'tls', mountPath: '/etc/nvml-exporter/tls', readOnly: true }]);
+
+  // their Secret and basic auth (the dcgm-exporter user's values): no guessed name, the first user's password
+  const ba = renderObjects(['dcgm-exporter-basic-auth.yaml'], [{ scaler: { enabled: true, exportersServerName: 'gpu-exporter.example' } }]);
+  for (const d of ba) t.same(validateObject(d), [], objectKey(d));
+  const b = scalerOf(ba);
+  t.equal(flag(b.c.args, '--exporters-server-name'), 'gpu-exporter.example');
+  t.equal(b.pod.volumes.find((v: Any) => v.name === 'tls').secret.secretName, 'gpu-exporter-cert');
+  t.equal(flag(b.c.args, '--exporters-basic-auth-file'), '/etc/nvml-exporter/exporter-auth/auth');
+  const auth: Any = find(ba, 'Secret', '-scaler-exporter-auth');
+  t.equal(Buffer.from(auth.data.auth, 'base64').toString(), 'grafana:another-pass', 'the first user by name, as helm ranges a map');
+  t.equal(b.pod.volumes.find((v: Any) => v.name === 'exporter-auth').secret.secretName, auth.metadata.name);
+  t.notOk(JSON.stringify(ba).includes('another-pass'), 'the password only base64-encoded in the Secret');
+});
