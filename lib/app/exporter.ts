@@ -80,6 +80,11 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     if (opts.signal?.aborted) throw new StartAborted('stopped while starting');
   };
 
+  // the node-local scaler's modules load while NVML opens, so its gRPC listener follows the HTTP one at once
+  const scalerModules = config.kedaScalerAddress && opts.listen !== false
+    ? Promise.all([import('../scaler/grpc-server.js'), import('../scaler/node-local.js')])
+    : null;
+  scalerModules?.catch(() => {}); // awaited (and reported) below
   let sim: Simulation | null = null;
   if (config.simulate !== null) {
     sim = prepareSimulation(config.simulate, config.kubernetes ? config.podResourcesSocket : null, log);
@@ -224,8 +229,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     }, { requestTimeoutMs: config.webReadTimeoutMs, writeTimeoutMs: config.webWriteTimeoutMs, web });
     // the node-local KEDA scaler listens before the HTTP server: /health answering means both are up
     if (config.kedaScalerAddress) {
-      const { createScalerServer } = await import('../scaler/grpc-server.js'); // gRPC: loaded only when asked for
-      const { nodeLocalSource } = await import('../scaler/node-local.js');
+      const [{ createScalerServer }, { nodeLocalSource }] = await scalerModules!; // gRPC: loaded only when asked for
       const signals: ChangeSignal[] = [{ emitter: collector, event: 'snapshot' }];
       if (attributor) signals.push({ emitter: attributor, event: 'refresh', changed: (e) => (e as RefreshEvent).changed });
       const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, isKnownField: (n) => lookupField(n)?.kind === 'value' });
