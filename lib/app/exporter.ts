@@ -110,6 +110,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     intervalMs: config.collectIntervalMs,
     pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
     xidWindowMs: config.xidCountWindowMs,
+    clockEventsWindowMs: config.clockEventsCountWindowMs,
     logger: log,
   });
   const reloads = new EventEmitter();

@@ -9,6 +9,7 @@ import type { SweepOptions, SweepResult, XidEvent, DeviceSample } from '../nvml/
 import type { Logger } from '../logger.js';
 import type { CollectorStatus, Snapshot } from './types.js';
 import { nvmlErrorName } from '../nvml/errors.js';
+import { ClockEventTracker, clockEventSamplesNeeded, MAX_CLOCK_EVENT_SAMPLES } from './clock-events.js';
 
 /** What the collector needs from NVML (lib/nvml's Nvml satisfies it). */
 export interface SweepSource {
@@ -23,6 +24,8 @@ export interface CollectorOptions {
   pcieThroughput?: boolean | (() => boolean);
   /** the window of the XID count (DCGM_EXP_XID_ERRORS_COUNT), ms; default 300000 */
   xidWindowMs?: number;
+  /** the window of the clock-event count (DCGM_EXP_CLOCK_EVENTS_COUNT), ms; default 300000 */
+  clockEventsWindowMs?: number;
   logger: Logger;
 }
 
@@ -43,6 +46,9 @@ export class Collector extends EventEmitter {
   private unsubscribeXid: (() => void) | null = null;
   private readonly lastXid = new Map<string, XidEvent>();
   private readonly xidCount = new Map<string, number>();
+  /** XID events per GPU UUID and XID number since start, XID 0 left out (DCGM_EXP_XID_ERRORS_TOTAL) */
+  private readonly xidTotals = new Map<string, Map<number, number>>();
+  private readonly clockEvents: ClockEventTracker;
   private nvlinkPrev = new Map<string, { kib: number; t: number }>();
   private nvlinkRate = new Map<string, number>();
   private nvlinkBytes = new Map<string, number>();
@@ -65,6 +71,9 @@ export class Collector extends EventEmitter {
     super();
     this.poller = new Poller({ intervalMs: opts.intervalMs, task: () => this.runSweep() });
     this.freshnessBoundMs = 3 * opts.intervalMs + 1000;
+    const clockWindowMs = opts.clockEventsWindowMs ?? 300_000;
+    this.clockEvents = new ClockEventTracker(clockWindowMs,
+      Math.min(MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded(clockWindowMs, opts.intervalMs)));
   }
 
   /** Runs the first sweep (so callers know NVML answers), then sweeps every interval. */
@@ -154,6 +163,8 @@ export class Collector extends EventEmitter {
     this.trackLost(sweep.devices);
     this.checkMigParentMemory(sweep.devices);
     this.updateNvlink(sweep);
+    const now = Date.now();
+    for (const d of sweep.devices) this.clockEvents.observe(d.uuid, now, d.readings.clockEventReasons);
     this.publish(sweep);
     this.emit('sweep', { outcome: 'ok', readErrors } satisfies SweepOutcome);
   }
@@ -176,6 +187,10 @@ export class Collector extends EventEmitter {
       nvlinkBytesPerSecond: new Map(this.nvlinkBytes),
       xidWindowCounts,
       xidWindowMs: windowMs,
+      xidTotals: new Map([...this.xidTotals].map(([uuid, m]) => [uuid, new Map(m)])),
+      clockEventWindowCounts: this.clockEvents.windowCounts(Date.now()),
+      clockEventsWindowMs: this.clockEvents.windowMs,
+      clockEventTotals: this.clockEvents.totals(),
     };
     this.emit('snapshot', this.snapshot);
   }
@@ -183,6 +198,11 @@ export class Collector extends EventEmitter {
   private onXid(e: XidEvent): void {
     this.lastXid.set(e.uuid, e);
     this.xidCount.set(e.uuid, (this.xidCount.get(e.uuid) ?? 0) + 1);
+    if (e.xid !== 0) {
+      let totals = this.xidTotals.get(e.uuid);
+      if (!totals) this.xidTotals.set(e.uuid, (totals = new Map()));
+      totals.set(e.xid, (totals.get(e.xid) ?? 0) + 1);
+    }
     const history = this.xidHistory.get(e.uuid) ?? [];
     history.push({ time: e.time, xid: e.xid });
     if (history.length > XID_HISTORY) history.splice(0, history.length - XID_HISTORY);

@@ -23,6 +23,14 @@ export interface Snapshot {
   xidWindowCounts: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /** the XID count window, ms */
   xidWindowMs: number;
+  /** XID events per GPU UUID by XID number since start, XID 0 left out (DCGM_EXP_XID_ERRORS_TOTAL) */
+  xidTotals: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** per GPU UUID, clock-event reason label → sweeps within the window with that reason set (DCGM_EXP_CLOCK_EVENTS_COUNT) */
+  clockEventWindowCounts: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** the clock-event count window, ms */
+  clockEventsWindowMs: number;
+  /** per GPU UUID, clock-event reason label → times it became active since start (DCGM_EXP_CLOCK_EVENTS_TOTAL) */
+  clockEventTotals: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /** What the collector reports about itself; read by the self-metrics and /ready at scrape time. */

@@ -16,6 +16,7 @@ import { packageVersion } from '../package-root.js';
 import { parseScalerArgs, scalerHelp } from './scaler.js';
 import { commaList, duration, nonEmpty, oneOf, positiveInt } from './values.js';
 import { readConfigFile } from './config-file.js';
+import { MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded } from '../fields/index.js';
 import { DEFAULT_GENERATION, GENERATIONS, GENERATION_DEFAULTS } from '../fields/generations.js';
 import type { CliResult, Config } from './types.js';
 
@@ -133,10 +134,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     healthRequireGpus: bool('health-require-gpus'),
     webSystemdSocket: bool('web-systemd-socket'),
     xidCountWindowMs: positiveInt(str('xid-count-window-size', '300000'), 'number of milliseconds'),
+    clockEventsCountWindowMs: positiveInt(str('clock-events-count-window-size', '300000'), 'number of milliseconds'),
     hostname: nodeName ? nodeName : (opts.hostname ?? osHostname)(),
     kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
     webConfigFile: webConfig && webConfig.value.trim() !== '' ? webConfig.value : null,
   };
+  // One clock-event sample per sweep is kept per GPU for the window: bound it.
+  if (clockEventSamplesNeeded(config.clockEventsCountWindowMs, config.collectIntervalMs) > MAX_CLOCK_EVENT_SAMPLES) {
+    throw new ConfigError(
+      `--clock-events-count-window-size ${config.clockEventsCountWindowMs} at --collect-interval ${config.collectIntervalMs} ` +
+      `needs more than ${MAX_CLOCK_EVENT_SAMPLES} samples per GPU; shorten the window or lengthen the collect interval`);
+  }
   return { kind: 'run', config, warnings: parsed.warnings };
 }

@@ -46,6 +46,8 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
   b(['web-systemd-socket'], 'DCGM_EXPORTER_SYSTEMD_SOCKET', 'serve on the socket systemd passes (LISTEN_FDS) instead of --address'),
   s(['xid-count-window-size', 'x'], 'DCGM_EXPORTER_XID_COUNT_WINDOW_SIZE', '300000',
     'the window of DCGM_EXP_XID_ERRORS_COUNT, in milliseconds'),
+  s(['clock-events-count-window-size'], 'DCGM_EXPORTER_CLOCK_EVENTS_COUNT_WINDOW_SIZE', '300000',
+    'the window of DCGM_EXP_CLOCK_EVENTS_COUNT, in milliseconds'),
   // ours
   s(['nvml-library'], 'NVML_EXPORTER_NVML_LIBRARY', 'libnvidia-ml.so.1 through the loader search', 'path of the NVML library to load'),
   s(['simulate'], 'NVML_EXPORTER_SIMULATE', 'off', 'run on N simulated GPUs (no driver needed)'),
@@ -77,8 +79,6 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
   refusedS(['configmap-data', 'm'], 'DCGM_EXPORTER_CONFIGMAP_DATA', 'none',
     'counters are not read from a ConfigMap through the API server yet; mount the ConfigMap as a file and pass -f /path/to/file'),
   refusedB(['fake-gpus'], 'DCGM_EXPORTER_USE_FAKE_GPUS', 'use --simulate N to serve N simulated GPUs'),
-  ignoredS(['clock-events-count-window-size'], 'DCGM_EXPORTER_CLOCK_EVENTS_COUNT_WINDOW_SIZE', '300000',
-    'DCGM_EXP_CLOCK_EVENTS_COUNT is not provided (a counters row naming it is skipped with a log line), so its window changes nothing'),
   refusedB(['kubernetes-enable-pod-labels'], 'DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS',
     "pod labels need the Kubernetes API, which this release does not read yet; remove the flag (the series keep pod, namespace and container)"),
   refusedB(['kubernetes-enable-pod-uid'], 'DCGM_EXPORTER_KUBERNETES_ENABLE_POD_UID',

@@ -53,6 +53,8 @@ export interface Config {
   webSystemdSocket: boolean;
   /** the window of DCGM_EXP_XID_ERRORS_COUNT */
   xidCountWindowMs: number;
+  /** the window of DCGM_EXP_CLOCK_EVENTS_COUNT, ms */
+  clockEventsCountWindowMs: number;
   /** the host label's value: NODE_NAME, else the host name */
   hostname: string;
   /** null = the KEDA scaler API is off */

@@ -7,6 +7,7 @@ import type { DeviceSample, MigDeviceSample, ReadingKey } from '../nvml/types.js
 import type { Snapshot } from '../collect/types.js';
 import type { CsvType, ValueField } from './types.js';
 import { xidMessage } from './xid.js';
+import { CLOCK_EVENT_REASONS } from '../collect/clock-events.js';
 
 const MIB = 1048576;
 
@@ -161,7 +162,7 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
   // exporter-owned: XID events per XID number within the last --xid-count-window-size ms; one
   // sample of 0 without an xid label when there were none (dcgm-exporter's shape)
   field({
-    name: 'DCGM_EXP_XID_ERRORS_COUNT', id: 9002, type: 'gauge',
+    name: 'DCGM_EXP_XID_ERRORS_COUNT', id: 9001, type: 'gauge',
     help: 'Count of XID Errors within user-specified time window (see xid-count-window-size param).', unit: 'count',
     device: (d: DeviceSample, snap: Snapshot) => {
       let n = 0;
@@ -173,6 +174,46 @@ export const DEVICE_FIELDS: readonly ValueField[] = [
       const counts = snap.xidWindowCounts.get(d.uuid);
       if (!counts || counts.size === 0) return [{ attrs: [['window_size_in_ms', window]], value: 0 }];
       return [...counts].sort((a, b) => a[0] - b[0]).map(([xid, n]) => ({ attrs: [['window_size_in_ms', window], ['xid', String(xid)]], value: n }));
+    },
+  }),
+  // exporter-owned: sweeps within the last --clock-events-count-window-size ms in which each
+  // clock-event reason was set; the same shape as the XID count (one 0 sample without a
+  // clock_event label when no reason was set in the window)
+  field({
+    name: 'DCGM_EXP_CLOCK_EVENTS_COUNT', id: 9002, type: 'gauge',
+    help: 'Count of clock events within the user-specified time window (see clock-events-count-window-size param).', unit: 'samples',
+    device: (d: DeviceSample, snap: Snapshot) => {
+      let n = 0;
+      for (const c of snap.clockEventWindowCounts.get(d.uuid)?.values() ?? []) n += c;
+      return n;
+    },
+    series: (d: DeviceSample, snap: Snapshot) => {
+      const window = String(snap.clockEventsWindowMs);
+      const counts = snap.clockEventWindowCounts.get(d.uuid);
+      if (!counts || counts.size === 0) return [{ attrs: [['window_size_in_ms', window]], value: 0 }];
+      return CLOCK_EVENT_REASONS.filter(([, label]) => counts.has(label))
+        .map(([, label]) => ({ attrs: [['window_size_in_ms', window], ['clock_event', label]], value: counts.get(label)! }));
+    },
+  }),
+  // exporter-owned cumulative counters (dcgm-exporter 4.6.0-4.8.3 and later): a series appears with
+  // the first event of its kind. XID 0 is not counted; a clock-event reason counts each time it
+  // becomes active (the first sweep sets the baseline). The IDs are this exporter's, after 9004.
+  field({
+    name: 'DCGM_EXP_XID_ERRORS_TOTAL', id: 9005, type: 'counter',
+    help: 'Total number of XID errors observed since the exporter started.', unit: 'events',
+    device: () => undefined,
+    series: (d: DeviceSample, snap: Snapshot) => [...(snap.xidTotals.get(d.uuid) ?? [])]
+      .sort((a, b) => a[0] - b[0]).map(([xid, n]) => ({ attrs: [['xid', String(xid)]], value: n })),
+  }),
+  field({
+    name: 'DCGM_EXP_CLOCK_EVENTS_TOTAL', id: 9006, type: 'counter',
+    help: 'Total number of clock events (a reason becoming active) observed since the exporter started.', unit: 'events',
+    device: () => undefined,
+    series: (d: DeviceSample, snap: Snapshot) => {
+      const totals = snap.clockEventTotals.get(d.uuid);
+      if (!totals) return [];
+      return CLOCK_EVENT_REASONS.filter(([, label]) => totals.has(label))
+        .map(([, label]) => ({ attrs: [['clock_event', label]], value: totals.get(label)! }));
     },
   }),
 ];

@@ -12,6 +12,7 @@ import { LABEL_FIELDS } from './label-fields.js';
 import { STATE_FIELDS } from './state-fields.js';
 import { CONFIG_FIELDS } from './config-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
+export { MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded } from '../collect/clock-events.js';
 import { DCGM_EXPORTER_FIELDS, DCGM_FIELDS, DCGM_LEGACY_NAMES, DCGM_NON_FIELD_NAMES, DCGM_RENAMES, type DcgmFieldFact } from './dcgm-field-table.js';
 import type { FieldDef, UnavailableField, ValueField } from './types.js';
 

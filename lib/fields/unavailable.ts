@@ -33,8 +33,6 @@ export const UNAVAILABLE_FIELDS: readonly UnavailableField[] = [
   un('DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL', 439, 'counter', 'Total number of NVLink recovery errors.',
     'NVLink error counters are not read from NVML', ['dcgm_nvlink_recovery_error_count_total']),
   un('DCGM_FI_DEV_NVLINK_BANDWIDTH_L0', 440, 'counter', 'NVLink link 0 bandwidth.', 'per-link NVLink counters are not read from NVML'),
-  un('DCGM_EXP_CLOCK_EVENTS_COUNT', 9001, 'gauge', 'Count of clock events within a time window.',
-    'windowed clock-event counting is not implemented'),
   un('DCGM_EXP_GPU_HEALTH_STATUS', 9003, 'gauge', 'GPU health status.', 'DCGM health checks have no NVML equivalent'),
   un('DCGM_EXP_P2P_STATUS', 9004, 'gauge', 'Peer-to-peer status.', 'P2P status is not read from NVML'),
 ];

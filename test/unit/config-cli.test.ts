@@ -55,6 +55,7 @@ t.test('defaults', async (t) => {
     healthRequireGpus: false,
     webSystemdSocket: false,
     xidCountWindowMs: 300000,
+    clockEventsCountWindowMs: 300000,
     hostname: 'os-host',
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
@@ -178,6 +179,12 @@ t.test('bad values and unknown flags: exit code 2, naming flag, value and expect
   fails(t, ['extra'], {}, /unexpected argument "extra"/);
   fails(t, ['--kubernetes-single-pod', '--kubernetes-virtual-gpus'], {}, /contradict each other/);
   fails(t, ['-f', ''], {}, '--collectors: empty value (expected the path of a counters CSV file)');
+  fails(t, ['--clock-events-count-window-size', '0'], {}, /--clock-events-count-window-size: "0" is not a positive integer/);
+  // one sample per sweep and GPU is kept for the window: 86,400,000 ms at 100 ms would be 864,002
+  fails(t, ['--clock-events-count-window-size', '86400000', '-c', '100'], {},
+    '--clock-events-count-window-size 86400000 at --collect-interval 100 needs more than 65536 samples per GPU; shorten the window or lengthen the collect interval');
+  t.equal(run([], { DCGM_EXPORTER_CLOCK_EVENTS_COUNT_WINDOW_SIZE: '60000' }).config.clockEventsCountWindowMs, 60000);
+  t.equal(run([]).config.clockEventsCountWindowMs, 300000, 'default: 5 minutes, as dcgm-exporter');
 });
 
 t.test('dcgm-exporter flags we ignore: accepted with their value, one warning each naming the flag', async (t) => {
@@ -188,6 +195,7 @@ t.test('dcgm-exporter flags we ignore: accepted with their value, one warning ea
     '--enable-gpu-bind-unbind-watch', '--gpu-bind-unbind-poll-interval', '2s', '--enable-pprof', '-c', '700',
   ]);
   t.equal(config.collectIntervalMs, 700, 'values of ignored flags are consumed, the rest still parses');
+  t.equal(config.clockEventsCountWindowMs, 1000, '--clock-events-count-window-size is honoured (DCGM_EXP_CLOCK_EVENTS_COUNT), not ignored');
   const ignored = EXPORTER_FLAGS.filter((f) => f.ignored);
   t.equal(warnings.length, ignored.length, 'one warning per ignored flag');
   for (const f of ignored) {

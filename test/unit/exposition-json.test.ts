@@ -15,6 +15,7 @@ const gpu = (index: number, over: Partial<DeviceSample> = {}): DeviceSample => (
 const snapshot = (devices: DeviceSample[]): Snapshot => ({
   sweep: { timestamp: 1_700_000_000_000, durationUs: 10, driverVersion: '550.54.15', nvmlVersion: 'x', cudaDriverVersion: null, devices },
   seq: 3, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), nvlinkBytesPerSecond: new Map(), xidWindowCounts: new Map(), xidWindowMs: 300000,
+  xidTotals: new Map(), clockEventWindowCounts: new Map(), clockEventsWindowMs: 300000, clockEventTotals: new Map(),
 });
 
 t.test('the /api/v1/gpus document', async (t) => {
@@ -43,7 +44,7 @@ t.test('the /api/v1/gpus document', async (t) => {
   const [a, b] = doc.gpus;
   t.same(a!.readings, {
     DCGM_FI_DEV_POWER_USAGE: 55.5, DCGM_FI_DEV_GPU_UTIL: 30, DCGM_FI_DEV_XID_ERRORS: 0, DCGM_FI_DEV_FB_USED: 2048,
-    DCGM_EXP_XID_ERRORS_COUNT: 0, DCGM_FI_DEV_COUNT: 2, DCGM_FI_DEV_MIG_MODE: 1, DCGM_FI_DEV_GPU_UTIL_RATIO: 0.3,
+    DCGM_EXP_XID_ERRORS_COUNT: 0, DCGM_EXP_CLOCK_EVENTS_COUNT: 0, DCGM_FI_DEV_COUNT: 2, DCGM_FI_DEV_MIG_MODE: 1, DCGM_FI_DEV_GPU_UTIL_RATIO: 0.3,
     DCGM_FI_DEV_FB_USED_BYTES: 2147483648,
   }, 'all catalogue fields the GPU provides, in /metrics units; MEMORY_TEMP 250 omitted');
   t.equal(a!.device, 'nvidia0');

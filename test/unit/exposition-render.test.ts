@@ -30,6 +30,10 @@ function snapshot(devices: DeviceSample[], xid: [string, number][] = []): Snapsh
     nvlinkBytesPerSecond: new Map(),
     xidWindowCounts: new Map(xid.map(([uuid, x]) => [uuid, new Map([[x, 3]])])),
     xidWindowMs: 300000,
+    xidTotals: new Map(xid.map(([uuid, x]) => [uuid, new Map([[x, 3]])])),
+    clockEventWindowCounts: new Map(),
+    clockEventsWindowMs: 300000,
+    clockEventTotals: new Map(),
   };
 }
 const CSV = [

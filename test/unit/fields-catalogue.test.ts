@@ -10,7 +10,8 @@ const dev = (readings: DeviceSample['readings']): DeviceSample => ({
 });
 const snap = (over: Partial<Snapshot> = {}): Snapshot => ({
   sweep: { timestamp: 0, durationUs: 0, driverVersion: '550.1', nvmlVersion: '12.550', cudaDriverVersion: null, devices: [] },
-  seq: 1, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), nvlinkBytesPerSecond: new Map(), xidWindowCounts: new Map(), xidWindowMs: 300000, ...over,
+  seq: 1, lastXid: new Map(), xidCount: new Map(), nvlinkBandwidth: new Map(), nvlinkBytesPerSecond: new Map(), xidWindowCounts: new Map(), xidWindowMs: 300000,
+  xidTotals: new Map(), clockEventWindowCounts: new Map(), clockEventsWindowMs: 300000, clockEventTotals: new Map(), ...over,
 });
 const field = (name: string): ValueField => {
   const f = lookupField(name);
@@ -66,7 +67,7 @@ t.test('reads: units, conversions, omissions', async (t) => {
   t.equal(field('DCGM_FI_DEV_MEMORY_TEMP').device(dev({ memTemp: 201 }), s), undefined, '> 200 °C is a read error');
   t.equal(field('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION').device(dev({ energy: 123456789012 }), s), 123456789012);
   for (const f of VALUE_FIELDS) {
-    if (['DCGM_FI_DEV_XID_ERRORS', 'DCGM_EXP_XID_ERRORS_COUNT', 'DCGM_FI_DEV_COUNT'].includes(f.name)) continue; // defined without a reading
+    if (['DCGM_FI_DEV_XID_ERRORS', 'DCGM_EXP_XID_ERRORS_COUNT', 'DCGM_EXP_CLOCK_EVENTS_COUNT', 'DCGM_FI_DEV_COUNT'].includes(f.name)) continue; // defined without a reading
     t.equal(f.device(dev({}), s), undefined, `${f.name}: no reading → no value`);
   }
 });
@@ -91,6 +92,23 @@ t.test('XID value, labels and count; NVLink from the snapshot', async (t) => {
     { attrs: [['window_size_in_ms', '300000'], ['xid', '48']], value: 3 },
   ], 'one series per XID number, with the window');
   t.same(count.series!(d, snap()), [{ attrs: [['window_size_in_ms', '300000']], value: 0 }], 'none: one 0 without an xid label');
+  const clock = field('DCGM_EXP_CLOCK_EVENTS_COUNT');
+  const cs = snap({ clockEventWindowCounts: new Map([['GPU-a', new Map([['power_cap', 2], ['gpu_idle', 5]])]]), clockEventsWindowMs: 60000 });
+  t.equal(clock.device(d, cs), 7, 'clock-event samples within the window, all reasons');
+  t.same(clock.series!(d, cs), [
+    { attrs: [['window_size_in_ms', '60000'], ['clock_event', 'gpu_idle']], value: 5 },
+    { attrs: [['window_size_in_ms', '60000'], ['clock_event', 'power_cap']], value: 2 },
+  ], 'one series per reason, in bit order, with the window');
+  t.same(clock.series!(d, snap()), [{ attrs: [['window_size_in_ms', '300000']], value: 0 }], 'none: one 0 without a clock_event label');
+  const xidTotal = field('DCGM_EXP_XID_ERRORS_TOTAL');
+  t.same(xidTotal.series!(d, snap({ xidTotals: new Map([['GPU-a', new Map([[79, 2], [13, 1]])]]) })), [
+    { attrs: [['xid', '13']], value: 1 }, { attrs: [['xid', '79']], value: 2 },
+  ], 'XID totals by number, no window');
+  t.same(xidTotal.series!(d, snap()), [], 'no XID since start: no series');
+  const clockTotal = field('DCGM_EXP_CLOCK_EVENTS_TOTAL');
+  t.same(clockTotal.series!(d, snap({ clockEventTotals: new Map([['GPU-a', new Map([['hw_slowdown', 4]])]]) })),
+    [{ attrs: [['clock_event', 'hw_slowdown']], value: 4 }]);
+  t.same(clockTotal.series!(d, snap()), [], 'no clock event since start: no series');
   t.equal(field('DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL').device(d, s), 1200);
   t.equal(field('DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL').device(d, snap()), undefined);
   t.equal(xidMessage(0), 'No Error');
