@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { gpu, gpusDoc, pod, scalerClient } from '../test/integration/scaler-harness.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
+import { probeLiveness } from '../test/helpers/probe.js';
 import { writeScenario } from '../lib/nvml/simulation.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
 
@@ -99,26 +100,6 @@ async function kill(c: Child | undefined): Promise<void> {
   await c.exited;
 }
 
-/** GETs `paths` on fresh connections every `everyMs` while `window` runs; slowest answer, failures. */
-async function probe(url: string, paths: string[], windowMs: number, everyMs = 100) {
-  const until = Date.now() + windowMs;
-  let slowest = 0;
-  let failed = 0;
-  let n = 0;
-  while (Date.now() < until) {
-    for (const p of paths) {
-      const t0 = performance.now();
-      const ok = await fetch(url + p, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })
-        .then(async (r) => { await r.arrayBuffer(); return r.ok; }, () => false);
-      slowest = Math.max(slowest, performance.now() - t0);
-      n++;
-      if (!ok) failed++;
-    }
-    await sleep(everyMs);
-  }
-  return { slowest: Math.round(slowest), failed, n };
-}
-
 async function fakeExporter(answer: (res: ServerResponse, req: number) => void) {
   let requests = 0;
   const srv = createHttpServer((req, res) => (req.url === '/api/v1/gpus' ? answer(res, ++requests) : res.writeHead(404).end()));
@@ -153,7 +134,7 @@ const ATTACKS: Attack[] = [
         const attack = Promise.allSettled(patterns.flatMap((p) => [0, 1, 2].map(() => s.client.getMetrics({ name: 'x', namespace: 'victim', scalerMetadata: { podNamePattern: p } }).finally(() => done++))));
         const windowMs = W(4000, 20000);
         const [h, o] = await Promise.all([
-          probe(s.url, ['/health'], windowMs, 50),
+          probeLiveness(s.url, ['/health'], windowMs, 50),
           (async () => {
             const until = Date.now() + windowMs;
             let slowest = 0;
@@ -207,7 +188,7 @@ const ATTACKS: Attack[] = [
         for (let i = 0; i < 1000; i++) open(false);
         for (let i = 0; i < 300; i++) open(true);
         await sleep(1000);
-        const r = await probe(e.url, ['/health', '/metrics'], W(5000, 30000));
+        const r = await probeLiveness(e.url, ['/health', '/metrics'], W(5000, 30000));
         return { ok: r.failed === 0 && r.slowest < 1000, figures: { probes: r.n, failed: r.failed, slowest_ms: r.slowest, server_closed: reconnects, rss_mib: Math.round(MiB(e.proc.pid)) } };
       } finally {
         stopped = true;

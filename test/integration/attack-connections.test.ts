@@ -6,6 +6,7 @@ import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { startExporter } from '../helpers/exporter.js';
+import { probeLiveness } from '../helpers/probe.js';
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -58,29 +59,6 @@ function dribble(port: number, n: number) {
   return { stop: () => { stopped = true; for (const iv of timers) clearInterval(iv); for (const s of socks) s.destroy(); } };
 }
 
-/** Fresh-connection GETs of each path every 100 ms for `ms`: the slowest answer and failures. */
-async function probe(url: string, paths: string[], ms: number) {
-  const until = Date.now() + ms;
-  let slowest = 0;
-  let failed = 0;
-  let n = 0;
-  while (Date.now() < until) {
-    for (const p of paths) {
-      const t0 = performance.now();
-      try {
-        const r = await fetch(url + p, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) });
-        await r.arrayBuffer();
-        if (!r.ok) failed++;
-      } catch {
-        failed++;
-      }
-      slowest = Math.max(slowest, performance.now() - t0);
-      n++;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { slowest, failed, n };
-}
 
 t.test('1,000 silent and 300 dribbling connections: /health and /metrics answer within 1 s throughout', async (t) => {
   const exp = await startExporter({ scenario: { gpus: [{ values: { gpuUtil: 10 } }, { values: { gpuUtil: 20 } }] }, args: ['-c', '500'] });
@@ -89,7 +67,7 @@ t.test('1,000 silent and 300 dribbling connections: /health and /metrics answer 
   const slow = dribble(exp.port, 300);
   t.teardown(() => { silent.stop(); slow.stop(); });
   await new Promise((r) => setTimeout(r, 1000)); // the attack is in place
-  const res = await probe(exp.url, ['/health', '/metrics'], 8000);
+  const res = await probeLiveness(exp.url, ['/health', '/metrics'], 8000);
   silent.stop();
   slow.stop();
   t.equal(res.failed, 0, `${res.n} probes during the attack, ${res.failed} failed`);
