@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoScenario, simulatedLibraryPath, writeScenario } from '../nvml/simulation.js';
-import { DEFAULT_POD_RESOURCES_SOCKET } from '../kubernetes/client.js';
+import { DEFAULT_POD_RESOURCES_SOCKET } from '../contract/pods.js'; // not kubernetes/client.js: that loads gRPC
 import type { Logger } from '../logger.js';
 
 const PREFIX = 'nvml-exporter-sim-';

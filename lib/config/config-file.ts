@@ -15,7 +15,7 @@
 //
 // An unknown key, a wrong type or an unreadable file is a startup error naming the file and the key.
 import { readFileSync, statSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError } from '../contract/errors.js';
 import type { FlagSpec, RawValue } from './argv.js';
 
@@ -49,6 +49,8 @@ export function readConfigFile(path: string, specs: readonly FlagSpec[]): Config
   }
   let doc: unknown;
   try {
+    // the YAML parser is loaded only when a config file is given (the default start does not need it)
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
     doc = parse(text, { maxAliasCount: 100 });
   } catch (err) {
     return fail(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);

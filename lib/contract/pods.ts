@@ -1,5 +1,8 @@
 // Which pods hold which GPU or MIG instance: what the kubernetes room produces and the exposition
-// room joins onto series. Types only.
+// room joins onto series. Types, and the kubelet socket's default path.
+
+/** Where the kubelet serves its PodResources API (dcgm-exporter's and the kubelet's default). */
+export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
 
 export interface PodAttribution {
   namespace: string;

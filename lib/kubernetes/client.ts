@@ -11,8 +11,10 @@ import {
   type ListPodResourcesResponse,
 } from './podresources-api.js';
 
+import { DEFAULT_POD_RESOURCES_SOCKET } from '../contract/pods.js';
+
 /** The kubelet's PodResources socket (`--pod-resources-kubelet-socket` default). */
-export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
+export { DEFAULT_POD_RESOURCES_SOCKET };
 export const DEFAULT_POD_RESOURCES_DEADLINE_MS = 10_000;
 /** List on a dense node can exceed gRPC's 4 MiB default; every known client raises it to 16 MiB. */
 export const POD_RESOURCES_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
