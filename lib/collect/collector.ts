@@ -32,6 +32,12 @@ export interface CollectorOptions {
 const XID_HISTORY = 1000;
 const NOT_SUPPORTED = new Set([3, 13]); // NOT_SUPPORTED, FUNCTION_NOT_FOUND: no series, not an error
 
+function countLost(devices: readonly DeviceSample[]): number {
+  let n = 0;
+  for (const d of devices) if (d.lostCode !== null) n++;
+  return n;
+}
+
 /** What one sweep came to; `readErrors` lists each failed reading as [field, NVML code name]. */
 export interface SweepOutcome {
   outcome: 'ok' | 'failed' | 'stalled';
@@ -101,7 +107,7 @@ export class Collector extends EventEmitter {
       sweepsFailed: this.stats.sweepsFailed,
       sweepsStalled: this.stats.sweepsStalled,
       readErrors: this.stats.readErrors,
-      gpusLost: devices.filter((d) => d.lostCode !== null).length,
+      gpusLost: countLost(devices),
       gpuCount: devices.length,
       migParentMemoryDenied: this.migMemoryDenied.size,
     };

@@ -64,18 +64,18 @@ function optionsKey(o: SeriesOptions, devices: DeviceSelection): string {
 export class GpuPageRenderer {
   /** seconds the last render that made a new page took; null before the first */
   lastRenderSeconds: number | null = null;
-  private last: { snapshot: Snapshot; selection: FieldSelection; pods: PodMap | null } | null = null;
+  private last: { snapshot: Snapshot; selection: FieldSelection; pods: PodMap | null; text: string } | null = null;
 
   constructor(private readonly opts: Omit<RenderInput, 'snapshot' | 'selection' | 'pods'>) {}
 
   render(snapshot: Snapshot, selection: FieldSelection, pods: PodMap | null): string {
+    const l = this.last;
+    // a scrape between sweeps: the same inputs, the same page, nothing allocated
+    if (l && l.snapshot === snapshot && l.selection === selection && l.pods === pods) return l.text;
     const t0 = process.hrtime.bigint();
     const text = renderMetrics({ ...this.opts, snapshot, selection, pods });
-    const l = this.last;
-    if (!l || l.snapshot !== snapshot || l.selection !== selection || l.pods !== pods) {
-      this.lastRenderSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      this.last = { snapshot, selection, pods };
-    }
+    this.lastRenderSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.last = { snapshot, selection, pods, text };
     return text;
   }
 }

@@ -137,24 +137,35 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
     pr.on('unmatched', (n) => unmatched(undefined, n));
   }
 
-  let cachedKey: string | null = null;
-  let cachedText = '';
+  // The cache key is the event count and every read's value, compared in place (no string built
+  // per scrape: a scrape between changes allocates nothing here).
+  let cachedEvents = -1;
+  const lastValues: unknown[] = reads.map(() => undefined);
+  let cachedText: string | null = null;
   return {
     registry,
     async render() {
       st = null;
       try {
-        let key = String(events);
-        for (const r of reads) key += `|${r()}`;
-        if (key === cachedKey) return cachedText;
+        let same = cachedText !== null && events === cachedEvents;
+        for (let i = 0; i < reads.length; i++) {
+          const v = reads[i]!();
+          if (v !== lastValues[i]) {
+            same = false;
+            lastValues[i] = v;
+          }
+        }
+        if (same) return cachedText!;
         if (pendingGauges.length > 0) {
           const still = pendingGauges.filter((p) => p.read() === null);
           for (const p of pendingGauges) if (!still.includes(p)) registry.registerMetric(p.gauge);
           pendingGauges.splice(0, pendingGauges.length, ...still);
         }
-        cachedText = await registry.metrics();
-        cachedKey = key;
-        return cachedText;
+        const ev = events; // an event during the await makes the next scrape render again
+        const text = await registry.metrics();
+        cachedEvents = ev;
+        cachedText = text;
+        return text;
       } finally {
         st = null;
       }

@@ -24,6 +24,12 @@ export interface GuardOptions {
   maxQueuedBytesTotal: number;
   /** how often deadlines and queues are checked, ms */
   checkEveryMs: number;
+  /**
+   * ms a response may take to be written once its request has arrived (and the previous response on
+   * the connection is done); past it the connection is closed. null: no limit. Checked every
+   * checkEveryMs, so a connection is closed within writeTimeoutMs + checkEveryMs.
+   */
+  writeTimeoutMs: number | null;
 }
 
 export const GUARD_DEFAULTS: GuardOptions = {
@@ -33,9 +39,10 @@ export const GUARD_DEFAULTS: GuardOptions = {
   maxQueuedBytesPerConnection: 1024 * 1024,
   maxQueuedBytesTotal: 32 * 1024 * 1024,
   checkEveryMs: 500,
+  writeTimeoutMs: null,
 };
 
-export type CloseReason = 'no_request' | 'evicted' | 'over_capacity' | 'pipelined' | 'queued_bytes';
+export type CloseReason = 'no_request' | 'evicted' | 'over_capacity' | 'pipelined' | 'queued_bytes' | 'write_timeout';
 
 interface ConnState {
   socket: Socket;
@@ -45,17 +52,28 @@ interface ConnState {
   inFlight: number;
   /** ms: a complete request must arrive by then; null once one did (until the next idle period) */
   deadline: number | null;
+  /** ms since epoch: the oldest unfinished response has been due since then; null with none in flight */
+  busySince: number | null;
   dropped: boolean;
 }
 
 const STATE = Symbol('nvx.connection');
+
+function responseClosed(this: ServerResponse): void {
+  const r = this as unknown as Record<symbol, ConnState | undefined>;
+  const st = r[STATE];
+  if (!st) return;
+  r[STATE] = undefined;
+  st.inFlight--;
+  st.busySince = st.inFlight > 0 ? Date.now() : null;
+}
 
 export class ConnectionGuard {
   readonly opts: GuardOptions;
   private readonly conns = new Map<Socket, ConnState>();
   private timer: NodeJS.Timeout | null = null;
   /** connections closed by the guard, by reason */
-  readonly closed: Record<CloseReason, number> = { no_request: 0, evicted: 0, over_capacity: 0, pipelined: 0, queued_bytes: 0 };
+  readonly closed: Record<CloseReason, number> = { no_request: 0, evicted: 0, over_capacity: 0, pipelined: 0, queued_bytes: 0, write_timeout: 0 };
 
   constructor(opts: Partial<GuardOptions> = {}) {
     this.opts = { ...GUARD_DEFAULTS, ...opts };
@@ -92,7 +110,7 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    const st: ConnState = { socket, http: socket, inFlight: 0, deadline: Date.now() + this.opts.firstRequestMs, dropped: false };
+    const st: ConnState = { socket, http: socket, inFlight: 0, deadline: Date.now() + this.opts.firstRequestMs, busySince: null, dropped: false };
     (socket as unknown as Record<symbol, ConnState>)[STATE] = st;
     this.conns.set(socket, st);
     socket.once('close', () => this.conns.delete(socket));
@@ -121,16 +139,11 @@ export class ConnectionGuard {
     const st = (req.socket as unknown as Record<symbol, ConnState | undefined>)[STATE];
     if (!st || st.dropped) return;
     st.deadline = null;
+    if (st.inFlight === 0) st.busySince = Date.now();
     st.inFlight++;
-    let done = false;
-    const finished = () => {
-      if (done) return;
-      done = true;
-      st.inFlight--;
-      // idle again: the next request must come within the keep-alive timeout (Node closes it then)
-    };
-    res.once('finish', finished);
-    res.once('close', finished);
+    // no closure per request: the state rides on the response ('close' follows 'finish' and a lost connection alike)
+    (res as unknown as Record<symbol, ConnState>)[STATE] = st;
+    res.on('close', responseClosed);
     const queued = st.http?.writableLength ?? 0;
     if (st.inFlight > this.opts.maxInFlightPerConnection) {
       this.closed.pipelined++;
@@ -149,6 +162,11 @@ export class ConnectionGuard {
     for (const st of this.conns.values()) {
       if (st.deadline !== null && now >= st.deadline) {
         this.closed.no_request++;
+        this.drop(st);
+        continue;
+      }
+      if (this.opts.writeTimeoutMs !== null && st.busySince !== null && now - st.busySince >= this.opts.writeTimeoutMs) {
+        this.closed.write_timeout++;
         this.drop(st);
         continue;
       }

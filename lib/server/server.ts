@@ -19,7 +19,7 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** ms a connection may stay silent in the middle of a request before it is closed (default 30000) */
   socketIdleTimeoutMs?: number;
-  /** ms from a request's arrival until its response is written; past it the connection is closed (default: none) */
+  /** ms from a request's arrival until its response is written; past it the connection is closed (default: none; the connection guard checks it) */
   writeTimeoutMs?: number;
   /** the rest of the connection guard's bounds (connection-guard.ts) */
   guard?: Partial<GuardOptions>;
@@ -35,6 +35,8 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Gu
   const guard = new ConnectionGuard({
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     ...(opts.firstRequestMs !== undefined ? { firstRequestMs: opts.firstRequestMs } : {}),
+    // a client that does not read its response does not hold the connection past the write timeout
+    ...(opts.writeTimeoutMs ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
     ...opts.guard,
   });
   const requestTimeout = opts.requestTimeoutMs ?? 10000;
@@ -77,21 +79,6 @@ export function buildServer(routes: RoutesOptions, opts: ServerOptions = {}): Gu
   }
   app.decorate('basicAuth', basic);
 
-  const writeTimeoutMs = opts.writeTimeoutMs;
-  if (writeTimeoutMs) {
-    // a client that does not read its response does not hold the connection past the write timeout
-    app.addHook('onRequest', (req, _reply, done) => {
-      const timer = setTimeout(() => req.raw.socket?.destroy(), writeTimeoutMs);
-      timer.unref();
-      req.raw.once('close', () => clearTimeout(timer));
-      (req as unknown as { writeTimer: NodeJS.Timeout }).writeTimer = timer;
-      done();
-    });
-    app.addHook('onResponse', (req, _reply, done) => {
-      clearTimeout((req as unknown as { writeTimer?: NodeJS.Timeout }).writeTimer);
-      done();
-    });
-  }
   void app.register(observabilityRoutes, routes);
 
   // Unknown path → 404; a known path with the wrong method → 405 with Allow.
