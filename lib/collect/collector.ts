@@ -9,6 +9,7 @@ import type { SweepOptions, SweepResult, XidEvent, DeviceSample } from '../nvml/
 import type { Logger } from '../logger.js';
 import type { CollectorStatus, Snapshot } from './types.js';
 import { nvmlErrorName } from '../nvml/errors.js';
+import { GpmNotes } from './gpm-notes.js';
 
 /** What the collector needs from NVML (lib/nvml's Nvml satisfies it). */
 export interface SweepSource {
@@ -21,6 +22,8 @@ export interface CollectorOptions {
   intervalMs: number;
   /** read PCIe throughput (each call blocks ~20 ms): asked before every sweep, as the selection may change */
   pcieThroughput?: boolean | (() => boolean);
+  /** GPM (DCGM_FI_PROF_* fields): asked before every sweep, as the selection may change; default off */
+  gpm?: SweepOptions['gpm'] | (() => SweepOptions['gpm']);
   /** the window of the XID count (DCGM_EXP_XID_ERRORS_COUNT), ms; default 300000 */
   xidWindowMs?: number;
   logger: Logger;
@@ -49,6 +52,7 @@ export class Collector extends EventEmitter {
   /** XID event times and numbers per GPU, the last XID_HISTORY of each (for the windowed count) */
   private readonly xidHistory = new Map<string, { time: number; xid: number }[]>();
   private lostUuids = new Set<string>();
+  private readonly gpmNotes: GpmNotes;
   private readonly stats = {
     lastSweepSeconds: null as number | null,
     lastSuccessMs: null as number | null,
@@ -65,6 +69,7 @@ export class Collector extends EventEmitter {
     super();
     this.poller = new Poller({ intervalMs: opts.intervalMs, task: () => this.runSweep() });
     this.freshnessBoundMs = 3 * opts.intervalMs + 1000;
+    this.gpmNotes = new GpmNotes(opts.logger);
   }
 
   /** Runs the first sweep (so callers know NVML answers), then sweeps every interval. */
@@ -134,7 +139,11 @@ export class Collector extends EventEmitter {
     let sweep: SweepResult;
     try {
       const pcie = this.opts.pcieThroughput;
-      sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false) });
+      const gpm = this.opts.gpm;
+      sweep = await this.opts.nvml.sweep({
+        pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false),
+        gpm: typeof gpm === 'function' ? gpm() : (gpm ?? false),
+      });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
       const stalled = e.name === 'SweepStalledError';
@@ -153,6 +162,7 @@ export class Collector extends EventEmitter {
     const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);
     this.checkMigParentMemory(sweep.devices);
+    this.gpmNotes.check(sweep.devices);
     this.updateNvlink(sweep);
     this.publish(sweep);
     this.emit('sweep', { outcome: 'ok', readErrors } satisfies SweepOutcome);
