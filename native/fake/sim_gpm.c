@@ -6,8 +6,9 @@
  * A sample holds, per metric, the running integral of the scenario's value for that metric since the
  * library was first initialised — the way a GPU's counters advance with its load — and the time it
  * was taken. A metrics call divides the difference of two samples' integrals by the time between
- * them: the time-weighted mean of the scenario's value, rounded to 1e-6 of the metric's unit (the
- * finite resolution of real counters; it also makes a constant come back exactly). The cumulative
+ * them: the time-weighted mean of the scenario's value, rounded to 1/1,048,576 of the metric's unit
+ * (the finite resolution of real counters: one byte per second for a MiB/s metric; it also makes a
+ * constant come back exactly, whatever the time between the samples). The cumulative
  * metrics (248 and up) give the later sample's integral itself, a counter since boot.
  *
  * The R470-era legacy build has no GPM symbols at all (GPM came with R520).
@@ -377,7 +378,7 @@ SIM_API nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t *mg) {
           x->value = round(b->integral[at]); /* a counter since boot */
         } else {
           double v = (b->integral[at] - a->integral[at]) / dt;
-          x->value = v <= 0 ? 0 : round(v * 1e6) / 1e6;
+          x->value = v <= 0 ? 0 : round(v * 1048576) / 1048576;
         }
         break;
       case SRC_NAN: x->nvmlReturn = NVML_SUCCESS, x->value = NAN; break;
