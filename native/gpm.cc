@@ -147,7 +147,7 @@ void GpmSampler::Take(const std::string &key, nvmlDevice_t h, long long gi, GpmE
   if (rc != NVML_SUCCESS) {
     if (IsLostCode(rc)) lost = rc;
     out.code = rc;
-    e.havePrev = false;  // the next good sample starts a new pair
+    e.havePrev = e.haveLast = false;  // the next good sample starts a new pair
     return;
   }
   if (!e.havePrev) {
@@ -158,10 +158,22 @@ void GpmSampler::Take(const std::string &key, nvmlDevice_t h, long long gi, GpmE
     return;
   }
   if (now - e.prevAt < kMinGap) {
-    out.code = kGpmNoPair;  // too close: keep the older sample, the next sweep pairs with it
+    // too close: keep the older sample (the next sweep pairs with it), serve the last pair again
+    if (e.haveLast) {
+      const int level = out.level;
+      const long long gi = out.gpuInstanceId, ci = out.computeInstanceId;
+      out = e.last;
+      out.level = level;
+      out.gpuInstanceId = gi;
+      out.computeInstanceId = ci;
+    } else {
+      out.code = kGpmNoPair;
+    }
     return;
   }
   Metrics(e, out);
+  e.haveLast = out.code == 0;
+  if (e.haveLast) e.last = out;
   std::swap(e.prev, e.cur);
   e.prevAt = now;
 }

@@ -2,7 +2,9 @@
 // support decision, and for the whole GPU, each MIG GPU instance and (on request) each MIG compute
 // instance, one sample per sweep; the metrics of an entity are computed between this sweep's sample
 // and the one kept from the previous sweep, at least 100 ms apart (NVML's internal refresh rate),
-// so the first sweep yields none. Runs on the sweep thread only; no V8.
+// so the first sweep yields none; a sweep less than 100 ms after the kept sample keeps it for the
+// next pair and serves the last pair's metrics again (a collect interval under 100 ms does not make
+// the series come and go). Runs on the sweep thread only; no V8.
 #ifndef NVML_EXPORTER_GPM_H
 #define NVML_EXPORTER_GPM_H
 
@@ -64,6 +66,8 @@ class GpmSampler {
     nvmlGpmSample_t prev = nullptr, cur = nullptr;
     std::chrono::steady_clock::time_point prevAt;
     bool havePrev = false, seen = false;
+    GpmEntitySample last;  // the metrics of the last pair (code 0), served again by a sweep < 100 ms later
+    bool haveLast = false;
   };
   bool Available() const;
   int Support(nvmlDevice_t h, const std::string &uuid);

@@ -3,13 +3,14 @@
  * query, samples (whole GPU, MIG compute instance through its handle, MIG GPU instance through the
  * parent) and the metrics computed between two samples. Documented in README.md ("GPM").
  *
- * A sample holds, per metric, the running integral of the scenario's value for that metric since the
- * library was first initialised — the way a GPU's counters advance with its load — and the time it
- * was taken. A metrics call divides the difference of two samples' integrals by the time between
+ * Each entity has a counter per metric that every sample advances by the integral of the scenario's
+ * value for that metric over the time since the entity's previous sample — the way a GPU's counters
+ * advance with its load; a sample holds the counters and the time it was taken. A metrics call
+ * divides the difference of two samples' counters by the time between
  * them: the time-weighted mean of the scenario's value, rounded to 1/1,048,576 of the metric's unit
  * (the finite resolution of real counters: one byte per second for a MiB/s metric; it also makes a
  * constant come back exactly, whatever the time between the samples). The cumulative
- * metrics (248 and up) give the later sample's integral itself, a counter since boot.
+ * metrics (248 and up) give the later sample's counter itself, a counter since boot.
  *
  * The R470-era legacy build has no GPM symbols at all (GPM came with R520).
  */
@@ -273,26 +274,51 @@ static source_t gi_source(const sim_gpu_t *g, int gi, int id, double tau, double
 
 static int sample_ok(const struct nvmlGpmSample_st *s) { return s && s->magic == SAMPLE_MAGIC; }
 
+/* The integral of metric `id` of an entity over [init, tau] under the current scenario. */
+static double entity_integral(const sim_gpu_t *g, int slot, int gi, int id, double tau, double wall) {
+  double v = 0;
+  if (gi >= 0) {
+    gi_source(g, gi, id, tau, wall, &v);
+    return v;
+  }
+  source_t src = slot >= 0 ? ci_source(g, &g->mig[slot], id) : gpu_source(g, id);
+  return src.kind == SRC_VALUE ? integral(&src, tau, wall) : 0;
+}
+
+/* Each entity's counters: advanced at every sample by the scenario's values over the time since
+ * that entity's previous sample, so a scenario that changes between two samples weighs in for the
+ * part of the interval after the change was read, as a load change does on a GPU. */
+typedef struct {
+  int used;
+  double tau, wall;
+  double acc[NKNOWN];
+} counters_t;
+static counters_t counters[SIM_MAX_GPUS][1 + SIM_MAX_MIG + SIM_MAX_GI];
+
 /* Under the lock: fills `s` for the entity. */
 static void fill(struct nvmlGpmSample_st *s, const sim_gpu_t *g, int slot, int gi) {
   init_known();
   const double tau = sim_since_init_s(), wall = sim_now_s();
+  const int gpu = sim_gpu_index(g);
+  counters_t *c = &counters[gpu][slot >= 0 ? 1 + slot : gi >= 0 ? 1 + SIM_MAX_MIG + gi : 0];
   s->filled = 1;
-  s->gpu = sim_gpu_index(g);
+  s->gpu = gpu;
   s->slot = slot;
   s->gi = gi;
   s->tau = tau;
   for (int i = 0; i < NKNOWN; i++) {
     const int id = known_ids[i];
-    double v = 0;
-    if (gi >= 0) {
-      gi_source(g, gi, id, tau, wall, &v);
-    } else {
-      source_t src = slot >= 0 ? ci_source(g, &g->mig[slot], id) : gpu_source(g, id);
-      if (src.kind == SRC_VALUE) v = integral(&src, tau, wall);
-    }
-    s->integral[i] = v;
+    const double now = entity_integral(g, slot, gi, id, tau, wall);
+    if (!c->used) c->acc[i] = now; /* the first sample: as if the current values held since init */
+    else if (tau > c->tau) c->acc[i] += now - entity_integral(g, slot, gi, id, c->tau, c->wall);
+    if (c->acc[i] < 0) c->acc[i] = 0;
+    s->integral[i] = c->acc[i];
   }
+  if (tau > c->tau || !c->used) {
+    c->tau = tau;
+    c->wall = wall;
+  }
+  c->used = 1;
 }
 
 SIM_API nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t dev, nvmlGpmSupport_t *support) {

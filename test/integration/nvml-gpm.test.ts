@@ -104,7 +104,7 @@ t.test('a failing call: NO_PERMISSION from the sample or from the support query,
   t.same(c.devices.map((d) => d.gpm!.gpu!.code), [2, 2], 'metrics get failing: the code, no values');
 });
 
-t.test('sweeps closer than 100 ms: no metrics, the older sample is kept for the next pair', async (t) => {
+t.test('sweeps closer than 100 ms: the older sample is kept for the next pair; after a pair, its metrics are served again', async (t) => {
   writeScenario(file, { gpus: [h100()] });
   const nvml = await Nvml.open({ library: simulatedLibraryPath() });
   t.teardown(() => nvml.close());
@@ -119,6 +119,17 @@ t.test('sweeps closer than 100 ms: no metrics, the older sample is kept for the 
   const later = await nvml.sweep({ gpm: true });
   t.equal(later.devices[0]!.gpm!.gpu!.code, 0, 'paired with the first sample');
   t.equal(values(later.devices[0]!.gpm!.gpu)[1], 62.5);
+  writeScenario(file, { gpus: [h100({ gpm: { graphicsUtil: 10 } })] });
+  await sleep(30); // the simulated library rereads its file at most every 10 ms
+  const again = await nvml.sweep({ gpm: true });
+  if (again.timestamp - later.timestamp < 90) {
+    t.equal(again.devices[0]!.gpm!.gpu!.code, 0, 'under 100 ms after the pair: the last pair\'s metrics again (no gap in the series)');
+    t.equal(values(again.devices[0]!.gpm!.gpu)[1], 62.5, 'the last pair\'s value, not yet the new load');
+  }
+  await sleep(150);
+  const next = await nvml.sweep({ gpm: true });
+  const v = values(next.devices[0]!.gpm!.gpu)[1]!;
+  t.ok(v >= 10 && v < 62.5, `the next pair measures the new load, time-weighted over its interval: ${v}`);
 });
 
 t.test('MIG: each GPU instance through the parent (aggregating its compute instances), compute instances on request', async (t) => {
