@@ -201,3 +201,21 @@ t.test('MIG: the profiling fields per GPU instance, with that instance\'s pods; 
   t.same(samplesOf(gOnly.samples, 'DCGM_FI_PROF_GR_ENGINE_ACTIVE').map((s) => [s.labels.gpu, s.labels.GPU_I_ID, s.value]), [['0', undefined, 0.625]],
     '-d g: the whole GPU from its own sample');
 });
+
+t.test('/api/v1/gpus carries the profiling readings too (what the KEDA scaler reads), per GPU and per MIG device', async (t) => {
+  const exp = await startExporter({
+    scenario: { gpus: [h100(0), h100(1, { mig: [{ profile: '3g.40gb', gpuInstanceId: 1, gpm: { graphicsUtil: 80 } }] }), a100(2)] },
+    args: ['-c', '200'],
+  });
+  t.teardown(() => exp.stop());
+  type Doc = { gpus: { gpu: number; readings: Record<string, number>; mig: { gpuInstanceId: number; readings: Record<string, number> }[] }[] };
+  const doc = await waitUntil(async () => {
+    const d = (await (await fetch(`${exp.url}/api/v1/gpus`)).json()) as Doc;
+    return d.gpus[0]?.readings.DCGM_FI_PROF_GR_ENGINE_ACTIVE !== undefined && d.gpus[1]?.mig[0]?.readings.DCGM_FI_PROF_GR_ENGINE_ACTIVE !== undefined ? d : undefined;
+  }, 'profiling readings in the document');
+  t.equal(doc.gpus[0]!.readings.DCGM_FI_PROF_GR_ENGINE_ACTIVE, 0.625);
+  t.equal(doc.gpus[0]!.readings.DCGM_FI_PROF_PCIE_TX_BYTES, 1000 * MIB);
+  t.equal(doc.gpus[1]!.mig[0]!.readings.DCGM_FI_PROF_GR_ENGINE_ACTIVE, 0.8, 'the GPU instance\'s own value');
+  t.equal(doc.gpus[2]!.readings.DCGM_FI_PROF_GR_ENGINE_ACTIVE, undefined, 'none on the A100');
+  t.not(doc.gpus[2]!.readings.DCGM_FI_DEV_GPU_UTIL, undefined);
+});
