@@ -44,6 +44,10 @@ export class GpmNotes {
           if (this.permissionSaid) continue;
           this.permissionSaid = true;
           this.logger.warn(`NVML refuses GPM (NVML_ERROR_NO_PERMISSION) on GPU ${d.index}: DCGM_FI_PROF_* series are missing; ${GPM_PERMISSION_FIX}`, who);
+        } else if (code === NOT_SUPPORTED) {
+          // e.g. a whole-GPU sample of a MIG-enabled GPU, where a driver answers only per instance
+          this.once(`${d.uuid}:${code}`, () => this.logger.info(
+            `GPU ${d.index} (${d.name}): GPM answers NOT_SUPPORTED for ${g.gpu?.code === NOT_SUPPORTED ? 'the whole GPU' : 'a GPU instance'}${d.migEnabled ? ' (MIG is enabled)' : ''}: the DCGM_FI_PROF_* series of that level are skipped`, who));
         } else if (code === FUNCTION_NOT_FOUND) {
           this.once(`${d.uuid}:${code}`, () => this.logger.info(
             `GPU ${d.index} (${d.name}): the NVML library has GPM but not nvmlGpmMigSampleGet (driver R525 or newer): its GPU-instance DCGM_FI_PROF_* series are skipped`, who));
