@@ -2,7 +2,6 @@
 #include "gpm.h"
 
 #include <cstring>
-#include <set>
 
 #include "sweep.h"
 
@@ -103,18 +102,21 @@ void GpmSampler::Sample(nvmlDevice_t h, GpuSample &g, int mode, int &lost) {
 
   // GPU instances: the ids of the MIG devices (compute instances) seen in this sweep. A GPU
   // instance without a compute instance has no MIG device and is not sampled, as DCGM skips it.
-  std::set<long long> gis;
+  // Keyed by the GPU instance's id and its first compute instance's UUID: a GPU instance destroyed
+  // and created again under the same id is a new entity, never paired with the old one's sample.
+  std::map<long long, std::string> gis;
   for (const MigSample &m : g.mig) {
-    if (m.gpuInstanceId >= 0) gis.insert(m.gpuInstanceId);
+    if (m.gpuInstanceId >= 0 && gis.find(m.gpuInstanceId) == gis.end()) gis[m.gpuInstanceId] = m.uuid;
   }
-  for (long long gi : gis) {
+  for (const auto &kv : gis) {
+    const long long gi = kv.first;
     GpmEntitySample e;
     e.level = GPM_LEVEL_GI;
     e.gpuInstanceId = gi;
     if (a_.gpmMigSampleGet == nullptr) {
       e.code = NVML_ERROR_FUNCTION_NOT_FOUND;  // an R520 library: GPU-instance samples came with R525
     } else {
-      Take(g.uuid + "/gi/" + std::to_string(gi), h, gi, e, lost);
+      Take(g.uuid + "/gi/" + std::to_string(gi) + "/" + kv.second, h, gi, e, lost);
     }
     out.entities.push_back(std::move(e));
     if (lost) return;
