@@ -1,6 +1,7 @@
 // gpm.cc — GPM sampling within the sweep (see gpm.h).
 #include "gpm.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "sweep.h"

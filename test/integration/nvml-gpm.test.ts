@@ -184,3 +184,20 @@ t.test('a library with GPM but without nvmlGpmMigSampleGet (R520): GPU level ser
   t.equal(g.gpu!.code, 0);
   t.same(g.instances.map((e) => [e.gpuInstanceId, e.code]), [[7, 13]]);
 });
+
+t.test('a GPU instance destroyed and created again under the same id starts a new pair', async (t) => {
+  const layout = (uuid: string): Scenario => ({ gpus: [h100({ mig: [{ profile: '3g.40gb', gpuInstanceId: 1, uuid, gpm: { graphicsUtil: 80 } }] })] });
+  writeScenario(file, layout('MIG-11111111-1111-4111-8111-111111111111'));
+  const nvml = await Nvml.open({ library: simulatedLibraryPath() });
+  t.teardown(() => nvml.close());
+  await nvml.sweep({ gpm: true });
+  await sleep(150);
+  const paired = await nvml.sweep({ gpm: true });
+  t.equal(paired.devices[0]!.gpm!.instances[0]!.code, 0);
+  writeScenario(file, layout('MIG-22222222-2222-4222-8222-222222222222'));
+  await sleep(150);
+  const recreated = await nvml.sweep({ gpm: true });
+  t.same(recreated.devices[0]!.mig.map((m) => m.uuid), ['MIG-22222222-2222-4222-8222-222222222222'], 'the new instance is seen');
+  t.equal(recreated.devices[0]!.gpm!.instances[0]!.code, -1, 'no pair with the old instance\'s sample');
+  t.equal(recreated.devices[0]!.gpm!.gpu!.code, 0, 'the whole GPU keeps its pairs');
+});
