@@ -5,7 +5,8 @@
 // calls as cheap as they are (a mutex and a lookup), and under its latency model, where every call
 // costs its published per-call latency (native/fake/README.md, "Latency model"). Prints µs per sweep
 // and the ratio addon ÷ C for both, and writes the "NVML sweep" section of BENCHMARKS.md.
-// Targets: addon ≤ 1.5 × the C loop; under the latency model ≤ 1.1 ×.
+// Targets: addon ≤ 1.5 × the C loop; under the latency model ≤ 1.1 ×. Then the sweep with GPM next to
+// without (bench/nvml-gpm.ts), written as the "NVML sweep with GPM" section.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { Nvml } from '../lib/nvml/index.js';
 import { demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
 import { repoRoot, updateBenchmarks } from './report.js';
+import { gpmTable, measureGpm } from './nvml-gpm.js';
 
 const GPUS = 8;
 const N = Number(process.env.BENCH_SWEEPS ?? process.argv[2] ?? 5000);
@@ -169,7 +171,26 @@ console.log(`  ratio addon / C, no latency       median of ${ROUNDS} rounds ${ra
 console.log(`  ratio addon / C, latency model    median of ${ROUNDS} rounds ${ratioModel.toFixed(3)} (${range(modelled)}), fastest rounds ${best(modelled).toFixed(3)}; target ≤ ${TARGET_LATENCY}: ${met(ratioModel, TARGET_LATENCY)}`);
 console.log(`  estimate against a real driver (${plain.callsPerSweep} calls × ≥ ${CHEAPEST_REAL_CALL_US} µs): ratio ≤ ${driverRatio.toFixed(2)}`);
 
+const GPM_SWEEPS = Number(process.env.BENCH_GPM_SWEEPS ?? 30);
+const gpmRows = await measureGpm(library, scenarioFile, GPM_SWEEPS);
+console.log(`NVML sweep with GPM (${GPM_SWEEPS} paired sweeps per line, 110 ms apart)`);
+console.log(gpmTable(gpmRows));
+
 if (process.env.BENCH_NO_WRITE === '1') process.exit(0);
+updateBenchmarks(
+  'NVML sweep with GPM',
+  `Command: \`npm run bench:nvml\` (bench/nvml-gpm.ts, called by bench/nvml-sweep.ts). Machine: ${machine}.
+The sweep with GPM next to without, on 8 simulated H100s (\`demoScenario(8)\`) and 8 H100s × 7 \`1g.10gb\` MIG instances
+(\`migScenario(8, 7)\`), with the simulated library as it is and under its latency model (every GPM call costs 2.5 µs, the
+cheapest published per-call figure: no GPM latency is published). GPM metrics need two samples ≥ 100 ms apart, so the
+sweeps are 110 ms apart (${GPM_SWEEPS} paired sweeps per line after one unpaired first sweep; medians). Each entity costs a
+sample get and a metrics get per sweep (91 metrics for a GPU, 12 for a GPU instance, 11 for a compute instance, in one call).
+
+${gpmTable(gpmRows)}
+
+The simulated GPM calls integrate the scenario's values (native/fake/README.md, "GPM"); a real driver's GPM cost is not
+known here (no GPU at hand): \`npm run test:gpu\` times a sweep under the real driver where one is.`,
+);
 updateBenchmarks(
   'NVML sweep',
   `Command: \`npm run bench:nvml\` (\`node --import tsx bench/nvml-sweep.ts ${N} ${N_LATENCY}\`). Machine: ${machine}.

@@ -139,6 +139,13 @@ bool Library::Open(const std::string &path, std::string &error) {
   a.eventSetWaitV2 = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait_v2"});
   a.eventSetWait = Resolve<nvmlEventSetWait_fn>(h, {"nvmlEventSetWait"});
   a.eventSetFree = Resolve<nvmlEventSetFree_fn>(h, {"nvmlEventSetFree"});
+
+  a.gpmQueryDeviceSupport = Resolve<nvmlGpmQueryDeviceSupport_fn>(h, {"nvmlGpmQueryDeviceSupport"});
+  a.gpmSampleAlloc = Resolve<nvmlGpmSampleAlloc_fn>(h, {"nvmlGpmSampleAlloc"});
+  a.gpmSampleFree = Resolve<nvmlGpmSampleFree_fn>(h, {"nvmlGpmSampleFree"});
+  a.gpmSampleGet = Resolve<nvmlGpmSampleGet_fn>(h, {"nvmlGpmSampleGet"});
+  a.gpmMigSampleGet = Resolve<nvmlGpmMigSampleGet_fn>(h, {"nvmlGpmMigSampleGet"});
+  a.gpmMetricsGet = Resolve<nvmlGpmMetricsGet_fn>(h, {"nvmlGpmMetricsGet"});
   return true;
 }
 

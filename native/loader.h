@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "gpm_abi.h"
 #include "nvml_abi.h"
 
 namespace nvx {
@@ -94,6 +95,14 @@ struct NvmlApi {
   nvmlEventSetWait_fn eventSetWaitV2 = nullptr;
   nvmlEventSetWait_fn eventSetWait = nullptr;
   nvmlEventSetFree_fn eventSetFree = nullptr;
+  // GPM (Hopper and newer; NVML 11.8 / R520+, the MIG sample since 12.0 / R525). A library without
+  // them has no GPM: every GPU reads as "not supported" (native/gpm.cc).
+  nvmlGpmQueryDeviceSupport_fn gpmQueryDeviceSupport = nullptr;
+  nvmlGpmSampleAlloc_fn gpmSampleAlloc = nullptr;
+  nvmlGpmSampleFree_fn gpmSampleFree = nullptr;
+  nvmlGpmSampleGet_fn gpmSampleGet = nullptr;
+  nvmlGpmMigSampleGet_fn gpmMigSampleGet = nullptr;
+  nvmlGpmMetricsGet_fn gpmMetricsGet = nullptr;
 };
 
 // One opened library: the dlopen handle, the table, and whether nvmlInit succeeded.

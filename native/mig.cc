@@ -125,6 +125,7 @@ void Sweeper::ReadMig(nvmlDevice_t h, GpuSample &g, int &lost) {
     if (rc != NVML_SUCCESS) continue;  // NOT_FOUND: an empty slot
     MigSample ms;
     ms.slot = s;
+    ms.handle = m;
     ms.uuid = ReadString(a_.deviceGetUuid, m, NVML_DEVICE_UUID_V2_BUFFER_SIZE, rc);
     ms.name = ReadString(a_.deviceGetName, m, NVML_DEVICE_NAME_V2_BUFFER_SIZE, rc);
     unsigned id = 0;

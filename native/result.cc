@@ -63,6 +63,7 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
       ids.push_back(m.profileSource);
     }
   }
+  PackGpm(d, out.nums);
   out.identityChanged = !cache.valid || ids != cache.ids || migCounts != cache.migCounts;
   if (out.identityChanged) {
     cache.valid = true;

@@ -34,6 +34,11 @@ struct XidData {
 // PackedSweep::ids, when the identity changed: driverVersion, nvmlVersion, then per GPU uuid,
 // name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc, inforomPower, brand ("" =
 // not readable), and per MIG device uuid, profile, name, profileSource.
+// After the last GPU, the GPM section (native/gpm.cc PackGpm), per GPU in the same order:
+//   support (-1 not asked, 0 supported, else the NVML code: 3 not supported, 13 no GPM symbols),
+//   entity count; per entity: level (0 GPU, 1 GPU instance, 2 compute instance), gpuInstanceId,
+//   computeInstanceId (-1 = none), code (0 metrics valid, -1 no earlier sample yet, else the NVML
+//   code), metric count m, then m × (metric id, value as NVML computed it, NVML code).
 constexpr int kPackedHeader = 4;
 constexpr int kPackedGpuHeader = 6;
 constexpr int kPackedMigHeader = 3;

@@ -93,11 +93,15 @@ void Sweeper::ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost) {
   Settings(a, d);
   if (lost) return;
   if (g.migMode == 1) ReadMig(s.handle, g, lost);
+  if (lost) return;
+  gpm_.Sample(s.handle, g, gpmMode_, lost);
 }
 
-void Sweeper::Run(bool pcie, SweepData &out) {
+void Sweeper::Run(bool pcie, SweepData &out, int gpmMode) {
   const auto t0 = std::chrono::steady_clock::now();
+  gpmMode_ = gpmMode;
   auto finish = [&]() {
+    gpm_.EndSweep();
     const auto t1 = std::chrono::steady_clock::now();
     out.durationUs = std::chrono::duration<double, std::micro>(t1 - t0).count();
     out.timestampMs = std::chrono::duration<double, std::milli>(
@@ -182,6 +186,7 @@ void Sweeper::Run(bool pcie, SweepData &out) {
       g.lostCode = lost;
       g.r.Clear();
       g.mig.clear();
+      g.gpm = GpmGpuSample();
       s.valid = false;  // look the handle up again next sweep
     }
   }

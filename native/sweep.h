@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gpm.h"
 #include "loader.h"
 #include "reading_keys.h"
 
@@ -44,6 +45,7 @@ struct MigSample {
   std::string profileSource;
   long long gpuInstanceId = -1, computeInstanceId = -1;  // -1 = not readable
   ReadingSet r;
+  nvmlDevice_t handle = nullptr;  // this sweep's handle (compute-instance GPM samples)
 };
 
 struct GpuSample {
@@ -57,6 +59,7 @@ struct GpuSample {
   int lostCode = 0;  // 0 = answered
   ReadingSet r;
   std::vector<MigSample> mig;
+  GpmGpuSample gpm;  // GPM support and metrics (native/gpm.h)
 };
 
 struct SweepData {
@@ -72,8 +75,9 @@ struct SweepData {
 // Keeps device handles and the identity of each GPU between sweeps. Used by one thread at a time.
 class Sweeper {
  public:
-  explicit Sweeper(const NvmlApi &api) : a_(api) {}
-  void Run(bool pcieThroughput, SweepData &out);
+  explicit Sweeper(const NvmlApi &api) : a_(api), gpm_(api) {}
+  // gpmMode: GpmMode (native/gpm.h)
+  void Run(bool pcieThroughput, SweepData &out, int gpmMode = GPM_OFF);
 
  private:
   struct Slot {
@@ -95,6 +99,8 @@ class Sweeper {
   std::vector<Slot> slots_;
   bool cudaPlainOnly_ = false;  // `_v2` answered that it cannot: the plain call from then on
   std::map<std::string, Profile> profiles_, seenProfiles_;  // by MIG device UUID
+  GpmSampler gpm_;
+  int gpmMode_ = GPM_OFF;
 };
 
 }  // namespace nvx

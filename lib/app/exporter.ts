@@ -17,7 +17,7 @@ import type { PodMap } from '../contract/pods.js';
 import type { Config } from '../config/types.js';
 import { Nvml } from '../nvml/index.js';
 import { Collector } from '../collect/collector.js';
-import { loadCounters, loadDefaultCounters, parseCounters, selectionNeedsPcieThroughput, withTransition, type FieldSelection } from '../fields/counters.js';
+import { loadCounters, loadDefaultCounters, parseCounters, selectionNeedsGpm, selectionNeedsPcieThroughput, withTransition, type FieldSelection } from '../fields/counters.js';
 import { GENERATION_DEFAULTS } from '../fields/generations.js';
 import { lookupField } from '../fields/index.js';
 import { GpuPageRenderer } from '../exposition/render.js';
@@ -109,6 +109,8 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     nvml,
     intervalMs: config.collectIntervalMs,
     pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
+    // GPM samples are taken only while a DCGM_FI_PROF_* field is selected
+    gpm: () => selectionNeedsGpm(selection),
     xidWindowMs: config.xidCountWindowMs,
     clockEventsWindowMs: config.clockEventsCountWindowMs,
     logger: log,
@@ -409,6 +411,12 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     return 0;
   }
   if (config.once) {
+    // GPM metrics are computed between two samples at least 100 ms apart, and the first sweep has
+    // only one: where a GPU takes GPM samples, one more sweep so the page has them
+    if (exp.collector.current()?.sweep.devices.some((d) => d.gpm?.support === 0)) {
+      await new Promise((r) => setTimeout(r, 150));
+      await exp.collector.sweepOnce();
+    }
     (opts.stdout ?? ((t) => process.stdout.write(t)))(exp.renderGpuText());
     await exp.close();
     return 0;

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { CollectorStatus, Snapshot } from './types.js';
 import { nvmlErrorName } from '../nvml/errors.js';
 import { ClockEventTracker, clockEventSamplesNeeded, MAX_CLOCK_EVENT_SAMPLES } from './clock-events.js';
+import { GpmNotes } from './gpm-notes.js';
 
 /** What the collector needs from NVML (lib/nvml's Nvml satisfies it). */
 export interface SweepSource {
@@ -22,6 +23,8 @@ export interface CollectorOptions {
   intervalMs: number;
   /** read PCIe throughput (each call blocks ~20 ms): asked before every sweep, as the selection may change */
   pcieThroughput?: boolean | (() => boolean);
+  /** GPM (DCGM_FI_PROF_* fields): asked before every sweep, as the selection may change; default off */
+  gpm?: SweepOptions['gpm'] | (() => SweepOptions['gpm']);
   /** the window of the XID count (DCGM_EXP_XID_ERRORS_COUNT), ms; default 300000 */
   xidWindowMs?: number;
   /** the window of the clock-event count (DCGM_EXP_CLOCK_EVENTS_COUNT), ms; default 300000 */
@@ -61,6 +64,7 @@ export class Collector extends EventEmitter {
   /** XID event times and numbers per GPU, the last XID_HISTORY of each (for the windowed count) */
   private readonly xidHistory = new Map<string, { time: number; xid: number }[]>();
   private lostUuids = new Set<string>();
+  private readonly gpmNotes: GpmNotes;
   private readonly stats = {
     lastSweepSeconds: null as number | null,
     lastSuccessMs: null as number | null,
@@ -80,6 +84,7 @@ export class Collector extends EventEmitter {
     const clockWindowMs = opts.clockEventsWindowMs ?? 300_000;
     this.clockEvents = new ClockEventTracker(clockWindowMs,
       Math.min(MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded(clockWindowMs, opts.intervalMs)));
+    this.gpmNotes = new GpmNotes(opts.logger);
   }
 
   /** Runs the first sweep (so callers know NVML answers), then sweeps every interval. */
@@ -149,7 +154,11 @@ export class Collector extends EventEmitter {
     let sweep: SweepResult;
     try {
       const pcie = this.opts.pcieThroughput;
-      sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false) });
+      const gpm = this.opts.gpm;
+      sweep = await this.opts.nvml.sweep({
+        pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false),
+        gpm: typeof gpm === 'function' ? gpm() : (gpm ?? false),
+      });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
       const stalled = e.name === 'SweepStalledError';
@@ -168,6 +177,7 @@ export class Collector extends EventEmitter {
     const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);
     this.checkMigParentMemory(sweep.devices);
+    this.gpmNotes.check(sweep.devices);
     this.updateNvlink(sweep);
     const now = Date.now();
     for (const d of sweep.devices) this.clockEvents.observe(d.uuid, now, d.readings.clockEventReasons);

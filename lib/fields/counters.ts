@@ -8,6 +8,7 @@ import { parseCsvLine } from './csv.js';
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
 import { packageRoot } from '../package-root.js';
+import { isGpmField } from './gpm-fields.js';
 import { counterpartIn, DEFAULT_GENERATION, GENERATION_DEFAULTS, type Generation } from './generations.js';
 
 /** A counters-file error, naming the file and (when it is about one row) the line. */
@@ -203,4 +204,9 @@ export function withTransition(sel: FieldSelection, generation: Generation): Fie
 /** Whether a selection exports PCIe throughput (fields 200/201), whose reading is opt-in in the sweep. */
 export function selectionNeedsPcieThroughput(sel: FieldSelection): boolean {
   return sel.fields.some((f) => f.field.id === 200 || f.field.id === 201);
+}
+
+/** Whether a selection exports a GPM profiling field (DCGM_FI_PROF_*), whose samples are opt-in in the sweep. */
+export function selectionNeedsGpm(sel: FieldSelection): boolean {
+  return sel.fields.some((f) => isGpmField(f.field.id));
 }

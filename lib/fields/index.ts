@@ -13,6 +13,7 @@ import { STATE_FIELDS } from './state-fields.js';
 import { CONFIG_FIELDS } from './config-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
 export { MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded } from '../collect/clock-events.js';
+import { GPM_FIELDS } from './gpm-fields.js';
 import { DCGM_EXPORTER_FIELDS, DCGM_FIELDS, DCGM_LEGACY_NAMES, DCGM_NON_FIELD_NAMES, DCGM_RENAMES, type DcgmFieldFact } from './dcgm-field-table.js';
 import type { FieldDef, UnavailableField, ValueField } from './types.js';
 
@@ -21,7 +22,7 @@ export { CSV_TYPES } from './types.js';
 export { xidMessage } from './xid.js';
 
 /** Every numeric field this exporter serves, in ascending field-ID order. */
-export const VALUE_FIELDS: readonly ValueField[] = [...STATE_FIELDS, ...CONFIG_FIELDS, ...DEVICE_FIELDS, ...BASE_UNIT_FIELDS].sort((a, b) => a.id - b.id);
+export const VALUE_FIELDS: readonly ValueField[] = [...STATE_FIELDS, ...CONFIG_FIELDS, ...DEVICE_FIELDS, ...BASE_UNIT_FIELDS, ...GPM_FIELDS].sort((a, b) => a.id - b.id);
 /** Every label row this exporter serves. */
 export { LABEL_FIELDS, UNAVAILABLE_FIELDS };
 
@@ -69,6 +70,8 @@ const NOT_READ: ReadonlyMap<number, string> = new Map([
   [173, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
   [174, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
   [175, 'not read from NVML (nvmlDeviceGetGpuFabricInfoV)'],
+  [1532, "a per-link entity field (DCGM's NVLink link entities): the same GPM rates are served per GPU as DCGM_FI_PROF_NVLINK_L<k>_TX_BYTES"],
+  [1533, "a per-link entity field (DCGM's NVLink link entities): the same GPM rates are served per GPU as DCGM_FI_PROF_NVLINK_L<k>_RX_BYTES"],
 ]);
 
 /** The reason a known DCGM field is not served, from what DCGM's field table says about it. */
@@ -91,7 +94,7 @@ function reasonFor(f: DcgmFieldFact): string {
       break;
   }
   if (f.id >= 1000 && f.id < 1100) {
-    return 'a DCGM profiling (DCP) metric: NVML GPU Performance Monitoring (GPM) is not read by this release, and older GPUs need DCGM\'s profiling module';
+    return "a DCGM profiling (DCP) metric with no NVML GPM metric: it needs DCGM's profiling module";
   }
   if (f.id >= 350 && f.id < 370) return "a DCGM diagnostic result: DCGM's diagnostics have no NVML reading";
   if (f.type === 'binary') return 'a binary DCGM attribute with no Prometheus value';
@@ -123,7 +126,7 @@ export function lookupField(name: string): FieldDef | undefined {
   const marker = DCGM_NON_FIELD_NAMES.get(name);
   if (marker !== undefined) return un(marker, marker === 0 ? 'the null field (DCGM_FI_UNKNOWN) has no value' : 'a DCGM field-range marker, not a field');
   if (DCGM_EXPORTER_FIELDS.some((f) => f.name === name)) return un(9000, 'an exporter-owned metric this exporter does not implement');
-  if (/^DCGM_FI_PROF_[A-Z0-9_]+$/.test(name)) return un(1000, 'a DCGM profiling (DCP) metric of a newer DCGM: not read by this release');
+  if (/^DCGM_FI_PROF_[A-Z0-9_]+$/.test(name)) return un(1000, 'a DCGM profiling (DCP) metric of a newer DCGM with no NVML GPM metric this release maps it to');
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // Builds SweepResult objects from a packed sweep: one Float64Array of numbers, and the GPUs'
 // strings only when their identity changed since the previous sweep (native/result.h has the
 // layout). Objects built here in JS cost a fraction of building them through N-API.
-import { READING_KEYS, type DeviceSample, type MigDeviceSample, type Readings, type ReadingStatus, type SweepResult } from './types.js';
+import { READING_KEYS, type DeviceSample, type GpmEntity, type GpmSample, type MigDeviceSample, type Readings, type ReadingStatus, type SweepResult } from './types.js';
 
 const R = READING_KEYS.length;
 const HEADER = 4;
@@ -162,6 +162,7 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
       mig,
     };
   }
+  at = decodeGpm(nums, at, devices);
   if (at !== nums.length || si !== s.length) {
     throw new Error(`nvml-exporter: a packed sweep does not fit its identity (${at}/${nums.length} numbers, ${si}/${s.length} strings); rebuild the addon with \`npm run build\``);
   }
@@ -173,4 +174,38 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
     cudaDriverVersion: orNull(nums[2]!),
     devices,
   };
+}
+
+/** The GPM section after the last GPU (native/result.h); returns the position after it. */
+function decodeGpm(nums: Float64Array, at: number, devices: DeviceSample[]): number {
+  if (at >= nums.length) return at;
+  for (const d of devices) {
+    const support = nums[at]!;
+    const count = nums[at + 1]!;
+    at += 2;
+    if (support === -1 && count === 0) continue;
+    const gpm: GpmSample = { support, gpu: null, instances: [], computeInstances: [] };
+    for (let e = 0; e < count; e++) {
+      const level = nums[at]!;
+      const gi = orNull(nums[at + 1]!);
+      const ci = orNull(nums[at + 2]!);
+      const code = nums[at + 3]!;
+      const n = nums[at + 4]!;
+      at += 5;
+      const values = new Map<number, number>();
+      const status = new Map<number, number>();
+      for (let k = 0; k < n; k++, at += 3) {
+        const id = nums[at]!;
+        const st = nums[at + 2]!;
+        if (st === 0) values.set(id, nums[at + 1]!);
+        else status.set(id, st);
+      }
+      const entity: GpmEntity = { gpuInstanceId: gi, computeInstanceId: ci, code, values, status };
+      if (level === 0) gpm.gpu = entity;
+      else if (level === 1) gpm.instances.push(entity);
+      else gpm.computeInstances.push(entity);
+    }
+    d.gpm = gpm;
+  }
+  return at;
 }

@@ -77,7 +77,8 @@ export class Nvml {
       if (cur.stalled) return Promise.reject(new SweepStalledError(this.sweepDeadlineMs, Date.now() - cur.startedAt, true));
       return cur.promise; // one sweep at a time: callers arriving meanwhile share it
     }
-    if (!handle.sweep(opts.pcieThroughput === true)) {
+    const gpmMode = opts.gpm === 'with-compute-instances' ? 2 : opts.gpm === true ? 1 : 0;
+    if (!handle.sweep(opts.pcieThroughput === true, gpmMode)) {
       return Promise.reject(new SweepStalledError(this.sweepDeadlineMs, 0, true));
     }
     let resolve!: (r: SweepResult) => void;

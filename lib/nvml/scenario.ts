@@ -44,6 +44,21 @@ export type SimGlobalQuirk =
 /** A version string, or `unsupported`: the call answers NOT_SUPPORTED. */
 export type SimText = string;
 
+/**
+ * A GPM metric's value in a scenario (native/fake/README.md, "GPM"): a scenario value in the
+ * metric's own unit (percent 0–100, MiB/s, or a rate per second for the cumulative counters),
+ * `nan` (NVML computes NaN), or `{ error: code }` (that metric answers the NVML code).
+ */
+export type SimGpmValue = SimValue | 'nan' | { error: number };
+
+/**
+ * GPM metrics by NVML metric id (nvmlGpmMetricId_t) or by one of the simulator's names
+ * (graphicsUtil, smUtil, smOccupancy, integerUtil, anyTensorUtil, dfmaTensorUtil, hmmaTensorUtil,
+ * dmmaTensorUtil, immaTensorUtil, dramBwUtil, fp64Util, fp32Util, fp16Util, pcieTxPerSec,
+ * pcieRxPerSec, nvlinkTotalRxPerSec, nvlinkTotalTxPerSec).
+ */
+export type SimGpmMetrics = Record<string | number, SimGpmValue>;
+
 export interface SimMigDevice {
   /**
    * The profile as the MIG device's name ends: `<slices>g.<GB>gb` (`1g.10gb`), with a `+suffix`
@@ -60,6 +75,8 @@ export interface SimMigDevice {
   /** per-instance memory total in bytes (default derived from the profile) */
   memTotal?: number;
   values?: Partial<Record<ReadingKey, SimValue>>;
+  /** GPM metrics of this compute instance (and `dramBwUtil` of its GPU instance, on the first one listed) */
+  gpm?: SimGpmMetrics;
 }
 
 export interface SimGpu {
@@ -93,6 +110,10 @@ export interface SimGpu {
   inforom?: { oem?: SimText; ecc?: SimText; power?: SimText; image?: SimText };
   /** nvmlDeviceGetBrand: an nvmlBrandType_t number (default 14, NVIDIA) or `unsupported` */
   brand?: number | 'unsupported';
+  /** GPM support (nvmlGpmQueryDeviceSupport); default: yes for Hopper and newer names (H100, H200, B200, …), no otherwise */
+  gpmSupported?: boolean;
+  /** GPM metrics of the whole GPU (defaults follow the readings: native/fake/README.md, "GPM") */
+  gpm?: SimGpmMetrics;
 }
 
 export interface SimXid {
@@ -126,4 +147,6 @@ export interface Scenario {
   latency?: 'published' | 'off';
   /** per-function cost overrides in µs (apply while the model is on) */
   latencyUs?: Record<string, number>;
+  /** the simulated driver header's NVML_GPM_METRIC_MAX (98, 210 or 333; default 333): the most metrics one nvmlGpmMetricsGet takes */
+  gpmMetricMax?: number;
 }

@@ -4,7 +4,7 @@
 import { packageRoot } from '../package-root.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scenario, SimGlobalQuirk, SimGpu, SimGpuQuirk, SimMigDevice, SimValue, SimXid } from './scenario.js';
+import type { Scenario, SimGlobalQuirk, SimGpmMetrics, SimGpmValue, SimGpu, SimGpuQuirk, SimMigDevice, SimValue, SimXid } from './scenario.js';
 import { READING_KEYS, type ReadingKey } from './types.js';
 
 export { packageRoot };
@@ -83,6 +83,22 @@ function quirks(where: string, q: readonly string[] | undefined, known: readonly
   }
 }
 
+const GPM_NAMES = new Set(['graphicsUtil', 'smUtil', 'smOccupancy', 'integerUtil', 'anyTensorUtil', 'dfmaTensorUtil', 'hmmaTensorUtil',
+  'dmmaTensorUtil', 'immaTensorUtil', 'dramBwUtil', 'fp64Util', 'fp32Util', 'fp16Util', 'pcieTxPerSec', 'pcieRxPerSec',
+  'nvlinkTotalRxPerSec', 'nvlinkTotalTxPerSec']);
+
+function gpmLines(where: string, metrics: SimGpmMetrics | undefined, out: string[]): void {
+  const entries = Object.entries(metrics ?? {});
+  if (entries.length > 24) fail(where, `at most 24 GPM metrics per GPU or MIG device, got ${entries.length}`);
+  for (const [k, v] of entries) {
+    const id = /^\d+$/.test(k) ? Number(k) : NaN;
+    if (!GPM_NAMES.has(k) && !(id >= 0 && id <= 332)) fail(`${where}.${k}`, `expected a GPM metric id 0..332 or one of ${[...GPM_NAMES].join(', ')}`);
+    if (v === 'nan') out.push(`gpm ${k} nan`);
+    else if (typeof v === 'object' && v !== null && 'error' in v) out.push(`gpm ${k} error ${int(`${where}.${k}.error`, v.error, 1, 1_000_000)}`);
+    else out.push(`gpm ${k} ${valueText(`${where}.${k}`, v)}`);
+  }
+}
+
 function mig(where: string, m: SimMigDevice, out: string[]): void {
   if (typeof m.profile !== 'string' || !/^(\d+c\.)?\d+g\.\d+gb(\+\w+)?$/.test(m.profile)) fail(`${where}.profile`, `expected a profile like 1g.10gb, 1g.10gb+me or 1c.2g.20gb, got ${JSON.stringify(m.profile)}`);
   out.push(`mig ${m.profile}`);
@@ -92,6 +108,7 @@ function mig(where: string, m: SimMigDevice, out: string[]): void {
   if (m.profileMemoryMB !== undefined) out.push(`gimem ${int(`${where}.profileMemoryMB`, m.profileMemoryMB, 1, 1 << 22)}`);
   if (m.memTotal !== undefined) out.push(`memTotal ${num(`${where}.memTotal`, m.memTotal)}`);
   values(`${where}.values`, m.values, out);
+  gpmLines(`${where}.gpm`, m.gpm, out);
 }
 
 function gpu(i: number, g: SimGpu, out: string[]): void {
@@ -128,6 +145,8 @@ function gpu(i: number, g: SimGpu, out: string[]): void {
   calls(`${where}.errors`, 'error', g.errors, out);
   calls(`${where}.delays`, 'delay', g.delays, out);
   values(`${where}.values`, g.values, out);
+  if (g.gpmSupported !== undefined) out.push(`gpm ${g.gpmSupported ? 'on' : 'off'}`);
+  gpmLines(`${where}.gpm`, g.gpm, out);
   if ((g.mig?.length ?? 0) > 8) fail(`${where}.mig`, 'at most 8 MIG devices per GPU');
   g.mig?.forEach((m, s) => mig(`${where}.mig[${s}]`, m, out));
 }
@@ -159,6 +178,7 @@ export function serializeScenario(s: Scenario): string {
     const ci = x.computeInstanceId === undefined ? '' : ` ci ${int(`xids[${i}].computeInstanceId`, x.computeInstanceId, 0, 1_000_000)}`;
     out.push(`xid ${g} ${int(`xids[${i}].xid`, x.xid, 0, 1_000_000)}${id}${gi}${ci}`);
   });
+  if (s.gpmMetricMax !== undefined) out.push(`gpm max ${int('gpmMetricMax', s.gpmMetricMax, 1, 333)}`);
   s.gpus.forEach((g, i) => gpu(i, g, out));
   return out.join('\n') + '\n';
 }
@@ -232,6 +252,7 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
       else if (w === 'quirk') (s.quirks ??= []).push(t[0] as SimGlobalQuirk);
       else if (w === 'latency' && t.length === 1) s.latency = t[0] as 'published' | 'off';
       else if (w === 'latency' && t.length === 2) (s.latencyUs ??= {})[t[0]!] = Number(t[1]);
+      else if (w === 'gpm' && t[0] === 'max' && t.length === 2) s.gpmMetricMax = Number(t[1]);
       else fail(where, `unknown word '${w}' outside a gpu block`);
     } else if (w === 'mig') {
       m = { profile: t[0] ?? '' };
@@ -240,6 +261,10 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
       const v = parseValue(where, t);
       if (m) (m.values ??= {})[w as ReadingKey] = v;
       else (g.values ??= {})[w as ReadingKey] = v;
+    } else if (w === 'gpm' && (t[0] === 'on' || t[0] === 'off') && t.length === 1 && !m) g.gpmSupported = t[0] === 'on';
+    else if (w === 'gpm' && t.length >= 2) {
+      const v: SimGpmValue = t[1] === 'nan' ? 'nan' : t[1] === 'error' ? { error: Number(t[2]) } : parseValue(where, t.slice(1));
+      ((m ?? g).gpm ??= {})[t[0]!] = v;
     } else if (w === 'uuid') (m ?? g).uuid = t[0];
     else if (m && w === 'gi') m.gpuInstanceId = Number(t[0]);
     else if (m && w === 'ci') m.computeInstanceId = Number(t[0]);

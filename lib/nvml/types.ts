@@ -136,6 +136,73 @@ export interface DeviceSample {
   readings: Readings;
   status: ReadingStatus;
   mig: MigDeviceSample[];
+  /** GPM (profiling metrics, Hopper and newer); absent when the sweep did not ask for it */
+  gpm?: GpmSample;
+}
+
+/** NVML's GPM metric ids this exporter reads (nvmlGpmMetricId_t; native/gpm_abi.h). */
+export const GPM_METRIC = {
+  graphicsUtil: 1,
+  smUtil: 2,
+  smOccupancy: 3,
+  integerUtil: 4,
+  anyTensorUtil: 5,
+  dfmaTensorUtil: 6,
+  hmmaTensorUtil: 7,
+  immaTensorUtil: 9,
+  dramBwUtil: 10,
+  fp64Util: 11,
+  fp32Util: 12,
+  fp16Util: 13,
+  pcieTxPerSec: 20,
+  pcieRxPerSec: 21,
+  nvdec0Util: 30,
+  nvjpg0Util: 40,
+  nvofa0Util: 50,
+  nvlinkTotalRxPerSec: 60,
+  nvlinkTotalTxPerSec: 61,
+  /** link k: RX 62 + 2k, TX 63 + 2k (k = 0…17) */
+  nvlinkL0RxPerSec: 62,
+  c2cTotalTxPerSec: 100,
+  c2cTotalRxPerSec: 101,
+  c2cDataTxPerSec: 102,
+  c2cDataRxPerSec: 103,
+  /** host hit, host miss, peer hit, peer miss: 160–163 */
+  hostmemCacheHit: 160,
+  /** the cumulative counters 248–260, in DCGM's field order 1084–1096 */
+  smCyclesElapsed: 248,
+} as const;
+
+/** GPM metrics of one entity (the whole GPU, a GPU instance or a compute instance) for one sweep. */
+export interface GpmEntity {
+  /** null for the whole GPU */
+  gpuInstanceId: number | null;
+  /** set for a compute instance only */
+  computeInstanceId: number | null;
+  /**
+   * 0: metrics computed between this sweep's sample and the previous one; -1: no earlier sample to
+   * pair with yet (the first sweep, or the previous one is under 100 ms old); otherwise the NVML code
+   * of the call that failed (sample get, metrics get)
+   */
+  code: number;
+  /** metric id → the value NVML computed (percent 0–100, MiB/s, or a counter); NaN is kept as NaN */
+  values: ReadonlyMap<number, number>;
+  /** metric id → NVML code, for each metric that did not succeed */
+  status: ReadonlyMap<number, number>;
+}
+
+export interface GpmSample {
+  /**
+   * 0: the GPU supports GPM; 3 (NOT_SUPPORTED): not Hopper or newer; 13 (FUNCTION_NOT_FOUND): the
+   * library has no GPM; otherwise the NVML code of nvmlGpmQueryDeviceSupport (4 = NO_PERMISSION)
+   */
+  support: number;
+  /** the whole GPU; null when not supported */
+  gpu: GpmEntity | null;
+  /** each MIG GPU instance that has a compute instance */
+  instances: GpmEntity[];
+  /** each MIG compute instance (only when the sweep asked for them) */
+  computeInstances: GpmEntity[];
 }
 
 export interface SweepResult {
@@ -164,6 +231,11 @@ export interface XidEvent {
 export interface SweepOptions {
   /** also read PCIe TX/RX throughput (blocks ~20 ms per counter per GPU) */
   pcieThroughput?: boolean;
+  /**
+   * GPM samples and metrics: `true` for whole GPUs and MIG GPU instances, `with-compute-instances`
+   * for MIG compute instances too (default off)
+   */
+  gpm?: boolean | 'with-compute-instances';
 }
 
 export interface OpenOptions {

@@ -19,6 +19,7 @@
 #define SIM_FN 64
 #define SIM_NVLINK_LINKS 18 /* an H100 SXM's links; ids 0..17 */
 #define SIM_MAX_GI 16       /* GPU-instance ids 0..15 */
+#define SIM_GPM_LINES 24    /* `gpm METRIC VALUE` lines per GPU or MIG device */
 
 /* Driver quirks a scenario can switch on (README: "Real-driver quirks"). */
 enum {
@@ -53,6 +54,16 @@ typedef struct {
   sim_call_t e[SIM_MAX_CALLS];
 } sim_calls_t;
 
+/* One `gpm METRIC VALUE` line (sim_gpm.c): a GPM metric's value as a scenario value, NaN, or an
+ * error code for that metric. */
+enum { GPM_VALUE = 0, GPM_NAN, GPM_ERROR };
+typedef struct {
+  int id;   /* nvmlGpmMetricId_t */
+  int kind; /* GPM_VALUE, GPM_NAN, GPM_ERROR */
+  int code; /* GPM_ERROR: the metric's nvmlReturn */
+  sim_value_t v;
+} sim_gpm_line_t;
+
 typedef struct {
   char profile[32];    /* as written: [Nc.]Sg.Mgb[+suffix]; the MIG device name ends with it */
   char gi_profile[32]; /* the GPU instance's profile: without the Nc. prefix */
@@ -62,6 +73,8 @@ typedef struct {
   char uuid[SIM_STR];
   int gi, ci; /* -1 = derive */
   sim_value_t v[R_COUNT];
+  int ngpm;
+  sim_gpm_line_t gpm[SIM_GPM_LINES];
 } sim_mig_t;
 
 /* A string identity value (VBIOS, inforom versions): text, or the call answers NOT_SUPPORTED. */
@@ -86,6 +99,9 @@ typedef struct {
   sim_calls_t errors, delays;
   int nmig;
   sim_mig_t mig[SIM_MAX_MIG];
+  int gpm_support; /* -1 = derive from the name (Hopper and newer), 0 no, 1 yes */
+  int ngpm;
+  sim_gpm_line_t gpm[SIM_GPM_LINES];
 } sim_gpu_t;
 
 typedef struct {
@@ -105,6 +121,7 @@ typedef struct {
   sim_gpu_t gpu[SIM_MAX_GPUS];
   int nxids;
   sim_xid_t xid[SIM_MAX_XIDS];
+  int gpm_metric_max; /* the driver header's NVML_GPM_METRIC_MAX: the most metrics one call takes */
 } sim_scenario_t;
 
 /* Handles: the simulated library's view of nvmlDevice_t. */
@@ -121,6 +138,8 @@ struct nvmlGpuInstance_st {
  * with a message in `err`. */
 int sim_parse(const char *text, sim_scenario_t *out, char *err, size_t errlen);
 void sim_default_scenario(sim_scenario_t *out, int ngpus);
+/* A scenario value (number, wave, ramp, unsupported) from words t[0..n), t[0] the key; 0 or -1 with err. */
+int sim_parse_value(char **t, int n, sim_value_t *v, char *err, size_t errlen);
 
 /* sim_state.c */
 extern sim_scenario_t *sim_sc;                                /* current scenario (under the lock) */
@@ -141,6 +160,7 @@ nvmlReturn_t sim_enter(const char *fn);
 nvmlReturn_t sim_leave(nvmlReturn_t r); /* releases the lock, returns r */
 void sim_sleep_ms(double ms);
 double sim_now_s(void); /* wall clock, seconds */
+double sim_since_init_s(void); /* monotonic seconds since this process first initialised the library */
 /* Evaluates reading k of a GPU or MIG device: NOT_SUPPORTED or SUCCESS with *out. */
 nvmlReturn_t sim_read(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out);
 nvmlReturn_t sim_read_u32(const sim_gpu_t *g, const sim_mig_t *m, int k, unsigned int *out);
@@ -151,6 +171,9 @@ int sim_mig_visible(const sim_gpu_t *g); /* MIG devices that exist now (0 while 
 /* The MIG device that holds the memory of m's GPU instance (the first listed with its gi). */
 const sim_mig_t *sim_gi_owner(const sim_gpu_t *g, const sim_mig_t *m);
 int sim_mig_monitor_allowed(void); /* NVIDIA_MIG_MONITOR_DEVICES=all in this process */
+/* sim_gpm.c: a `gpm` line of a gpu or mig block (and `gpm max N` globally), and the defaults. */
+int sim_gpm_parse_line(char **t, int n, sim_scenario_t *s, sim_gpu_t *g, sim_mig_t *m, char *err, size_t errlen);
+void sim_gpm_finish_gpu(sim_gpu_t *g);
 /* sim_latency.c: the published per-call cost of `fn` in ns (README: "Latency model"). */
 long long sim_published_cost_ns(const char *fn);
 nvmlReturn_t sim_copy_str(char *buf, unsigned int len, const char *s);

@@ -121,6 +121,7 @@ static void finish_gpu(sim_gpu_t *g, int index) {
   if (g->mig_capable < 0) g->mig_capable = g->nmig > 0 || g->mig_mode > 0;
   if (g->mig_mode < 0) g->mig_mode = g->nmig > 0;
   default_gpu_values(g->v);
+  sim_gpm_finish_gpu(g);
   for (int s = 0; s < g->nmig; s++) {
     sim_mig_t *m = &g->mig[s];
     int slices = m->slices, gb = m->gb;
@@ -158,11 +159,13 @@ static void init_gpu(sim_gpu_t *g) {
   g->mig_mode = -1;
   g->nlinks = -1;
   g->brand = NVML_BRAND_NVIDIA; /* what an H100 reports */
+  g->gpm_support = -1;
 }
 
 static void init_scenario(sim_scenario_t *s) {
   memset(s, 0, sizeof *s);
   s->latency = -1; /* NVML_SIM_LATENCY decides */
+  s->gpm_metric_max = 333; /* a 13.2+ header */
 #ifdef NVML_SIM_LEGACY
   strcpy(s->driver, "470.256.02");
   strcpy(s->nvml, "11.470.256.02");
@@ -241,6 +244,12 @@ static int value(perr_t *p, char **t, int n, sim_value_t *v) {
   v->kind = V_CONST;
   if (n != 2) return fail(p, "a constant takes one number");
   return num(p, t[1], &v->a);
+}
+
+/* A scenario value (number, wave, ramp, unsupported) from words t[0..n): t[0] is the key. */
+int sim_parse_value(char **t, int n, sim_value_t *v, char *err, size_t errlen) {
+  perr_t p = {err, errlen};
+  return value(&p, t, n, v);
 }
 
 static int call_entry(perr_t *p, char **t, int n, sim_calls_t *c, int is_delay) {
@@ -352,6 +361,7 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
     if (!strcmp(w, "delay")) return call_entry(p, t, n, &s->delays, 1);
     if (!strcmp(w, "quirk")) return quirk(p, t, n, &s->quirks, 1);
     if (!strcmp(w, "latency")) return latency(p, t, n, s);
+    if (!strcmp(w, "gpm")) return sim_gpm_parse_line(t, n, s, NULL, NULL, p->err, p->errlen) ? -1 : 0;
     return fail(p, "unknown word '%s' outside a gpu block", w);
   }
   if (!strcmp(w, "mig")) {
@@ -372,6 +382,7 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
     return 0;
   }
   if (!strcmp(w, "quirk")) return quirk(p, t, n, &g->quirks, 0);
+  if (!strcmp(w, "gpm")) return sim_gpm_parse_line(t, n, s, g, m, p->err, p->errlen) ? -1 : 0;
   if ((k = reading_key(w)) >= 0) return value(p, t, n, m ? &m->v[k] : &g->v[k]);
   if (!strcmp(w, "uuid")) {
     if (n != 2) return fail(p, "uuid takes one word");

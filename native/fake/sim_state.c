@@ -46,6 +46,8 @@ static double mono_s(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double sim_since_init_s(void) { return mono_s() - ramp_t0; }
+
 double sim_now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

@@ -8,7 +8,9 @@
 //   4. every default field, the identity and the readings of issue 11 compared: identity exactly
 //      (exit 1 on a difference), settings exactly, live values within the two reads plus a slack;
 //   5. sweeps timed: the addon end to end and on its thread, and the plain C loop over the same
-//      calls (bench/nvml-c-loop.c) against this driver where gcc can build it.
+//      calls (bench/nvml-c-loop.c) against this driver where gcc can build it;
+//   6. GPM (profiling fields, test/gpu/gpm-check.ts): support per GPU, every served ratio in [0, 1],
+//      an idle GPU at GR_ENGINE_ACTIVE ≈ 0, and agreement with `nvidia-smi dmon --gpm-metrics`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { at, noValue, num, parseQuery, parseTree, queryableProperties, runSmi } 
 import { packageRoot } from '../../lib/package-root.js';
 import { Nvml } from '../../lib/nvml/index.js';
 import { parseExposition } from '../helpers/exporter.js';
+import { gpmChecks } from './gpm-check.js';
 
 const started = Date.now();
 const root = packageRoot();
@@ -74,7 +77,7 @@ try {
 } catch (err) {
   fail(`nvidia-smi lists GPUs but NVML could not be opened: ${(err as Error).message}`);
 }
-const sweep = await nvml.sweep();
+const sweep = await nvml.sweep({ gpm: true });
 const after = query();
 const tree = parseTree(runSmi(['-q'], 120_000).stdout);
 const nvlink = runSmi(['nvlink', '-s'], 60_000);
@@ -252,6 +255,9 @@ for (const s of before) {
     }
   }
 }
+
+// ---- 6. GPM -------------------------------------------------------------------------------------
+for (const r of await gpmChecks()) add(r.gpu, r.what, r.ours, r.smi, r.ok, 'live', r.note);
 
 // ---- 5. timing and the report -------------------------------------------------------------------
 const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);

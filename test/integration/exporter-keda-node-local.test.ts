@@ -81,3 +81,29 @@ t.test('IPv6 only: the exporter, its node-local scaler, and the cluster scaler l
   t.teardown(() => cluster.close());
   t.equal(await cluster.isActive({ name: 'x', namespace: 'ai', scalerMetadata: { podNamePattern: '.*' } }), false, "the scaler's gRPC answers on [::1]");
 });
+
+t.test('the node-local scaler scales on a profiling field (DCGM_FI_PROF_GR_ENGINE_ACTIVE from GPM)', async (t) => {
+  const { socket, cleanup } = socketDir();
+  const sim = await startSimKubelet(socket, { pods: [pod('vllm-7d9-abcde')] });
+  const grpcPort = await freePort();
+  const exp = await startExporter({
+    scenario: { gpus: [{ uuid: GPU_A, values: { gpuUtil: 60 }, gpm: { graphicsUtil: 72.5 } }] },
+    args: ['-c', '200', '-k', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '500',
+      '--keda-scaler-address', `127.0.0.1:${grpcPort}`],
+  });
+  const client = scalerClient(`127.0.0.1:${grpcPort}`);
+  t.teardown(async () => {
+    client.close();
+    await exp.stop();
+    await sim.stop();
+    cleanup();
+  });
+  const gpmRef = { ...ref, scalerMetadata: { ...ref.scalerMetadata, metricType: 'DCGM_FI_PROF_GR_ENGINE_ACTIVE', targetValue: '0.5' } };
+  let value = NaN;
+  await until(async () => {
+    const m = await client.getMetrics(gpmRef).catch(() => []);
+    value = m[0]?.metricValueFloat ?? NaN;
+    return Math.abs(value - 0.725) < 1e-9;
+  }, 'the profiling value through the scaler', 10_000);
+  t.equal(value, 0.725, 'the pod\'s GPU graphics engine ratio (GPM 72.5 % ÷ 100)');
+});

@@ -20,13 +20,15 @@ function scenario(util: number[]): Scenario {
     gpus: [
       ...util.map((u, i) => ({
         uuid: uuid(i),
+        // GPM (H100s): the tensor pipes 15, 25, 35, 45 %; the graphics engine follows gpuUtil
+        gpm: { anyTensorUtil: 15 + 10 * i },
         values: { gpuUtil: u, memUsed: (1000 + 100 * i) * MiB, memTotal: 81559 * MiB, memReserved: 500 * MiB, memFree: (81559 - 500 - 1000 - 100 * i) * MiB },
       })),
       {
         uuid: uuid(util.length),
         mig: [
-          { profile: '3g.40gb', uuid: migUuid(0), gpuInstanceId: 1, computeInstanceId: 0, values: { memUsed: 2048 * MiB } },
-          { profile: '3g.40gb', uuid: migUuid(1), gpuInstanceId: 2, computeInstanceId: 0, values: { memUsed: 4096 * MiB } },
+          { profile: '3g.40gb', uuid: migUuid(0), gpuInstanceId: 1, computeInstanceId: 0, values: { memUsed: 2048 * MiB }, gpm: { anyTensorUtil: 20, graphicsUtil: 70 } },
+          { profile: '3g.40gb', uuid: migUuid(1), gpuInstanceId: 2, computeInstanceId: 0, values: { memUsed: 4096 * MiB }, gpm: { anyTensorUtil: 40, graphicsUtil: 30 } },
         ],
       },
     ],
@@ -82,6 +84,22 @@ t.test('seed queries against a real Prometheus', { skip }, async (t) => {
   const r1 = await prom.waitFor(seed, (r) => r.length === 1);
   t.equal(values(r1)[0], 50, 'the seed query averages the GPUs the hpa-test pods hold (40 and 60)');
 
+  // Profiling fields from GPM. NVIDIA's dashboard's tensor-core panel shape: the tensor pipe per GPU,
+  // averaged over a GPU's series (on a MIG GPU, its GPU instances).
+  const tensor = await prom.waitFor('avg by (gpu, hostname) (DCGM_FI_PROF_PIPE_TENSOR_ACTIVE)', (r) => r.length === 5);
+  const byGpuTensor = Object.fromEntries(tensor.map((s) => [s.metric.gpu, Math.round(Number(s.value[1]) * 1e6) / 1e6]));
+  t.same(byGpuTensor, { 0: 0.15, 1: 0.25, 2: 0.35, 3: 0.45, 4: 0.3 }, 'ratios from GPM (ANY_TENSOR_UTIL ÷ 100); the MIG GPU averages its instances (0.2, 0.4)');
+  t.ok(tensor.every((s) => s.metric.hostname !== undefined), 'grouped by the host label too');
+  const migTensor = await prom.query('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu="4"}');
+  t.same(migTensor.map((s) => [s.metric.GPU_I_ID, s.metric.pod ?? '', Number(s.value[1])]).sort(), [['1', 'mig-worker-0', 0.2], ['2', '', 0.4]],
+    'per GPU instance, with that instance\'s pod');
+  // A KEDA prometheus trigger on the graphics engine of the hpa-test pods' GPUs (0.4 and 0.6)
+  const keda = 'avg(DCGM_FI_PROF_GR_ENGINE_ACTIVE{namespace="ha-test-namespace",pod=~"hpa-test-.*"})';
+  const k1 = await prom.waitFor(keda, (r) => r.length === 1);
+  t.equal(Math.round(values(k1)[0]! * 1e6) / 1e6, 0.5, 'the KEDA query on DCGM_FI_PROF_GR_ENGINE_ACTIVE averages the pods\' GPUs');
+  const kedaMig = await prom.query('DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod="mig-worker-0"}');
+  t.same(values(kedaMig), [0.7], 'a pod on a MIG instance: its GPU instance\'s own value');
+
   const all = await prom.waitFor('avg(DCGM_FI_DEV_GPU_UTIL)', (r) => r.length === 1);
   t.equal(values(all)[0], 50, 'avg over every whole GPU: (40+60+90+10)/4 (MIG instances have no GPU_UTIL)');
 
@@ -106,6 +124,8 @@ t.test('seed queries against a real Prometheus', { skip }, async (t) => {
   exp.setScenario(scenario([80, 100, 90, 10]));
   const r2 = await prom.waitFor(seed, (r) => values(r)[0] === 90);
   t.equal(values(r2)[0], 90, 'a load change in NVML reaches the seed query');
+  const k2 = await prom.waitFor(keda, (r) => Math.abs(values(r)[0]! - 0.9) < 1e-6);
+  t.ok(Math.abs(values(k2)[0]! - 0.9) < 1e-6, 'and the KEDA query on the profiling field: (0.8 + 1.0) / 2');
 
   // A pod that moves to another GPU is followed.
   sim.setScenario(kubelet([0, 3]));

@@ -47,7 +47,9 @@ t.test('legacy names and recognised-but-unavailable names', async (t) => {
   t.equal(lookupField('dcgm_sm_clock'), lookupField('DCGM_FI_DEV_SM_CLOCK'));
   t.equal(lookupField('dcgm_gpu_utilization'), lookupField('DCGM_FI_DEV_GPU_UTIL'));
   t.equal(lookupField('DCGM_FI_DEV_CLOCK_THROTTLE_REASONS'), lookupField('DCGM_FI_DEV_CLOCKS_EVENT_REASONS'));
-  t.equal(lookupField('DCGM_FI_PROF_GR_ENGINE_ACTIVE')?.kind, 'unavailable');
+  t.equal(lookupField('DCGM_FI_PROF_GR_ENGINE_ACTIVE')?.kind, 'value', 'served from NVML GPM');
+  t.equal(lookupField('DCGM_FI_PROF_GR_ENGINE_UTIL_RATIO'), lookupField('DCGM_FI_PROF_GR_ENGINE_ACTIVE'), "DCGM 4.6's name of the same field");
+  t.equal(lookupField('DCGM_FI_PROF_PCIE_TX_BYTES_PER_SECOND'), lookupField('DCGM_FI_PROF_PCIE_TX_BYTES'), "4.10's name of the same field");
   t.equal(lookupField('DCGM_FI_PROF_SOMETHING_NEW')?.kind, 'unavailable', 'any PROF name is recognised');
   t.equal(lookupField('DCGM_EXP_P2P_STATUS')?.kind, 'unavailable');
   t.equal(lookupField('DCGM_FI_DEV_VGPU_LICENSE_STATUS')?.kind, 'value', 'read from NVML\'s licensable features');
@@ -121,7 +123,12 @@ t.test('MIG: only what an instance measures itself', async (t) => {
     readings: { memUsed: 10 * 1048576, memFree: 20 * 1048576, memTotal: 30 * 1048576, memReserved: 0, gpuUtil: 50 }, status: {} };
   const perInstance = VALUE_FIELDS.filter((f) => f.mig).map((f) => f.name);
   t.same(perInstance, ['DCGM_FI_DEV_FB_TOTAL', 'DCGM_FI_DEV_FB_FREE', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_FB_RESERVED',
-    'DCGM_FI_DEV_FB_CAPACITY_BYTES', 'DCGM_FI_DEV_FB_FREE_BYTES', 'DCGM_FI_DEV_FB_USED_BYTES', 'DCGM_FI_DEV_FB_RESERVED_BYTES']);
+    'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'DCGM_FI_PROF_SM_ACTIVE', 'DCGM_FI_PROF_SM_OCCUPANCY', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
+    'DCGM_FI_PROF_DRAM_ACTIVE', 'DCGM_FI_PROF_PIPE_FP64_ACTIVE', 'DCGM_FI_PROF_PIPE_FP32_ACTIVE', 'DCGM_FI_PROF_PIPE_FP16_ACTIVE',
+    'DCGM_FI_PROF_PIPE_TENSOR_IMMA_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_HMMA_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_DFMA_ACTIVE',
+    'DCGM_FI_PROF_PIPE_INT_ACTIVE',
+    'DCGM_FI_DEV_FB_CAPACITY_BYTES', 'DCGM_FI_DEV_FB_FREE_BYTES', 'DCGM_FI_DEV_FB_USED_BYTES', 'DCGM_FI_DEV_FB_RESERVED_BYTES'],
+  'framebuffer and the GPM engine, pipe and DRAM ratios (from each GPU instance\'s own GPM sample)');
   t.equal(field('DCGM_FI_DEV_FB_USED').mig!(m, dev({}), snap()), 10);
   t.equal(field('DCGM_FI_DEV_FB_USED_BYTES').mig!(m, dev({}), snap()), 10 * 1048576);
   t.equal(field('DCGM_FI_DEV_GPU_UTIL').mig, undefined, 'no GPU_UTIL per instance');
@@ -149,7 +156,8 @@ t.test('every name dcgm-exporter accepts is served or skipped with a reason; onl
   const reason = (n: string) => { const f = lookupField(n); return f?.kind === 'unavailable' ? f.reason : f?.kind; };
   t.match(reason('DCGM_FI_DEV_NVSWITCH_TEMPERATURE_CURRENT'), /NVSwitch module/);
   t.match(reason('DCGM_FI_DEV_CPU_UTIL_TOTAL'), /CPU module/);
-  t.match(reason('DCGM_FI_PROF_SM_ACTIVE'), /profiling/);
+  t.equal(reason('DCGM_FI_PROF_SM_ACTIVE'), 'value', 'served from NVML GPM');
+  t.match(reason('DCGM_FI_PROF_NVLINK_TX_BYTES_PER_LINK'), /per-link entity field/);
   t.equal(reason('dcgm_gpu_temp'), 'value', 'a legacy lower-case name is served');
   t.equal(reason('DCGM_FI_DEV_GPU_TEMP_CELSIUS'), 'value', "DCGM 4.6's name of the same field is served");
   t.equal(lookupField('DCGM_FI_DEV_GPU_TEMP_CELSIUS'), lookupField('DCGM_FI_DEV_GPU_TEMP'), 'one field, two names');

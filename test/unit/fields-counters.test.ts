@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsvLine } from '../../lib/fields/csv.js';
 import {
-  defaultCountersPath, loadCounters, loadDefaultCounters, parseCounters, selectionNeedsPcieThroughput,
+  defaultCountersPath, loadCounters, loadDefaultCounters, parseCounters, selectionNeedsGpm, selectionNeedsPcieThroughput,
 } from '../../lib/fields/counters.js';
 import { ConfigError } from '../../lib/contract/errors.js';
 import { CountersError } from '../../lib/fields/counters.js';
@@ -62,6 +62,11 @@ t.test('the built-in default: dcgm-exporter default active rows, in field-ID ord
     [395, 'DCGM_FI_DEV_ROW_REMAP_FAILURE', 'gauge'],
     [449, 'DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'counter'],
     [526, 'DCGM_FI_DEV_VGPU_LICENSE_STATUS', 'gauge'],
+    [1001, 'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'gauge'],
+    [1004, 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', 'gauge'],
+    [1005, 'DCGM_FI_PROF_DRAM_ACTIVE', 'gauge'],
+    [1009, 'DCGM_FI_PROF_PCIE_TX_BYTES', 'gauge'],
+    [1010, 'DCGM_FI_PROF_PCIE_RX_BYTES', 'gauge'],
   ]);
   t.same(sel.labels.map((l) => l.name), ['DCGM_FI_DRIVER_VERSION']);
   const help = Object.fromEntries(sel.fields.map((f) => [f.name, f.help]));
@@ -69,16 +74,11 @@ t.test('the built-in default: dcgm-exporter default active rows, in field-ID ord
   t.equal(help.DCGM_FI_DEV_XID_ERRORS, 'Value of the last XID error encountered.');
   t.equal(help.DCGM_FI_DEV_DEC_UTIL, 'Decoder utilization (in %).');
   t.equal(help.DCGM_FI_DEV_ROW_REMAP_FAILURE, 'Whether remapping of rows has failed');
-  // the active rows we cannot provide: skipped, one log line each naming file, line and row
-  t.same(sel.skipped.map((s) => s.name), [
-    'DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE',
-    'DCGM_FI_PROF_DRAM_ACTIVE', 'DCGM_FI_PROF_PCIE_TX_BYTES', 'DCGM_FI_PROF_PCIE_RX_BYTES',
-  ]);
-  t.equal(lines.length, 5);
-  for (const [i, s] of sel.skipped.entries()) {
-    t.equal(lines[i], `counters file ${sel.source} line ${s.line}: skipping "${s.name}": ${s.reason}`);
-  }
+  // every active row is provided (the profiling rows from NVML GPM, on GPUs that have it): nothing skipped
+  t.same(sel.skipped, []);
+  t.same(lines, []);
   t.equal(selectionNeedsPcieThroughput(sel), false);
+  t.equal(selectionNeedsGpm(sel), true, 'the default selects profiling fields: sweeps take GPM samples');
 });
 
 t.test('dcp-metrics-included.csv has the same active rows as default-counters.csv', async (t) => {
@@ -102,7 +102,7 @@ t.test('every commented opt-in row of the default file parses when enabled', asy
   t.equal(selectionNeedsPcieThroughput(sel), true);
 });
 
-t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, label rows, PROF skip', async (t) => {
+t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, label rows, a PROF row', async (t) => {
   const { lines, log } = collectLog();
   const file = join(fixtures, 'quoted-help.csv');
   const sel = await loadCounters(file, log);
@@ -112,10 +112,14 @@ t.test('a user file: quoted help, trimming, legacy names, untyped, empty help, l
     ['DCGM_FI_DEV_POWER_USAGE', 'gauge', ''],
     ['DCGM_FI_DEV_GPU_UTIL', 'gauge', 'GPU utilization, in percent (0-100).'],
     ['DCGM_FI_DEV_FB_USED', 'gauge', 'Framebuffer memory used (in MiB).'],
+    ['DCGM_FI_PROF_SM_ACTIVE', 'gauge', 'The ratio of cycles an SM has at least 1 warp assigned.'],
   ]);
   t.equal(sel.fields[1]!.field.name, 'DCGM_FI_DEV_SM_CLOCK', 'legacy name maps to the same field');
   t.same(sel.labels.map((l) => l.name), ['DCGM_FI_DEV_SERIAL', 'DCGM_FI_DRIVER_VERSION']);
-  t.same(lines, [`counters file ${file} line 10: skipping "DCGM_FI_PROF_SM_ACTIVE": a DCGM profiling (DCP) metric: NVML GPU Performance Monitoring (GPM) is not read by this release, and older GPUs need DCGM's profiling module`]);
+  t.same(lines, [], 'DCGM_FI_PROF_SM_ACTIVE (line 10) is served from NVML GPM, not skipped');
+  const other = parseCounters('DCGM_FI_DEV_GPU_UTIL, gauge, x\nDCGM_FI_PROF_NVLINK_TX_BYTES_PER_LINK, gauge, y\n', 'prof.csv', log);
+  t.same(other.skipped.map((r) => r.name), ['DCGM_FI_PROF_NVLINK_TX_BYTES_PER_LINK'], 'a PROF field of a link entity is skipped with its reason');
+  t.match(lines[0], /skipping "DCGM_FI_PROF_NVLINK_TX_BYTES_PER_LINK": a per-link entity field/);
 });
 
 t.test('errors name the file, the line, the field and the fix', async (t) => {

@@ -152,3 +152,22 @@ t.test('the real-driver options round-trip: quirks, latency, MIG mode and access
   t.throws(bad({ latency: 'sometimes', gpus: [{}] }), /latency: expected published or off/);
   t.throws(bad({ latencyUs: { nvmlDeviceGetFanSpeed: -1 }, gpus: [{}] }), /latencyUs\.nvmlDeviceGetFanSpeed: expected 0\.\.1000000 µs/);
 });
+
+t.test('GPM lines round-trip: support, metrics by name and id, nan, per-metric errors, the header size; bad ones refused', async (t) => {
+  const s: Scenario = {
+    gpmMetricMax: 98,
+    gpus: [
+      { name: 'NVIDIA A100-SXM4-80GB', gpmSupported: true, gpm: { graphicsUtil: 40, 20: { wave: { min: 1, max: 9, periodS: 5 } }, smUtil: 'nan', fp64Util: { error: 4 }, dramBwUtil: 'unsupported' },
+        mig: [{ profile: '1g.10gb', gpm: { graphicsUtil: 12.5 } }] },
+      { gpmSupported: false },
+    ],
+  };
+  const text = serializeScenario(s);
+  t.match(text, /^gpm max 98$/m);
+  t.match(text, /^gpm on$/m);
+  t.match(text, /^gpm fp64Util error 4$/m);
+  t.match(text, /^gpm smUtil nan$/m);
+  t.same(parseScenario(text), s, 'round trip');
+  t.throws(() => serializeScenario({ gpus: [{ gpm: { notAMetric: 1 } }] }), /gpus\[0\]\.gpm\.notAMetric: expected a GPM metric id 0\.\.332/);
+  t.throws(() => serializeScenario({ gpus: [{ gpm: { 333: 1 } }] }), /expected a GPM metric id/);
+});
