@@ -351,3 +351,23 @@ export async function startSimApiServer(init: { pods?: SimApiPod[]; configMaps?:
     },
   };
 }
+
+/**
+ * The demo's pods as the API server knows them: the simulated kubelet's pods (their names come from
+ * a Deployment's ReplicaSet), with the labels a Deployment gives them, on `nodeName`.
+ */
+export function demoApiPods(pods: readonly { namespace: string; name: string; containers: readonly { name: string }[] }[], nodeName: string): SimApiPod[] {
+  return pods.map((p) => {
+    const rs = p.name.replace(/-[^-]+$/, '');
+    const hash = rs.slice(rs.lastIndexOf('-') + 1);
+    const app = rs.slice(0, rs.lastIndexOf('-'));
+    return {
+      namespace: p.namespace,
+      name: p.name,
+      nodeName,
+      labels: { app, 'app.kubernetes.io/part-of': 'gpu-demo', team: 'ml-platform', 'pod-template-hash': hash },
+      owner: { kind: 'ReplicaSet', name: rs },
+      containers: p.containers.map((c) => ({ name: c.name })),
+    };
+  });
+}
