@@ -102,18 +102,18 @@ t.test('API failures (500, 403), 410 Gone, slow answers and a restart: GPU serie
   await until(t, exp, (s) => gpu0(s).pod_uid !== undefined, 'joined');
   api.setBehaviour({ failStatus: 500 });
   api.endWatches();
-  let s = await until(t, exp, (s) => apiUp(s) === 0 && apiErrors(s, 'server_error') >= 1, 'the failure seen');
+  const s = await until(t, exp, (s) => apiUp(s) === 0 && apiErrors(s, 'server_error') >= 1, 'the failure seen');
   t.equal(gpu0(s).pod_uid, 'uid-trainer', 'the last labels are kept while the API fails (within --kubernetes-api-stale-after)');
   api.setBehaviour({ failStatus: 403 });
-  s = await until(t, exp, (s) => apiErrors(s, 'forbidden') >= 1, 'RBAC refusal counted as forbidden');
+  await until(t, exp, (s) => apiErrors(s, 'forbidden') >= 1, 'RBAC refusal counted as forbidden');
   api.setBehaviour({});
-  s = await until(t, exp, (s) => apiUp(s) === 1, 'recovered');
+  await until(t, exp, (s) => apiUp(s) === 1, 'recovered');
   // 410 Gone: the history the watch resumes from is compacted; the informer lists again
   const lists = api.requests.list;
   api.compact();
   api.endWatches();
   api.setPod(apiPod('trainer-7d9f8-aaaaa', { uid: 'uid-trainer', labels: { app: 'after-gone', 'pod-template-hash': '7d9f8' } }));
-  s = await until(t, exp, (s) => gpu0(s).app === 'after-gone' && apiErrors(s, 'gone') >= 1, 'a re-list after 410 Gone');
+  await until(t, exp, (s) => gpu0(s).app === 'after-gone' && apiErrors(s, 'gone') >= 1, 'a re-list after 410 Gone');
   t.ok(api.requests.list > lists, 'listed again');
   // slow answers: the scrapes do not wait for the API
   api.setBehaviour({ delayMs: 3000 });
@@ -123,8 +123,8 @@ t.test('API failures (500, 403), 410 Gone, slow answers and a restart: GPU serie
   t.ok(r.ms < 2500, `a scrape while the API is slow takes ${r.ms.toFixed(0)} ms (it never waits for the API)`);
   api.setBehaviour({});
   await api.restart({ downMs: 1500 });
-  s = await until(t, exp, (s) => apiErrors(s, 'unreachable') >= 1 || apiUp(s) === 1, 'the restart seen or ridden over');
-  s = await until(t, exp, (s) => apiUp(s) === 1 && gpu0(s).pod_uid === 'uid-trainer', 'up again after the restart');
+  await until(t, exp, (s) => apiErrors(s, 'unreachable') >= 1 || apiUp(s) === 1, 'the restart seen or ridden over');
+  await until(t, exp, (s) => apiUp(s) === 1 && gpu0(s).pod_uid === 'uid-trainer', 'up again after the restart');
 });
 
 t.test('past --kubernetes-api-stale-after the API labels are left out; pod, namespace and container stay', async (t) => {
@@ -149,11 +149,11 @@ t.test('an oversized list and a malformed watch are refused and counted; the ser
   await until(t, exp, (s) => gpu0(s).pod_uid !== undefined, 'joined');
   api.setBehaviour({ garbageWatch: true });
   api.endWatches();
-  let s = await until(t, exp, (s) => apiErrors(s, 'malformed') >= 1, 'malformed watch event counted');
+  await until(t, exp, (s) => apiErrors(s, 'malformed') >= 1, 'malformed watch event counted');
   api.setBehaviour({ padListBytes: 9 * 1024 * 1024 });
   api.compact();
   api.endWatches();
-  s = await until(t, exp, (s) => apiErrors(s, 'too_large') >= 1, 'oversized list refused (8 MiB per answer)');
+  const s = await until(t, exp, (s) => apiErrors(s, 'too_large') >= 1, 'oversized list refused (8 MiB per answer)');
   t.equal(gpu0(s).pod_uid, 'uid-trainer', 'the last labels are kept');
   api.setBehaviour({});
   await until(t, exp, (s) => apiUp(s) === 1, 'recovered');
