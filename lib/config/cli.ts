@@ -102,9 +102,8 @@ function kubernetesApiConfig(
     if (!m || !K8S_NAME.test(m[1]!) || !K8S_NAME.test(m[2]!)) {
       throw new ConfigError(`${cm.label}: "${cm.value}" is not <namespace>:<name> of a ConfigMap (lower-case letters, digits, '-' and '.')`);
     }
-    if (collectorsGiven) {
-      throw new ConfigError(`${cm.label} and --collectors both name the counters; give one of them`);
-    }
+    // as in dcgm-exporter, the ConfigMap wins over a counters file (charts pass -f by default)
+    if (collectorsGiven) warnings.push(`--collectors is not used: ${cm.label} names the counters (the ConfigMap wins, as in dcgm-exporter)`);
     configMap = { namespace: m[1]!, name: m[2]! };
   }
   const podFeatures = podLabels || podUid || workload || draResourceSlices;

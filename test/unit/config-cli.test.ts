@@ -251,7 +251,8 @@ t.test('Kubernetes API options: pod labels need an allowlist and -k, -m is <name
   t.throws(() => run(['-k', '--kubernetes-dra-resourceslices'], env), { message: /fallback of --kubernetes-enable-dra/, exitCode: 2 });
   t.throws(() => run(['-m', 'counters']), { message: /^--configmap-data: "counters" is not <namespace>:<name> of a ConfigMap/, exitCode: 2 });
   t.throws(() => run(['-m', 'NS:x']), { message: /is not <namespace>:<name>/ });
-  t.throws(() => run(['-m', 'a:b', '-f', '/etc/x.csv']), { message: /^--configmap-data and --collectors both name the counters/, exitCode: 2 });
+  t.same(run(['-m', 'a:b', '-f', '/etc/x.csv']).warnings, ['--collectors is not used: --configmap-data names the counters (the ConfigMap wins, as in dcgm-exporter)'],
+    'with -f too, the ConfigMap wins (dcgm-exporter\'s precedence; charts pass -f by default), and a warning says so');
   t.equal(run(['-m', 'none']).config.kubernetesApi.configMap, null, '-m none is off (dcgm-exporter\'s default text)');
   t.same(run(['--kubernetes-pod-label-allowlist-regex', 'app']).warnings, ['--kubernetes-pod-label-allowlist-regex has no effect without --kubernetes-enable-pod-labels']);
 });
