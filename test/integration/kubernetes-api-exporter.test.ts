@@ -36,6 +36,7 @@ async function setup(t: Test, opts: { apiPods?: SimApiPod[]; args?: string[]; ap
     scenario: NVML,
     args: ['-c', '200', '-k', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200',
       '--kubernetes-api-kubeconfig', kubeconfig, ...LABEL_ARGS, ...(opts.args ?? [])],
+    startLimitMs: 60000,
   });
   t.teardown(async () => {
     await exp.stop();

@@ -94,7 +94,7 @@ async function cmSetup(t: Test, data: Record<string, string> | null): Promise<{ 
     cleanup();
   });
   if (!data) return { exp: null as unknown as RunningExporter, api, kubeconfig };
-  const exp = await startExporter({ scenario: nvml([]), args: ['-c', '200', '-m', 'gpu:counters', '--kubernetes-api-kubeconfig', kubeconfig] });
+  const exp = await startExporter({ scenario: nvml([]), args: ['-c', '200', '-m', 'gpu:counters', '--kubernetes-api-kubeconfig', kubeconfig], startLimitMs: 60000 });
   t.teardown(() => exp.stop());
   return { exp, api, kubeconfig };
 }
