@@ -83,6 +83,37 @@ t.test('DRA GPUs and MIG devices get their pods with no API server, MIG devices 
     'before it existed, the device was reported once as unmatched');
 });
 
+t.test('DRA device names of another shape resolve through the ResourceSlice watch (--kubernetes-dra-resourceslices)', async (t) => {
+  const { dir, socket, cleanup } = socketDir();
+  const kubelet = await startSimKubelet(socket, { pods: [claimPod('custom', 'custom-claim', 'accelerator-x')] });
+  const api = await startSimApiServer({ bookmarkMs: 200 });
+  const exp = await startExporter({
+    scenario: nvml([GI1]),
+    args: ['-c', '200', '-k', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', '--kubernetes-enable-dra',
+      '--kubernetes-dra-resourceslices', '--kubernetes-api-kubeconfig', api.writeKubeconfig(join(dir, 'kubeconfig.yaml'))],
+    startLimitMs: 60000,
+  });
+  t.teardown(async () => {
+    await exp.stop();
+    await kubelet.stop();
+    await api.stop();
+    cleanup();
+  });
+  let s = (await scrape(exp.url)).samples;
+  t.same(samplesOf(s, 'DCGM_FI_DEV_GPU_TEMP', { gpu: '2' }).map((x) => x.labels.pod), [undefined], 'no slice yet: unattributed');
+  // the driver publishes its slice: the device's uuid attribute names GPU 2
+  api.setResourceSlice({ name: 'test-node-gpu.nvidia.com-0', nodeName: 'test-node', driver: 'gpu.nvidia.com', pool: 'test-node', devices: { 'accelerator-x': { type: 'gpu', uuid: GPU2 } } });
+  api.setResourceSlice({ name: 'other-node-slice', nodeName: 'other-node', driver: 'gpu.nvidia.com', pool: 'other-node', devices: { 'accelerator-x': { type: 'gpu', uuid: GPU0 } } });
+  s = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return samplesOf(r.samples, 'DCGM_FI_DEV_GPU_TEMP', { gpu: '2' })[0]?.labels.pod === 'custom' ? r.samples : undefined;
+  }, 'attributed through the slice', 20000, 100);
+  const l = samplesOf(s, 'DCGM_FI_DEV_GPU_TEMP', { gpu: '2' })[0]!.labels;
+  t.same([l.dra_device_name, l.dra_claim_name, l.dra_pool_name], ['accelerator-x', 'custom-claim', 'test-node']);
+  t.same(samplesOf(s, 'DCGM_FI_DEV_GPU_TEMP', { gpu: '0' }).map((x) => x.labels.pod), [undefined], 'another node\'s slice is not watched');
+  t.equal(valueOf(s, 'nvml_exporter_kubernetes_api_up', { watch: 'resourceslices' }), 1);
+});
+
 const CSV = (...names: string[]) => names.map((n) => `${n}, gauge, ${n} help.`).join('\n') + '\n';
 
 async function cmSetup(t: Test, data: Record<string, string> | null): Promise<{ exp: RunningExporter; api: Awaited<ReturnType<typeof startSimApiServer>>; kubeconfig: string }> {
