@@ -62,6 +62,7 @@ export class Informer<T extends KubeObject> extends EventEmitter {
   private lastContactMs: number | null = null;
   private lastError: ApiWatchStatus['lastError'] = null;
   private lastReason: string | null = null;
+  private lastWatchOpen = 0;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -81,6 +82,10 @@ export class Informer<T extends KubeObject> extends EventEmitter {
     const conn = this.opts.connection;
     const watch = {
       watch: async (path: string, query: Record<string, string | undefined>, cb: (phase: string, obj: T, raw: unknown) => void, done: (err: unknown) => void) => {
+        // a server that ends every watch at once would have us re-open in a loop: at most one per second
+        const wait = this.lastWatchOpen + 1000 - this.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.lastWatchOpen = this.now();
         const q: Record<string, string> = {};
         for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q[k] = String(v);
         return conn.watch(path, q, (type, object) => this.onWatchEvent(type, object, cb), (err) => done(this.fromWatchEnd(err)));
