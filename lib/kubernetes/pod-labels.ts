@@ -64,7 +64,13 @@ export class PodLabelJoin {
     /** whether the view's metadata may still be used (the API is up, or down for less than the stale bound) */
     private readonly fresh: () => boolean,
   ) {
-    this.patterns = (opts.allowlist ?? []).map((p) => RE2JS.compile(p));
+    this.patterns = (opts.allowlist ?? []).map((p) => {
+      try {
+        return RE2JS.compile(p);
+      } catch (err) {
+        throw new Error(`--kubernetes-pod-label-allowlist-regex: "${p}" is not a regular expression RE2 accepts (${(err as Error).message}); fix or remove it`, { cause: err });
+      }
+    });
   }
 
   private allowed(key: string): boolean {

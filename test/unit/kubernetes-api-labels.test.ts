@@ -134,6 +134,32 @@ t.test('the join: allowlist, sanitising, collisions, de-duplication, the cap, po
   t.equal(out.length - 4, MAX_POD_LABELS, `at most ${MAX_POD_LABELS} pod labels`);
   t.ok(j.droppedLabels > 0);
   t.equal(j.join(MAP), j.join(MAP), 'the same map back while nothing moved');
+  t.throws(() => new PodLabelJoin({ podLabels: true, allowlist: ['(a'], podUid: false, workload: false }, view([]), () => true),
+    /^--kubernetes-pod-label-allowlist-regex: "\(a" is not a regular expression RE2 accepts/);
+  t.throws(() => new PodLabelJoin({ podLabels: true, allowlist: ['(a)\\1'], podUid: false, workload: false }, view([]), () => true),
+    /is not a regular expression RE2 accepts/, 'a backreference (not linear-time) is refused');
   const stale = new PodLabelJoin({ podLabels: true, allowlist: ['.*'], podUid: true, workload: false }, view([meta({ a: 'b' })]), () => false);
   t.equal(stale.join(MAP), MAP, 'metadata too old: the map as it is (pod, namespace, container only)');
+});
+
+t.test('the default footprint: @kubernetes/client-node and the API modules are only imported dynamically (when an option is on)', async (t) => {
+  const { readFileSync, readdirSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { packageRoot } = await import('../../lib/package-root.js');
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? (n === 'gen' ? [] : files(p)) : p.endsWith('.ts') ? [p] : [];
+  });
+  const root = packageRoot();
+  const offenders: string[] = [];
+  for (const f of [...files(join(root, 'lib')), ...files(join(root, 'bin'))]) {
+    if (f.includes('/lib/kubernetes/api/')) continue; // inside the API part, which itself loads only on demand
+    for (const m of readFileSync(f, 'utf8').matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)) {
+      if (m[1] === '@kubernetes/client-node' || m[1]!.includes('kubernetes/api/')) offenders.push(`${f}: ${m[0]}`);
+    }
+  }
+  t.same(offenders, [], 'no static import outside lib/kubernetes/api/');
+  const api = files(join(root, 'lib/kubernetes/api'));
+  const staticClient = api.filter((f) => /^import\s+(?!type\b)[^;]*from\s+'@kubernetes\/client-node'/m.test(readFileSync(f, 'utf8')));
+  t.same(staticClient, [], 'inside it, the client is loaded with import() on first use');
 });
