@@ -11,6 +11,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { migScenario, demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
 import { Nvml } from '../lib/nvml/index.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
+import { startSimApiServer } from '../lib/kubernetes/sim-api-server.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
 import { updateBenchmarks, repoRoot } from './report.js';
 
@@ -39,6 +40,17 @@ interface Case {
   name: string;
   scenario: Scenario;
   pods: boolean;
+  /** this many pods share the GPUs (time-slicing replicas, one series per pod with --kubernetes-virtual-gpus) */
+  sharedPods?: number;
+  /** the Kubernetes API features on (pod labels with an allowlist, UID, workload), from a simulated API server */
+  api?: boolean;
+}
+
+/** 20 labels per pod, 10 of which the allowlist `^label-0` keeps, and a Deployment's pod-template-hash. */
+function benchPodLabels(i: number): Record<string, string> {
+  const l: Record<string, string> = { 'pod-template-hash': '5f7c9d8b6' };
+  for (let k = 0; k < 20; k++) l[`label-${String(k).padStart(2, '0')}`] = `value-${k}-${i % 7}`;
+  return l;
 }
 
 function procStat(pid: number): { cpuS: number; rssMB: number } {
@@ -109,6 +121,7 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   const port = await freePort();
   const args = ['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '1000', '--enable-exporter-metrics'];
   let kubelet: Awaited<ReturnType<typeof startSimKubelet>> | null = null;
+  let apiServer: Awaited<ReturnType<typeof startSimApiServer>> | null = null;
   let podCount = 0;
   if (c.pods) {
     const sock = join(dir, 'kubelet.sock');
@@ -119,24 +132,37 @@ async function runCase(c: Case): Promise<Record<string, string>> {
     const sweep = await nvml.sweep();
     await nvml.close();
     const uuids = sweep.devices.flatMap((d) => (d.mig.length ? d.mig.map((m) => m.uuid) : [d.uuid]));
-    podCount = uuids.length;
+    podCount = c.sharedPods ?? uuids.length;
+    // shared: pod i holds replica i / GPUs of GPU i % GPUs (time-slicing)
+    const idOf = (i: number) => (c.sharedPods ? `${uuids[i % uuids.length]}::${Math.floor(i / uuids.length)}` : uuids[i]!);
     kubelet = await startSimKubelet(sock, {
-      pods: uuids.map((u, i) => ({
+      pods: Array.from({ length: podCount }, (_, i) => ({
         namespace: 'bench',
         name: `inference-${i}`,
-        containers: [{ name: 'server', devices: [{ resource: u.startsWith('MIG-') ? 'nvidia.com/mig-1g.10gb' : 'nvidia.com/gpu', ids: [u] }] }],
+        containers: [{ name: 'server', devices: [{ resource: idOf(i).startsWith('MIG-') ? 'nvidia.com/mig-1g.10gb' : 'nvidia.com/gpu', ids: [idOf(i)] }] }],
       })),
     });
     args.push('-k', '--pod-resources-kubelet-socket', sock);
+    if (c.sharedPods) args.push('--kubernetes-virtual-gpus');
+    if (c.api) {
+      apiServer = await startSimApiServer({
+        pods: Array.from({ length: podCount }, (_, i) => ({
+          namespace: 'bench', name: `inference-${i}`, nodeName: 'bench-node', labels: benchPodLabels(i),
+          owner: { kind: 'ReplicaSet', name: 'inference-5f7c9d8b6' }, containers: [{ name: 'server' }],
+        })),
+      });
+      args.push('--kubernetes-api-kubeconfig', apiServer.writeKubeconfig(join(dir, 'kubeconfig.yaml')), '--kubernetes-enable-pod-labels',
+        '--kubernetes-pod-label-allowlist-regex', '^label-0', '--kubernetes-enable-pod-uid', '--kubernetes-enable-workload-label');
+    }
   }
-  const exp = startExporter(args, { NVML_SIM_SCENARIO: scenarioPath });
+  const exp = startExporter(args, { NVML_SIM_SCENARIO: scenarioPath, NODE_NAME: 'bench-node' });
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitHttp(url);
   await new Promise((r) => setTimeout(r, 3000)); // a few sweeps and a pod refresh
   const page = await (await fetch(url)).text();
   const series = page.split('\n').filter((l) => l && !l.startsWith('#')).length;
   if (c.pods) {
-    const attributed = new Set([...page.matchAll(/pod="(inference-\d+)"/g)].map((m) => m[1])).size;
+    const attributed = new Set([...page.matchAll(c.api ? /label_09="[^"]*",.*pod="(inference-\d+)"/g : /pod="(inference-\d+)"/g)].map((m) => m[1])).size;
     if (attributed !== podCount) {
       exp.kill('SIGKILL');
       kubelet?.stop();
@@ -185,6 +211,7 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   await stop(exp);
   await stop(st);
   await kubelet?.stop();
+  await apiServer?.stop();
   rmSync(dir, { recursive: true, force: true });
 
   const out = {
@@ -213,6 +240,9 @@ const cases: Case[] = [
   { name: '8 GPUs', scenario: demoScenario(8), pods: false },
   { name: '8 GPUs x 7 MIG', scenario: migScenario(8, 7), pods: false },
   { name: '8 GPUs x 7 MIG, 56 pods', scenario: migScenario(8, 7), pods: true },
+  // the Kubernetes API features (BENCH_CASES=4,5): 100 pods time-sliced on 8 GPUs, 20 labels each, 10 allowed
+  { name: '8 GPUs, 100 pods, API labels on', scenario: demoScenario(8), pods: true, sharedPods: 100, api: true },
+  { name: '8 GPUs, 100 pods, API labels off', scenario: demoScenario(8), pods: true, sharedPods: 100 },
 ];
 
 // BENCH_CASES=3 (or 1,3): only those cases, printed and not written to BENCHMARKS.md.

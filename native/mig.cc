@@ -100,16 +100,26 @@ Sweeper::Profile Sweeper::MigProfile(nvmlDevice_t parent, const MigSample &m, bo
     if (rc == NVML_SUCCESS) rc = a_.gpuInstanceGetInfo(gi, &info);
     unsigned slices = 0;
     unsigned long long memMB = 0;
+    const bool haveInfo = rc == NVML_SUCCESS;
     if (rc == NVML_SUCCESS) rc = ProfileById(a_, parent, info.profileId, slices, memMB);
     if (rc == NVML_SUCCESS && slices > 0) {
-      return {std::to_string(slices) + "g." + std::to_string((memMB + 1023) / 1024) + "gb", "gpuInstance"};
+      return {std::to_string(slices) + "g." + std::to_string((memMB + 1023) / 1024) + "gb", "gpuInstance",
+              static_cast<long long>(info.profileId), static_cast<long long>(info.placement.start)};
+    }
+    if (haveInfo) {
+      // the profile's size is unknown, but the instance's id and placement are: the name gives the label
+      keep = rc == NVML_ERROR_FUNCTION_NOT_FOUND || rc == NVML_ERROR_NO_PERMISSION || rc == NVML_ERROR_NOT_SUPPORTED ||
+             rc == NVML_ERROR_NOT_FOUND || rc == NVML_ERROR_INVALID_ARGUMENT || rc == NVML_SUCCESS;
+      std::string fromName = ProfileFromName(m.name);
+      return {fromName, fromName.empty() ? "" : "name", static_cast<long long>(info.profileId),
+              static_cast<long long>(info.placement.start)};
     }
   }
   // Absent calls, or not permitted (they can need a privileged caller): the name, parsed.
   keep = rc == NVML_ERROR_FUNCTION_NOT_FOUND || rc == NVML_ERROR_NO_PERMISSION || rc == NVML_ERROR_NOT_SUPPORTED ||
          rc == NVML_ERROR_NOT_FOUND || rc == NVML_SUCCESS;
   std::string fromName = ProfileFromName(m.name);
-  return {fromName, fromName.empty() ? "" : "name"};
+  return {fromName, fromName.empty() ? "" : "name", -1, -1};
 }
 
 void Sweeper::ReadMig(nvmlDevice_t h, GpuSample &g, int &lost) {
@@ -143,6 +153,8 @@ void Sweeper::ReadMig(nvmlDevice_t h, GpuSample &g, int &lost) {
     if (keep) seenProfiles_[key] = p;  // becomes the cache when the sweep ends (Run)
     ms.profile = p.name;
     ms.profileSource = p.source;
+    ms.giProfileId = p.profileId;
+    ms.giPlacementStart = p.placementStart;
     int migLost = 0;
     Dev d{m, ms.r, migLost};
     Utilization(a_, d);

@@ -56,6 +56,8 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
       out.nums.push_back(m.slot);
       out.nums.push_back(static_cast<double>(m.gpuInstanceId));
       out.nums.push_back(static_cast<double>(m.computeInstanceId));
+      out.nums.push_back(static_cast<double>(m.giProfileId));
+      out.nums.push_back(static_cast<double>(m.giPlacementStart));
       PackReadings(m.r, out.nums);
       ids.push_back(m.uuid);
       ids.push_back(m.profile);

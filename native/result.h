@@ -29,7 +29,7 @@ struct XidData {
 //   per GPU:  index, minor (-1 = null), migMode (-1 = null, 0, 1), lostCode, hasSerial, migCount,
 //             value[R_COUNT], status[R_COUNT]
 //     per MIG device: slot, gpuInstanceId (-1 = null), computeInstanceId (-1 = null),
-//             value[R_COUNT], status[R_COUNT]
+//             giProfileId (-1 = null), giPlacementStart (-1 = null), value[R_COUNT], status[R_COUNT]
 // status: -1 not read, 0 success (the value is valid), otherwise the NVML return code.
 // PackedSweep::ids, when the identity changed: driverVersion, nvmlVersion, then per GPU uuid,
 // name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc, inforomPower, brand ("" =
@@ -41,7 +41,7 @@ struct XidData {
 //   code), metric count m, then m × (metric id, value as NVML computed it, NVML code).
 constexpr int kPackedHeader = 4;
 constexpr int kPackedGpuHeader = 6;
-constexpr int kPackedMigHeader = 3;
+constexpr int kPackedMigHeader = 5;
 
 struct PackedSweep {
   int errorCode = 0;

@@ -44,6 +44,9 @@ struct MigSample {
   // "" (neither)
   std::string profileSource;
   long long gpuInstanceId = -1, computeInstanceId = -1;  // -1 = not readable
+  // the GPU instance's profile id and placement start (nvmlGpuInstanceGetInfo): what NVIDIA's DRA
+  // driver names MIG devices by; -1 = not readable
+  long long giProfileId = -1, giPlacementStart = -1;
   ReadingSet r;
   nvmlDevice_t handle = nullptr;  // this sweep's handle (compute-instance GPM samples)
 };
@@ -90,6 +93,7 @@ class Sweeper {
   };
   struct Profile {
     std::string name, source;
+    long long profileId = -1, placementStart = -1;  // -1 = not readable
   };
   void ReadIdentity(nvmlDevice_t h, GpuSample &g, int &lost);
   void ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost);

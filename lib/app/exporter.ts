@@ -30,6 +30,9 @@ import type { ChangeSignal } from '../scaler/node-local.js';
 import { packageVersion } from '../package-root.js';
 import type { Logger } from '../logger.js';
 import { prepareSimulation, type Simulation } from './simulation.js';
+import type { NodeApi } from '../kubernetes/api/node-api.js';
+import type { Informer } from '../kubernetes/api/informer.js';
+import type { TrimmedConfigMap } from '../kubernetes/api/watched-objects.js';
 
 export interface StartOptions {
   logger: Logger;
@@ -91,8 +94,33 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     cleanups.push(() => sim?.remove());
   }
 
+  // The Kubernetes API (loaded only when an option needs it): pod labels, UID, workload, -m, ResourceSlices.
+  const k = config.kubernetesApi;
+  let nodeApi: NodeApi | null = null;
+  if (k.podLabels || k.podUid || k.workload || k.configMap || k.draResourceSlices) {
+    const { openNodeApi } = await import('../kubernetes/api/node-api.js');
+    let kubeconfig = k.kubeconfig;
+    if (sim && !kubeconfig) {
+      kubeconfig = await sim.startApiServer(nodeHostname(config), k.configMap);
+      cleanups.push(() => sim?.stopApiServer());
+    }
+    try {
+      nodeApi = await openNodeApi({
+        nodeName: k.nodeName || nodeHostname(config), kubeconfig, configMap: k.configMap, resourceSlices: k.draResourceSlices,
+        podLabels: k.podLabels, allowlist: k.podLabelAllowlist, podUid: k.podUid, workload: k.workload,
+        staleAfterMs: k.staleAfterMs, logger: log,
+      });
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    const n = nodeApi;
+    cleanups.unshift(() => n.stop());
+  }
+  aborted();
+
   // The counters file first: a bad file is a configuration error (exit 2) whether or not NVML opens.
-  let selection = await loadSelection(config, log);
+  const countersSource = nodeApi?.configMap ? await firstConfigMap(nodeApi.configMap, k.configMap!, log) : null;
+  let selection = await loadSelection(config, log, countersSource?.text() ?? null);
   aborted();
   // --web-config-file: read and checked before anything opens (a bad one is exit 2, never plain HTTP)
   const web = await loadWeb(config, log);
@@ -117,6 +145,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   });
   const reloads = new EventEmitter();
   const hostname = config.hostname || osHostname();
+  nodeApi?.start();
   const renderer = new GpuPageRenderer({
     hostname,
     replaceBlanksInModelName: config.replaceBlanksInModelName,
@@ -133,7 +162,10 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   const socketPath = sim?.kubeletSocket ?? config.podResourcesSocket;
   if (config.kubernetes) {
     const { PodAttributor } = await import('../kubernetes/attribution.js'); // gRPC: loaded only with -k
+    const slices = nodeApi?.slices ?? null;
     attributor = new PodAttributor({
+      dra: k.dra ? (slices ? { resolveSlice: (d, p, n) => slices.resolve(d, p, n) } : {}) : undefined,
+      matchGeneration: slices ? () => slices.generation() : undefined,
       getSweep: () => collector.current()?.sweep ?? null,
       socketPath,
       refreshIntervalMs: config.podResourcesIntervalMs,
@@ -148,6 +180,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   const self = createSelfMetrics({
     collector,
     podResources: attributor ?? undefined,
+    kubernetesApi: nodeApi ?? undefined,
     reloads,
     renderSeconds: () => renderer.lastRenderSeconds,
     build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: () => collector.current()?.sweep.driverVersion ?? '' },
@@ -178,25 +211,29 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     cleanups.unshift(() => a.stop());
   }
 
-  const pods = (): PodMap | null => attributor?.current() ?? null;
+  const api = nodeApi;
+  const pods = api ? (): PodMap | null => api.join(attributor?.current() ?? null) : (): PodMap | null => attributor?.current() ?? null;
   const renderGpuText = (): string => {
     const snap = collector.current();
     return snap ? renderer.render(snap, selection, pods()) : '';
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
+  const counterSourceName = k.configMap ? `ConfigMap ${k.configMap.namespace}/${k.configMap.name}` : config.collectors ?? 'built-in default';
   const reload = async (): Promise<boolean> => {
     try {
-      selection = await loadSelection(config, log);
+      selection = await loadSelection(config, log, countersSource ? countersSource.text() : null);
       reloads.emit('reload', true);
-      log.info('counters reloaded', { file: config.collectors ?? 'built-in default' });
+      log.info('counters reloaded', { file: counterSourceName });
       return true;
     } catch (err) {
       reloads.emit('reload', false);
-      log.error('counters reload failed: keeping the previous selection', { error: (err as Error).message });
+      log.error('counters reload failed: keeping the previous selection', { file: counterSourceName, error: (err as Error).message });
       return false;
     }
   };
+  // -m: a change of the ConfigMap applies like a SIGHUP reload; a bad one keeps the previous selection
+  countersSource?.onChange(() => void reload());
 
   let app: FastifyInstance | null = null;
   let boundAddress: string | null = null;
@@ -329,14 +366,65 @@ async function loadWeb(config: Config, log: Logger): Promise<ServerOptions['web'
   });
 }
 
-async function loadSelection(config: Config, log: Logger): Promise<FieldSelection> {
+async function loadSelection(config: Config, log: Logger, configMapText: string | null): Promise<FieldSelection> {
   const sink = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
+  const cm = config.kubernetesApi.configMap;
+  if (cm) {
+    const label = `ConfigMap ${cm.namespace}/${cm.name} key metrics`;
+    if (configMapText === null) throw new ConfigError(`-m ${cm.namespace}:${cm.name}: the ConfigMap has no key "metrics" (the counters CSV); add it`);
+    const sel = parseCounters(configMapText, label, sink);
+    return config.namingTransition ? withTransition(sel, config.namingTransition) : sel;
+  }
   const sel = config.collectors
     ? await loadCounters(config.collectors, sink)
     : config.countersInline !== null
       ? parseCounters(config.countersInline, '--config-file metrics.fields', sink)
       : loadDefaultCounters(sink, config.namingProfile);
   return config.namingTransition ? withTransition(sel, config.namingTransition) : sel;
+}
+
+/** The counters in a ConfigMap (-m): its `metrics` key as last seen, and a hook for its changes. */
+interface CountersSource {
+  text(): string | null;
+  onChange(fn: () => void): void;
+}
+
+/**
+ * Waits for the first list of the -m ConfigMap (bounded by the connection's deadlines). A ConfigMap
+ * that cannot be read at start is a runtime failure (exit 1: it may appear, and a restart retries);
+ * serving the default counters instead would serve data the user did not ask for.
+ */
+async function firstConfigMap(inf: Informer<TrimmedConfigMap>, cm: { namespace: string; name: string }, log: Logger): Promise<CountersSource> {
+  await inf.start();
+  const obj = inf.get(cm.name, cm.namespace);
+  if (!obj) {
+    inf.stop();
+    const st = inf.status();
+    const why = st.lastError ? st.lastError.message : 'it does not exist';
+    throw new Error(`-m ${cm.namespace}:${cm.name}: the counters ConfigMap cannot be read through the Kubernetes API: ${why}`);
+  }
+  log.info('counters from a ConfigMap', { configmap: `${cm.namespace}/${cm.name}`, resourceVersion: obj.metadata.resourceVersion });
+  let last = obj.data.metrics ?? null;
+  return {
+    text: () => inf.get(cm.name, cm.namespace)?.data.metrics ?? last,
+    onChange(fn) {
+      inf.on('change', () => {
+        const now = inf.get(cm.name, cm.namespace);
+        if (!now) {
+          log.warn('the counters ConfigMap was deleted: keeping the current selection', { configmap: `${cm.namespace}/${cm.name}` });
+          return;
+        }
+        const text = now.data.metrics ?? null;
+        if (text === last) return;
+        last = text;
+        fn();
+      });
+    },
+  };
+}
+
+function nodeHostname(config: Config): string {
+  return config.hostname || osHostname();
 }
 
 /** The listening socket systemd passes (socket activation): fd 3, for this process only. */

@@ -2,7 +2,8 @@
 // simulated NVML reads it through NVML_SIM_SCENARIO) and, with -k, the socket of a simulated
 // kubelet whose pods hold those GPUs. The folder is named after the process, so a run that was
 // killed leaves a folder the next run recognises as stale (its process is gone) and removes.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { packageRoot } from '../package-root.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoScenario, simulatedLibraryPath, writeScenario } from '../nvml/simulation.js';
@@ -18,6 +19,13 @@ export interface Simulation {
   kubeletSocket: string | null;
   startKubelet(gpuUuids: string[]): Promise<void>;
   stopKubelet(): Promise<void>;
+  /**
+   * Starts a simulated Kubernetes API server holding the demo's pods (with labels and their
+   * Deployment) on `nodeName`, and the counters ConfigMap `configMap` (the built-in counters) when
+   * given; returns the path of a kubeconfig naming it.
+   */
+  startApiServer(nodeName: string, configMap: { namespace: string; name: string } | null): Promise<string>;
+  stopApiServer(): Promise<void>;
   /** removes the folder */
   remove(): void;
 }
@@ -65,6 +73,7 @@ export function prepareSimulation(gpus: number, podResourcesSocket: string | nul
   log.info('simulation: running on simulated GPUs', { gpus, library });
   const kubeletSocket = podResourcesSocket === DEFAULT_POD_RESOURCES_SOCKET ? join(dir, 'kubelet.sock') : null;
   let kubelet: { stop(): Promise<void> } | null = null;
+  let apiServer: { stop(): Promise<void> } | null = null;
   return {
     library,
     kubeletSocket,
@@ -78,6 +87,22 @@ export function prepareSimulation(gpus: number, podResourcesSocket: string | nul
     async stopKubelet() {
       await kubelet?.stop();
       kubelet = null;
+    },
+    async startApiServer(nodeName, configMap) {
+      const { startSimApiServer, demoApiPods } = await import('../kubernetes/sim-api-server.js');
+      const { demoPods } = await import('../kubernetes/sim-kubelet.js');
+      const names = demoPods(Array.from({ length: gpus }, (_, i) => `GPU-${i}`)).pods;
+      const configMaps = configMap
+        ? [{ ...configMap, data: { metrics: readFileSync(join(packageRoot(), 'etc', 'default-counters.csv'), 'utf8') } }]
+        : [];
+      const server = await startSimApiServer({ pods: demoApiPods(names, nodeName), configMaps });
+      apiServer = server;
+      log.info('simulation: a simulated Kubernetes API server serves the pods', { url: server.url, node: nodeName });
+      return server.writeKubeconfig(join(dir, 'kubeconfig.yaml'));
+    },
+    async stopApiServer() {
+      await apiServer?.stop();
+      apiServer = null;
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import { commaList, duration, nonEmpty, oneOf, positiveInt } from './values.js';
 import { readConfigFile } from './config-file.js';
 import { MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded } from '../fields/index.js';
 import { DEFAULT_GENERATION, GENERATIONS, GENERATION_DEFAULTS } from '../fields/generations.js';
-import type { CliResult, Config } from './types.js';
+import type { CliResult, Config, KubernetesApiConfig } from './types.js';
 
 export { ConfigError } from './errors.js';
 export type { CliResult, Config, ScalerConfig } from './types.js';
@@ -42,13 +42,85 @@ export function exporterHelp(): string {
     'Flags (--flag value or --flag=value; an env var applies when its flag is absent):',
     helpTable(EXPORTER_FLAGS),
     '',
-    'Environment: NODE_NAME sets the host label (default: the host name).',
+    'Environment: NODE_NAME sets the host label (default: the host name) and the node whose pods the Kubernetes API options watch.',
     '',
   ].join('\n');
 }
 
 export function versionText(): string {
   return `nvml-exporter ${packageVersion()} (node ${process.version})\n`;
+}
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function kubernetesApiConfig(
+  get: (name: string) => RawValue | undefined,
+  bool: (name: string) => boolean,
+  str: (name: string, fallback: string) => RawValue,
+  nodeName: string,
+  simulate: boolean,
+  collectorsGiven: boolean,
+  warnings: string[],
+): KubernetesApiConfig {
+  const podLabels = bool('kubernetes-enable-pod-labels');
+  const allowRaw = get('kubernetes-pod-label-allowlist-regex');
+  const allowText = allowRaw && allowRaw.value.trim() !== 'none' ? allowRaw.value.trim() : '';
+  let podLabelAllowlist: string[] | null = null;
+  if (allowText !== '') {
+    // compiled (and refused when RE2 cannot run it) where it is used, lib/kubernetes/pod-labels.ts:
+    // re2js loads only when pod labels are on
+    podLabelAllowlist = commaList(allowRaw!);
+  }
+  if (podLabels && !podLabelAllowlist) {
+    throw new ConfigError(
+      '--kubernetes-enable-pod-labels needs --kubernetes-pod-label-allowlist-regex (DCGM_EXPORTER_KUBERNETES_POD_LABEL_ALLOWLIST_REGEX): ' +
+        'every pod label would become a series label; give the keys to keep, e.g. "^app$,^team$" (or ".*" for all, capped at 16 per series)',
+    );
+  }
+  if (!podLabels && podLabelAllowlist) warnings.push(`${allowRaw!.label} has no effect without --kubernetes-enable-pod-labels`);
+  const dra = bool('kubernetes-enable-dra');
+  const draResourceSlices = bool('kubernetes-dra-resourceslices');
+  if (draResourceSlices && !dra) {
+    throw new ConfigError('--kubernetes-dra-resourceslices is the fallback of --kubernetes-enable-dra; turn that on too, or remove it');
+  }
+  const podUid = bool('kubernetes-enable-pod-uid');
+  const workload = bool('kubernetes-enable-workload-label');
+  const kubernetes = bool('kubernetes');
+  for (const [on, flag] of [[podLabels, '--kubernetes-enable-pod-labels'], [podUid, '--kubernetes-enable-pod-uid'],
+    [workload, '--kubernetes-enable-workload-label'], [dra, '--kubernetes-enable-dra']] as const) {
+    if (on && !kubernetes) throw new ConfigError(`${flag} labels the series of GPUs attributed to pods: it needs -k (--kubernetes); add -k or remove it`);
+  }
+  const cm = get('configmap-data');
+  let configMap: KubernetesApiConfig['configMap'] = null;
+  if (cm && cm.value.trim() !== '' && cm.value.trim() !== 'none') {
+    const m = /^([^:]+):([^:]+)$/.exec(cm.value.trim());
+    if (!m || !K8S_NAME.test(m[1]!) || !K8S_NAME.test(m[2]!)) {
+      throw new ConfigError(`${cm.label}: "${cm.value}" is not <namespace>:<name> of a ConfigMap (lower-case letters, digits, '-' and '.')`);
+    }
+    // as in dcgm-exporter, the ConfigMap wins over a counters file (charts pass -f by default)
+    if (collectorsGiven) warnings.push(`--collectors is not used: ${cm.label} names the counters (the ConfigMap wins, as in dcgm-exporter)`);
+    configMap = { namespace: m[1]!, name: m[2]! };
+  }
+  const podFeatures = podLabels || podUid || workload || draResourceSlices;
+  if (podFeatures && nodeName === '' && !simulate) {
+    throw new ConfigError(
+      'the pod labels, UID, workload and ResourceSlice options watch this node through the Kubernetes API: set NODE_NAME to the node name ' +
+        '(env NODE_NAME from the downward API, fieldRef spec.nodeName)',
+    );
+  }
+  const kc = get('kubernetes-api-kubeconfig');
+  return {
+    podLabels,
+    podLabelAllowlist,
+    podUid,
+    workload,
+    dra,
+    draResourceSlices,
+    configMap,
+    kubeconfig: kc && kc.value.trim() !== '' ? kc.value.trim() : null,
+    staleAfterMs: positiveInt(str('kubernetes-api-stale-after', '300000'), 'number of milliseconds'),
+    nodeName,
+  };
 }
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: CliOptions = {}): CliResult {
@@ -139,6 +211,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
     webConfigFile: webConfig && webConfig.value.trim() !== '' ? webConfig.value : null,
+    kubernetesApi: kubernetesApiConfig(get, bool, str, nodeName ?? '', simulate !== undefined, collectors !== undefined, parsed.warnings),
   };
   // One clock-event sample per sweep is kept per GPU for the window: bound it.
   if (clockEventSamplesNeeded(config.clockEventsCountWindowMs, config.collectIntervalMs) > MAX_CLOCK_EVENT_SAMPLES) {

@@ -62,6 +62,31 @@ export interface Config {
   sweepDeadlineMs: number;
   /** --web-config-file / DCGM_EXPORTER_WEB_CONFIG_FILE: the exporter-toolkit web config, null = plain HTTP */
   webConfigFile: string | null;
+  /** what the Kubernetes API adds to pod series (all off by default; any on loads the API client) */
+  kubernetesApi: KubernetesApiConfig;
+}
+
+export interface KubernetesApiConfig {
+  /** --kubernetes-enable-pod-labels: the pod's own labels the allowlist keeps */
+  podLabels: boolean;
+  /** --kubernetes-pod-label-allowlist-regex: RE2 patterns (unanchored, as Go's MatchString); null when not given */
+  podLabelAllowlist: string[] | null;
+  /** --kubernetes-enable-pod-uid */
+  podUid: boolean;
+  /** --kubernetes-enable-workload-label */
+  workload: boolean;
+  /** --kubernetes-enable-dra: PodResources dynamic_resources matched through NVML (no API needed) */
+  dra: boolean;
+  /** --kubernetes-dra-resourceslices: the ResourceSlice watch for device names of another shape */
+  draResourceSlices: boolean;
+  /** -m / DCGM_EXPORTER_CONFIGMAP_DATA: the ConfigMap whose key `metrics` holds the counters */
+  configMap: { namespace: string; name: string } | null;
+  /** --kubernetes-api-kubeconfig: null = in-cluster configuration */
+  kubeconfig: string | null;
+  /** how long the last pod metadata outlives API failures */
+  staleAfterMs: number;
+  /** NODE_NAME: the node whose pods are watched (empty when unset) */
+  nodeName: string;
 }
 
 /** `nvml-exporter scaler` options, validated and parsed. */

@@ -43,3 +43,16 @@ export interface PodMetadataView {
   /** ms since epoch of the last successful list or watch event; null before the first list */
   readonly syncedAt: number | null;
 }
+
+/**
+ * The health of one watch over the API server (pods, a ConfigMap, ResourceSlices), as the
+ * self-metrics read it: `nvml_exporter_kubernetes_api_up`, `…_errors_total{reason}`, `…_cache_age_seconds`.
+ */
+export interface KubernetesApiStatus {
+  /** the last list succeeded and the watch has not failed since */
+  up: boolean;
+  /** failures since start, by reason (`unreachable`, `timeout`, `forbidden`, `gone`, `too_large`, `malformed`, `server_error`, …) */
+  errorsByReason: Readonly<Record<string, number>>;
+  /** ms since epoch of the last successful list or watch event (bookmarks included); null before the first list */
+  lastContactMs: number | null;
+}

@@ -12,6 +12,12 @@ export interface PodAttribution {
   vgpu?: string;
   /** the kubelet resource name the device came from, e.g. `nvidia.com/gpu` */
   resourceName?: string;
+  /**
+   * More labels for this pod's series, as (name, value) pairs with valid, distinct label names:
+   * DRA's `dra_*`, and what the Kubernetes API adds (`pod_uid`, the workload, allowed pod labels).
+   * The renderer writes them with the other pod attributes, sorted by name.
+   */
+  labels?: readonly (readonly [string, string])[];
 }
 
 /** The pod map: the last good kubelet answer joined with the GPUs of a sweep. Immutable. */

@@ -13,6 +13,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { CollectorStatus } from '../collect/types.js';
 import type { SweepOutcome } from '../collect/collector.js';
 import type { PodResourcesStatus } from '../contract/pods.js';
+import type { KubernetesApiStatus } from '../contract/pod-metadata.js';
 
 export interface BuildInfo {
   version: string;
@@ -32,6 +33,8 @@ export interface SelfMetricsSources {
   collector: { status(): CollectorStatus } & Events<{ sweep: SweepOutcome }>;
   /** absent: pod attribution is off (no podresources metrics) */
   podResources?: { status(): PodResourcesStatus } & Events<{ refresh: { ok: boolean; reason?: string }; malformed: number; unmatched: number }>;
+  /** absent: no Kubernetes API watch (no pod labels, UID, workload, -m or ResourceSlices) */
+  kubernetesApi?: { statuses(): Record<string, KubernetesApiStatus>; droppedPodLabels(): number };
   /** counters-file reloads: 'reload' with whether it succeeded */
   reloads: Events<{ reload: boolean }>;
   /** seconds the last render of the GPU families took (the pod join included); null before the first */
@@ -142,6 +145,50 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
   let cachedEvents = -1;
   const lastValues: unknown[] = reads.map(() => undefined);
   let cachedText: string | null = null;
+  const api = src.kubernetesApi;
+  if (api) {
+    let sts: Record<string, KubernetesApiStatus> | null = null;
+    const statuses = () => (sts ??= api.statuses());
+    reads.push(() => {
+      sts = null;
+      const all = statuses();
+      let k = '';
+      for (const [w, x] of Object.entries(all)) {
+        k += `${w}:${x.up}:${x.lastContactMs === null ? '-' : Math.floor((now() - x.lastContactMs) / 1000)}:${JSON.stringify(x.errorsByReason)};`;
+      }
+      return k;
+    });
+    new Gauge({
+      name: 'nvml_exporter_kubernetes_api_up', help: 'Whether the Kubernetes API watch is listed and watching (1) or failing (0), by watch.',
+      labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        for (const [w, x] of Object.entries(statuses())) this.set({ watch: w }, x.up ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'nvml_exporter_kubernetes_api_errors_total', help: 'Kubernetes API list and watch failures, by watch and reason.',
+      labelNames: ['watch', 'reason'], registers,
+      collect() {
+        this.reset();
+        for (const [w, x] of Object.entries(statuses())) for (const [reason, n] of Object.entries(x.errorsByReason)) this.inc({ watch: w, reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'nvml_exporter_kubernetes_api_cache_age_seconds',
+      help: 'Time since the last successful list or watch event (bookmarks included) of the Kubernetes API watch, in whole seconds, by watch.',
+      labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        for (const [w, x] of Object.entries(statuses())) {
+          if (x.lastContactMs !== null) this.set({ watch: w }, Math.max(0, Math.floor((now() - x.lastContactMs) / 1000)));
+        }
+      },
+    });
+    gauge('nvml_exporter_kubernetes_pod_labels_dropped', 'Pod labels left out since start: past the cap of 16 per series, or colliding with a label of ours.',
+      () => api.droppedPodLabels());
+  }
+
   return {
     registry,
     async render() {

@@ -54,6 +54,9 @@ function podPairs(a: PodAttribution, opts: SeriesOptions, withVgpu: boolean): Pa
     ? [['container_name', a.container], ['pod_name', a.pod], ['pod_namespace', a.namespace]]
     : [['container', a.container], ['namespace', a.namespace], ['pod', a.pod]];
   if (withVgpu && a.vgpu !== undefined) pairs.push(['vgpu', a.vgpu]);
+  // DRA's and the Kubernetes API's labels (their names are valid and distinct from ours: the
+  // kubernetes room checks that)
+  if (a.labels) for (const l of a.labels) pairs.push(l);
   return pairs.sort(byName);
 }
 

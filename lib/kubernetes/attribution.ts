@@ -40,6 +40,8 @@ export interface PodAttributorOptions extends MatchOptions {
   logger?: Logger;
   /** clock for freshness (ms since epoch); default Date.now */
   now?: () => number;
+  /** bumps when what matching reads besides the List answer and the sweep changed (the ResourceSlices) */
+  matchGeneration?: () => number;
 }
 
 const MAX_REMEMBERED_UNMATCHED = 10_000;
@@ -71,7 +73,8 @@ export class PodAttributor extends EventEmitter {
   private readonly malformedSeen = new Set<string>();
   private unmatchedCount = 0;
   private allocatableGeneration = 0;
-  private memo: { list: ListPodResourcesResponse; sweep: SweepResult | null; map: PodMap } | null = null;
+  private memo: { list: ListPodResourcesResponse; sweep: SweepResult | null; gen: number; map: PodMap } | null = null;
+  private readonly matchGeneration: () => number;
 
   constructor(opts: PodAttributorOptions) {
     super();
@@ -83,6 +86,8 @@ export class PodAttributor extends EventEmitter {
       throw new Error(`pod attribution option gpuIdType must be uid or device-name, got ${String(gpuIdType)}`);
     }
     this.match = { extraResourceNames: opts.extraResourceNames ?? [], singlePod: opts.singlePod ?? false, gpuIdType };
+    if (opts.dra) this.match.dra = opts.dra;
+    this.matchGeneration = opts.matchGeneration ?? (() => 0);
     this.staleAfterMs = positive('staleAfterMs', opts.staleAfterMs, 60_000);
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
@@ -137,10 +142,11 @@ export class PodAttributor extends EventEmitter {
     if (!list || this.lastSuccessMs === null) return null;
     if (this.now() - this.lastSuccessMs > this.staleAfterMs) return null;
     const sweep = this.getSweep();
-    if (this.memo && this.memo.list === list && this.memo.sweep === sweep) return this.memo.map;
+    const gen = this.matchGeneration();
+    if (this.memo && this.memo.list === list && this.memo.sweep === sweep && this.memo.gen === gen) return this.memo.map;
     const { map, unmatched } = matchPods(list, sweep, this.match, this.lastSuccessMs);
     if (sweep && sweep.devices.length > 0) this.noteUnmatched(unmatched);
-    this.memo = { list, sweep, map };
+    this.memo = { list, sweep, gen, map };
     return map;
   }
 

@@ -14,7 +14,7 @@
 // instance IDs (`MIG-…`, `nvidia<N>/gi<G>…`) match under both values: dcgm-exporter keys MIG series
 // by GPU index and GPU-instance id whatever the flag says.
 import type { DeviceSample, MigDeviceSample, SweepResult } from '../nvml/types.js';
-import type { ListPodResourcesResponse } from './podresources-api.js';
+import type { ContainerResourcesMsg, ListPodResourcesResponse } from './podresources-api.js';
 import type { PodAttribution, PodMap } from '../contract/pods.js';
 
 export type ParsedDeviceId =
@@ -117,6 +117,44 @@ export class GpuIndex {
     return same.find((m) => m.computeInstanceId === ci) ?? same[0];
   }
 
+  /**
+   * A DRA device name of NVIDIA's driver: `gpu-<minor>` is the GPU with that minor number;
+   * `gpu-<minor>-mig-<profile>-<profileId>-<placementStart>` the GPU instance with that profile id
+   * and placement start on it (the MIG devices a claim creates on demand appear in the sweep after).
+   */
+  resolveDra(name: string): DraDevice | null {
+    const g = DRA_GPU.exec(name);
+    if (g) {
+      const d = this.byMinor(Number(g[1]));
+      return d ? { uuid: d.uuid } : null;
+    }
+    const m = DRA_MIG.exec(name);
+    if (!m) return null;
+    const d = this.byMinor(Number(m[1]));
+    const profileId = Number(m[3]);
+    const start = Number(m[4]);
+    const mig = d?.mig.filter((x) => x.gpuInstanceProfileId === profileId && x.placementStart === start).sort((a, b) => a.slot - b.slot)[0];
+    return mig ? { uuid: mig.uuid, mig: { profile: mig.profile || m[2]!, uuid: mig.uuid } } : null;
+  }
+
+  /** a GPU or MIG UUID of this node (the ResourceSlice fallback names them) */
+  knownUuid(uuid: string): DraDevice | null {
+    const u = this.byUuid.get(uuid.toLowerCase());
+    if (!u) return null;
+    if (u.startsWith('MIG-')) {
+      for (const d of this.byIndex.values()) {
+        const m = d.mig.find((x) => x.uuid === u);
+        if (m) return { uuid: u, mig: { profile: m.profile, uuid: u } };
+      }
+    }
+    return { uuid: u };
+  }
+
+  private byMinor(minor: number): DeviceSample | undefined {
+    for (const d of this.byIndex.values()) if (d.minor === minor) return d;
+    return undefined;
+  }
+
   resolve(raw: string): ResolvedDevice | null {
     const p = parseDeviceId(raw);
     if (wrongIdType(p, this.idType)) return null;
@@ -135,7 +173,29 @@ export class GpuIndex {
   }
 }
 
+/** NVIDIA's DRA driver, whose device names resolve through NVML (`gpu-<minor>`, `gpu-<minor>-mig-…`). */
+export const NVIDIA_DRA_DRIVER = 'gpu.nvidia.com';
+
+const DRA_GPU = /^gpu-(\d{1,6})$/;
+const DRA_MIG = /^gpu-(\d{1,6})-mig-(.+)-(\d{1,6})-(\d{1,6})$/;
+
+/** What a DRA device name resolves to on this node. */
+export interface DraDevice {
+  uuid: string;
+  /** the MIG device, when the name is a MIG device's */
+  mig?: { profile: string; uuid: string };
+}
+
+export interface DraOptions {
+  /** drivers whose devices are GPUs (default: gpu.nvidia.com) */
+  drivers?: readonly string[];
+  /** the ResourceSlice fallback: (driver, pool, device) → a GPU or MIG UUID, for names of another shape */
+  resolveSlice?: (driver: string, pool: string, device: string) => string | undefined;
+}
+
 export interface MatchOptions {
+  /** DRA claims (PodResources dynamic_resources) are attributed too; absent: they are ignored */
+  dra?: DraOptions;
   /** more kubelet resource names to accept (dcgm-exporter's --nvidia-resource-names) */
   extraResourceNames?: readonly string[];
   /** how the kubelet names whole GPUs (`--kubernetes-gpu-id-type`); default `uid` */
@@ -160,6 +220,49 @@ function compareAttr(a: PodAttribution, b: PodAttribution): number {
     a.container.localeCompare(b.container) ||
     Number(a.vgpu ?? -1) - Number(b.vgpu ?? -1)
   );
+}
+
+/**
+ * The DRA claims of one container: each device of a GPU driver resolved through NVML first, then
+ * through the ResourceSlice fallback when there is one; attributed like a device-plugin GPU, with
+ * dcgm-exporter's dra_* labels. Several pods on one device is a shared GPU, as with time-slicing.
+ */
+function matchDra(
+  namespace: string,
+  podName: string,
+  c: ContainerResourcesMsg,
+  gpus: GpuIndex,
+  dra: DraOptions,
+  grouped: Map<string, Map<string, PodAttribution>>,
+  unmatched: Set<string>,
+): void {
+  const drivers = dra.drivers ?? [NVIDIA_DRA_DRIVER];
+  for (const claim of c.dynamic_resources ?? []) {
+    for (const r of claim.claim_resources) {
+      if (!drivers.includes(r.driver_name)) continue;
+      let hit = r.driver_name === NVIDIA_DRA_DRIVER ? gpus.resolveDra(r.device_name) : null;
+      if (!hit && dra.resolveSlice) {
+        const uuid = dra.resolveSlice(r.driver_name, r.pool_name, r.device_name);
+        if (uuid) hit = gpus.knownUuid(uuid);
+      }
+      if (!hit) {
+        unmatched.add(`${r.driver_name}/${r.pool_name}/${r.device_name}`);
+        continue;
+      }
+      const labels: [string, string][] = [
+        ['dra_claim_name', claim.claim_name],
+        ['dra_claim_namespace', claim.claim_namespace],
+        ['dra_device_name', r.device_name],
+        ['dra_driver_name', r.driver_name],
+      ];
+      if (hit.mig) labels.push(['dra_mig_device_uuid', hit.mig.uuid], ['dra_mig_profile', hit.mig.profile]);
+      labels.push(['dra_pool_name', r.pool_name]);
+      const attr: PodAttribution = { namespace, pod: podName, container: c.name, resourceName: `dra:${r.driver_name}`, labels };
+      let forGpu = grouped.get(hit.uuid);
+      if (!forGpu) grouped.set(hit.uuid, (forGpu = new Map()));
+      forGpu.set(`${namespace}\0${podName}\0${c.name}\0\0${claim.claim_namespace}/${claim.claim_name}`, attr);
+    }
+  }
 }
 
 /** Builds the pod map. `updatedAt` is the time of the List answer. */
@@ -192,6 +295,7 @@ export function matchPods(
           forGpu.set(`${attr.namespace}\0${attr.pod}\0${attr.container}\0${attr.vgpu ?? ''}`, attr);
         }
       }
+      if (opts.dra) matchDra(pod.namespace, pod.name, c, gpus, opts.dra, grouped, unmatched);
     }
   }
   const byUuid = new Map<string, readonly PodAttribution[]>();

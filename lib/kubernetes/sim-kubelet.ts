@@ -13,9 +13,19 @@ export interface SimDevices {
   ids: string[];
 }
 
+/** A DRA claim a container uses, as the kubelet reports it under dynamic_resources. */
+export interface SimClaim {
+  claim: string;
+  /** default: the pod's namespace */
+  namespace?: string;
+  devices: { driver: string; pool: string; device: string; shareId?: string; cdi?: string[] }[];
+}
+
 export interface SimContainer {
   name: string;
   devices: SimDevices[];
+  /** DRA claims (Kubernetes 1.34+: dynamic_resources) */
+  dra?: SimClaim[];
 }
 
 export interface SimPod {
@@ -74,6 +84,17 @@ function toWire(pods: SimPod[]): ListPodResourcesResponse {
       containers: p.containers.map((c) => ({
         name: c.name,
         devices: c.devices.map((d) => ({ resource_name: d.resource, device_ids: [...d.ids] })),
+        dynamic_resources: (c.dra ?? []).map((cl) => ({
+          claim_name: cl.claim,
+          claim_namespace: cl.namespace ?? p.namespace,
+          claim_resources: cl.devices.map((d) => ({
+            cdi_devices: (d.cdi ?? [`k8s.gpu.nvidia.com/device=${d.device}`]).map((name) => ({ name })),
+            driver_name: d.driver,
+            pool_name: d.pool,
+            device_name: d.device,
+            ...(d.shareId !== undefined ? { share_id: d.shareId } : {}),
+          })),
+        })),
       })),
     })),
   };

@@ -129,7 +129,9 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
       const slot = nums[at]!;
       const gpuInstanceId = orNull(nums[at + 1]!);
       const computeInstanceId = orNull(nums[at + 2]!);
-      at += 3;
+      const gpuInstanceProfileId = orNull(nums[at + 3]!);
+      const placementStart = orNull(nums[at + 4]!);
+      at += 5;
       const mr = readings(nums, at, set++);
       at += 2 * R;
       mig[j] = {
@@ -137,6 +139,8 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
         slot,
         gpuInstanceId,
         computeInstanceId,
+        gpuInstanceProfileId,
+        placementStart,
         profile: s[si + 1]!,
         profileSource: profileSource(s[si + 3]),
         name: s[si + 2]!,

@@ -89,6 +89,13 @@ export interface MigDeviceSample {
   gpuInstanceId: number | null;
   computeInstanceId: number | null;
   /**
+   * The GPU instance's profile id and placement start (nvmlGpuInstanceGetInfo), what NVIDIA's DRA
+   * driver names a MIG device by (`gpu-<minor>-mig-<profile>-<profileId>-<placementStart>`); null
+   * when NVML could not read them (absent calls, or not permitted). Optional only for samples built by hand.
+   */
+  gpuInstanceProfileId?: number | null;
+  placementStart?: number | null;
+  /**
    * GPU-instance profile, e.g. `1g.10gb`, as DCGM names it: `<slices>g.<ceil(memoryMB / 1024)>gb` from
    * the GPU instance's profile info. Several compute instances of one GPU instance share it. Empty
    * when it could not be read.

@@ -16,7 +16,7 @@ import { type K8sObject, validateObject } from './helpers/schema.js';
 type Any = any;
 
 const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-const VALUES_FILES = ['dcgm-exporter-user.yaml', 'dcgm-exporter-basic-auth.yaml', 'dcgm-exporter-full-copy.yaml', 'ours.yaml'];
+const VALUES_FILES = ['dcgm-exporter-user.yaml', 'dcgm-exporter-basic-auth.yaml', 'dcgm-exporter-full-copy.yaml', 'ours.yaml', 'kubernetes-api.yaml'];
 const renders = new Map<string, K8sObject[]>([['(defaults)', renderObjects()], ...VALUES_FILES.map((f) => [f, renderObjects([f])] as const)]);
 const base = readYamlDocs(join(ROOT, 'deploy/manifests/base/daemonset.yaml'));
 
@@ -171,12 +171,9 @@ t.test('a dcgm-exporter user: TLS, pod labels and UID, DRA, their arguments, env
   t.same(ep.relabelings, [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }], 'their relabelings');
   t.equal(sm.metadata.labels.release, 'kube-prometheus-stack');
   t.ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels[k] === v), 'selects the Service');
-  // RBAC: pods for labels/UID, ResourceSlices for DRA, bound to the pod's ServiceAccount
+  // RBAC: pods for labels/UID, bound to the pod's ServiceAccount; DRA resolves through NVML and needs none
   const role = find(docs, 'ClusterRole');
-  t.same(role.rules, [
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['resource.k8s.io'], resources: ['resourceslices'], verbs: ['get', 'list', 'watch'] },
-  ]);
+  t.same(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
   const binding = find(docs, 'ClusterRoleBinding');
   t.same(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'gpu-monitoring' }]);
@@ -298,4 +295,30 @@ t.test('the scaler pulls exporters that serve TLS, mTLS and basic auth with the 
   t.equal(Buffer.from(auth.data.auth, 'base64').toString(), 'grafana:another-pass', 'the first user by name, as helm ranges a map');
   t.equal(b.pod.volumes.find((v: Any) => v.name === 'exporter-auth').secret.secretName, auth.metadata.name);
   t.notOk(JSON.stringify(ba).includes('another-pass'), 'the password only base64-encoded in the Secret');
+});
+
+t.test('the Kubernetes API options: their env, the minimal RBAC (pods, resourceslices, the one ConfigMap), the token; refusals', async (t) => {
+  const docs = renders.get('kubernetes-api.yaml')!;
+  const { pod, env } = exporter(docs);
+  const envValue = (n: string) => env.get(n)?.value;
+  t.same(
+    ['DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS', 'DCGM_EXPORTER_KUBERNETES_ENABLE_POD_UID', 'NVML_EXPORTER_KUBERNETES_ENABLE_WORKLOAD_LABEL',
+      'DCGM_EXPORTER_KUBERNETES_POD_LABEL_ALLOWLIST_REGEX', 'KUBERNETES_ENABLE_DRA', 'NVML_EXPORTER_KUBERNETES_DRA_RESOURCESLICES', 'DCGM_EXPORTER_CONFIGMAP_DATA'].map(envValue),
+    ['true', 'true', 'true', '^app$,^team$', 'true', 'true', `${(find(docs, 'ConfigMap').metadata as Any).namespace}:${find(docs, 'ConfigMap').metadata.name}`],
+  );
+  t.same(find(docs, 'ClusterRole').rules, [
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['resource.k8s.io'], resources: ['resourceslices'], verbs: ['list', 'watch'] },
+  ], 'pods; resourceslices list/watch only with the fallback');
+  const role = find(docs, 'Role');
+  t.same(role.rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [find(docs, 'ConfigMap').metadata.name], verbs: ['get', 'list', 'watch'] }],
+    'the one counters ConfigMap, nothing else');
+  t.same(find(docs, 'RoleBinding').roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+  t.equal(pod.automountServiceAccountToken, true);
+  const dra = renderObjects([], [{ kubernetesDRA: { enabled: true } }]);
+  t.notOk(dra.some((d) => /Role/.test(String(d.kind))), 'DRA alone: no RBAC (resolved through NVML)');
+  t.equal(exporter(dra).pod.automountServiceAccountToken, false, 'and no token');
+  t.throws(() => renderObjects([], [{ kubernetes: { enablePodLabels: true } }]), /kubernetes.enablePodLabels needs kubernetes.podLabelAllowlistRegex/);
+  t.throws(() => renderObjects([], [{ counters: { followConfigMap: true, key: 'counters.csv' } }]), /counters.followConfigMap reads the key metrics/);
+  t.throws(() => renderObjects([], [{ kubernetesDRA: { resourceSlices: true } }]), /fallback of kubernetesDRA.enabled/);
 });

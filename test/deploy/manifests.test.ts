@@ -15,6 +15,7 @@ const RENDERS = [
   'deploy/manifests/overlays/monitoring',
   'deploy/manifests/overlays/keda-scaler',
   'deploy/manifests/overlays/full',
+  'deploy/manifests/overlays/pod-metadata',
   'deploy/examples/c-aks-managed-prometheus/exporter',
 ];
 
@@ -146,4 +147,31 @@ t.test('the AKS overlay keeps the base and selects AKS GPU nodes', opts, async (
   t.ok(ds.spec.template.spec.tolerations.some((x: Any) => x.key === 'sku' && x.value === 'gpu'));
   t.equal(findObject(docs, 'ServiceMonitor').apiVersion, 'azmonitoring.coreos.com/v1');
   t.comment(`rendered from ${rel(join(ROOT, 'deploy/examples/c-aks-managed-prometheus/exporter'))}`);
+});
+
+t.test('pod metadata and the counters ConfigMap: the minimal RBAC, the token, the options, and none of it in the base', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/pod-metadata')!;
+  const cr = findObject(docs, 'ClusterRole', 'nvml-exporter-pod-metadata') as Any;
+  t.same(cr.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }], 'pods get/list/watch only');
+  const crb = findObject(docs, 'ClusterRoleBinding', 'nvml-exporter-pod-metadata') as Any;
+  t.same(crb.subjects, [{ kind: 'ServiceAccount', name: 'nvml-exporter', namespace: 'nvml-exporter' }]);
+  const role = findObject(docs, 'Role', 'nvml-exporter-counters') as Any;
+  t.same(role.rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['nvml-exporter-counters-api'], verbs: ['get', 'list', 'watch'] }],
+    'configmaps: the one ConfigMap only');
+  t.equal(role.metadata.namespace, 'nvml-exporter');
+  const cm = findObject(docs, 'ConfigMap', 'nvml-exporter-counters-api') as Any;
+  t.equal(cm.data.metrics, readFileSync(join(ROOT, 'etc/default-counters.csv'), 'utf8'), 'the component\'s counters.csv is the image default');
+  const ds = findObject(docs, 'DaemonSet') as Any;
+  const c = ds.spec.template.spec.containers[0];
+  const env = (n: string) => c.env.find((e: Any) => e.name === n)?.value;
+  t.equal(ds.spec.template.spec.automountServiceAccountToken, true);
+  t.equal((findObject(docs, 'ServiceAccount', 'nvml-exporter') as Any).automountServiceAccountToken, true);
+  t.same([env('DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS'), env('DCGM_EXPORTER_KUBERNETES_ENABLE_POD_UID'), env('NVML_EXPORTER_KUBERNETES_ENABLE_WORKLOAD_LABEL')],
+    ['true', 'true', 'true']);
+  t.ok(env('DCGM_EXPORTER_KUBERNETES_POD_LABEL_ALLOWLIST_REGEX'), 'an allowlist (required with pod labels)');
+  t.equal(env('DCGM_EXPORTER_CONFIGMAP_DATA'), `nvml-exporter:${cm.metadata.name}`);
+  t.notOk(c.args.includes('-f'), '-f is dropped: -m names the counters');
+  const base = rendered.get('deploy/manifests')!;
+  t.notOk(base.some((d) => /Role/.test(String(d.kind))), 'the base has no RBAC');
+  t.equal((findObject(base, 'DaemonSet') as Any).spec.template.spec.automountServiceAccountToken, false, 'and no token');
 });

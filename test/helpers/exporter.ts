@@ -36,6 +36,8 @@ export async function startExporter(opts: {
   url?: string;
   /** false: leave out --enable-exporter-metrics (default: on, as our chart and manifests run it) */
   exporterMetrics?: boolean;
+  /** how long the start may take (default 15000 ms; loading the Kubernetes API client takes longer on a loaded machine) */
+  startLimitMs?: number;
 }): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'nvx-exp-'));
   const scenarioPath = join(dir, 'scenario.txt');
@@ -52,7 +54,8 @@ export async function startExporter(opts: {
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   const url = opts.url ?? `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15000;
+  const limitMs = opts.startLimitMs ?? 15000;
+  const deadline = Date.now() + limitMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`exporter exited with ${proc.exitCode}: ${err}`);
     try {
@@ -63,7 +66,7 @@ export async function startExporter(opts: {
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`exporter did not answer within 15 s: ${err}`);
+      throw new Error(`exporter did not answer within ${limitMs / 1000} s: ${err}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -151,7 +154,14 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
  * listening on 127.0.0.1:`port` (`-a` is added), and waits until `waitPath` answers 200.
  * Same stop() and output accessors as startExporter.
  */
-export async function startCommand(opts: { args: string[]; port?: number; env?: NodeJS.ProcessEnv; waitPath?: string }): Promise<RunningExporter> {
+export async function startCommand(opts: {
+  args: string[];
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  waitPath?: string;
+  /** how long the start may take (default 15000 ms; loading the Kubernetes API client takes longer on a loaded machine) */
+  startLimitMs?: number;
+}): Promise<RunningExporter> {
   const dir = mkdtempSync(join(tmpdir(), 'nvx-cmd-'));
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [cliPath, '-a', `127.0.0.1:${port}`, '--enable-exporter-metrics', ...opts.args], {
@@ -184,7 +194,7 @@ export async function startCommand(opts: { args: string[]; port?: number; env?: 
       } catch {
         return false; // not listening yet
       }
-    }, `nvml-exporter ${opts.args.join(' ')} to answer ${opts.waitPath ?? '/health'}`, 15000);
+    }, `nvml-exporter ${opts.args.join(' ')} to answer ${opts.waitPath ?? '/health'}`, opts.startLimitMs ?? 15000);
   } catch (e) {
     await stop();
     throw e;

@@ -1,5 +1,6 @@
-// The demo as a newcomer runs it (`npm run demo` = `nvml-exporter --simulate 4 -k`), here with 2
-// GPUs on a free port: pod labels from the demo's simulated kubelet, and values that move.
+// The demo as a newcomer runs it (`npm run demo` = `nvml-exporter --simulate 4 -k` with the
+// workload label and pod labels), here with 2 GPUs on a free port: pod labels from the demo's
+// simulated kubelet and simulated API server, and values that move.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,27 @@ const POD = /^hpa-test-7d468b4969-[a-z0-9]{5}$/;
 
 t.test('npm run demo is this command', async (t) => {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  t.match(pkg.scripts.demo, /^dist\/bin\/nvml-exporter\.js --simulate \d+ -k$/);
+  t.match(pkg.scripts.demo, /^dist\/bin\/nvml-exporter\.js --simulate \d+ -k --kubernetes-enable-workload-label --kubernetes-enable-pod-labels --kubernetes-pod-label-allowlist-regex \S+$/);
+});
+
+t.test('the demo shows the pods\' own labels and their Deployment, from its simulated API server', async (t) => {
+  const exp = await startCommand({
+    args: ['--simulate', '2', '-k', '--kubernetes-enable-workload-label', '--kubernetes-enable-pod-labels', '--kubernetes-pod-label-allowlist-regex', '^app$,^team$'],
+    waitPath: '/ready',
+    startLimitMs: 60000,
+  });
+  t.teardown(() => exp.stop());
+  let s: Sample[] = [];
+  for (let i = 0; i < 100; i++) {
+    s = (await scrape(exp.url)).samples;
+    if (samplesOf(s, 'DCGM_FI_DEV_GPU_UTIL', { gpu: '0' })[0]?.labels.workload) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const l = samplesOf(s, 'DCGM_FI_DEV_GPU_UTIL', { gpu: '0' })[0]!.labels;
+  t.match(l.pod, POD);
+  t.same([l.workload, l.workload_kind, l.deployment, l.app, l.team, l.app_kubernetes_io_part_of], ['hpa-test', 'Deployment', 'hpa-test', 'hpa-test', 'ml-platform', undefined],
+    'the Deployment, and the allowlisted labels only');
+  t.equal(valueOf(s, 'nvml_exporter_kubernetes_api_up', { watch: 'pods' }), 1);
 });
 
 t.test('--simulate 2 -k --kubernetes-virtual-gpus: pod labels on the GPUs the simulated kubelet allocates, one series per sharing pod, and moving values', async (t) => {

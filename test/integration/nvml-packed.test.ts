@@ -140,7 +140,7 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
   const nums = new Float64Array([
     1700000000000, 42.5, -1, 1,
     3, -1, 1, 0, 0, 1, ...set({ 0: 77, 6: 123456 }, { 1: 3, 40: 999 }),
-    5, -1, 4, ...set({ 2: 1e10 }, { 0: 3 }),
+    5, -1, 4, 19, 6, ...set({ 2: 1e10 }, { 0: 3 }),
   ]);
   const id = decodeIdentity(['550.54.15', '12.550.54.15', 'GPU-x', 'NVIDIA H100', '00000000:3B:00.0', 'ignored',
     '96.00.99.00.01', 'G520.0200.00.05', '2.1', '', '', 'NVIDIA', 'MIG-y', '1g.10gb', 'MIG 1g.10gb', 'name']);
@@ -157,7 +157,7 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
       migEnabled: true, lostCode: null,
       readings: { gpuUtil: 77, powerUsage: 123456 },
       status: { memUtil: 3, nvlinkRx: 999 },
-      mig: [{ uuid: 'MIG-y', slot: 5, gpuInstanceId: null, computeInstanceId: 4, profile: '1g.10gb', profileSource: 'name', name: 'MIG 1g.10gb',
+      mig: [{ uuid: 'MIG-y', slot: 5, gpuInstanceId: null, computeInstanceId: 4, gpuInstanceProfileId: 19, placementStart: 6, profile: '1g.10gb', profileSource: 'name', name: 'MIG 1g.10gb',
         readings: { memTotal: 1e10 }, status: { gpuUtil: 3 } }],
     }],
   });

@@ -60,6 +60,10 @@ t.test('defaults', async (t) => {
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
     webConfigFile: null,
+    kubernetesApi: {
+      podLabels: false, podLabelAllowlist: null, podUid: false, workload: false, dra: false, draResourceSlices: false,
+      configMap: null, kubeconfig: null, staleAfterMs: 300000, nodeName: '',
+    },
   });
 });
 
@@ -211,8 +215,7 @@ t.test('dcgm-exporter flags we ignore: accepted with their value, one warning ea
 t.test("dcgm-exporter flags that would change the served data or security if ignored are startup errors", async (t) => {
   const refused = EXPORTER_FLAGS.filter((f) => f.unsupported);
   t.same(refused.map((f) => f.names[0]).sort(), [
-    'configmap-data', 'container-labels', 'container-runtime-socket', 'fake-gpus', 'hpc-job-mapping-dir', 'kubernetes-enable-dra',
-    'kubernetes-enable-pod-labels', 'kubernetes-enable-pod-uid', 'kubernetes-pod-label-allowlist-regex',
+    'container-labels', 'container-runtime-socket', 'fake-gpus', 'hpc-job-mapping-dir',
   ]);
   for (const f of refused) {
     const argv = f.kind === 'bool' ? [`--${f.names[0]}`] : [`--${f.names[0]}`, 'x'];
@@ -223,7 +226,40 @@ t.test("dcgm-exporter flags that would change the served data or security if ign
       t.doesNotThrow(() => run([], { [env]: f.kind === 'bool' ? 'false' : 'none' }), `${env} set to off is fine`);
     }
   }
-  t.throws(() => run(['-m', 'gpu:counters']), /^--configmap-data is not supported by nvml-exporter: counters are not read from a ConfigMap/);
+});
+
+t.test('Kubernetes API options: pod labels need an allowlist and -k, -m is <namespace>:<name>, NODE_NAME is required in a cluster', async (t) => {
+  const env = { NODE_NAME: 'gpu-node-1' };
+  const c = run(['-k', '--kubernetes-enable-pod-labels', '--kubernetes-pod-label-allowlist-regex', '^app$,team', '--kubernetes-enable-pod-uid',
+    '--kubernetes-enable-workload-label', '--kubernetes-enable-dra', '--kubernetes-dra-resourceslices', '-m', 'gpu-operator:my-counters',
+    '--kubernetes-api-kubeconfig', '/etc/kube/config', '--kubernetes-api-stale-after', '60000'], env).config.kubernetesApi;
+  t.same(c, {
+    podLabels: true, podLabelAllowlist: ['^app$', 'team'], podUid: true, workload: true, dra: true, draResourceSlices: true,
+    configMap: { namespace: 'gpu-operator', name: 'my-counters' }, kubeconfig: '/etc/kube/config', staleAfterMs: 60000, nodeName: 'gpu-node-1',
+  });
+  // the env vars of dcgm-exporter and the GPU Operator
+  const e = run([], { ...env, DCGM_EXPORTER_KUBERNETES: 'true', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS: 'true',
+    DCGM_EXPORTER_KUBERNETES_POD_LABEL_ALLOWLIST_REGEX: '.*', DCGM_EXPORTER_KUBERNETES_ENABLE_POD_UID: 'true', KUBERNETES_ENABLE_DRA: 'true',
+    DCGM_EXPORTER_CONFIGMAP_DATA: 'default:exporter-metrics-config-map' }).config.kubernetesApi;
+  t.same([e.podLabels, e.podLabelAllowlist, e.podUid, e.dra, e.configMap], [true, ['.*'], true, true, { namespace: 'default', name: 'exporter-metrics-config-map' }]);
+  const off = run([]).config.kubernetesApi;
+  t.same([off.podLabels, off.podUid, off.workload, off.dra, off.draResourceSlices, off.configMap, off.staleAfterMs], [false, false, false, false, false, null, 300000],
+    'all off by default');
+  t.throws(() => run(['-k', '--kubernetes-enable-pod-labels'], env),
+    { message: /^--kubernetes-enable-pod-labels needs --kubernetes-pod-label-allowlist-regex \(DCGM_EXPORTER_KUBERNETES_POD_LABEL_ALLOWLIST_REGEX\)/, exitCode: 2 });
+  // a pattern RE2 refuses is an exit 2 at start, where re2js is loaded (kubernetes-api-labels.test.ts)
+  for (const flag of ['--kubernetes-enable-pod-uid', '--kubernetes-enable-workload-label', '--kubernetes-enable-dra']) {
+    t.throws(() => run([flag], env), { message: new RegExp(`^${flag} labels the series of GPUs attributed to pods: it needs -k`), exitCode: 2 });
+  }
+  t.throws(() => run(['-k', '--kubernetes-enable-pod-uid'], {}), { message: /set NODE_NAME to the node name/, exitCode: 2 }, 'no NODE_NAME: refused');
+  t.doesNotThrow(() => run(['-k', '--kubernetes-enable-pod-uid', '--simulate', '2'], {}), 'the demo needs no NODE_NAME');
+  t.throws(() => run(['-k', '--kubernetes-dra-resourceslices'], env), { message: /fallback of --kubernetes-enable-dra/, exitCode: 2 });
+  t.throws(() => run(['-m', 'counters']), { message: /^--configmap-data: "counters" is not <namespace>:<name> of a ConfigMap/, exitCode: 2 });
+  t.throws(() => run(['-m', 'NS:x']), { message: /is not <namespace>:<name>/ });
+  t.same(run(['-m', 'a:b', '-f', '/etc/x.csv']).warnings, ['--collectors is not used: --configmap-data names the counters (the ConfigMap wins, as in dcgm-exporter)'],
+    'with -f too, the ConfigMap wins (dcgm-exporter\'s precedence; charts pass -f by default), and a warning says so');
+  t.equal(run(['-m', 'none']).config.kubernetesApi.configMap, null, '-m none is off (dcgm-exporter\'s default text)');
+  t.same(run(['--kubernetes-pod-label-allowlist-regex', 'app']).warnings, ['--kubernetes-pod-label-allowlist-regex has no effect without --kubernetes-enable-pod-labels']);
 });
 
 t.test('naming profile and transition, web timeouts, scrape limit, exporter metrics, XID window', async (t) => {

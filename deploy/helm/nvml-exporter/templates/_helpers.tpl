@@ -52,9 +52,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.counters.existingConfigMap | default (printf "%s-counters" (include "nvml-exporter.fullname" .)) }}
 {{- end }}
 
-{{/* Whether the exporter reads the API server (pods for labels or UID, ResourceSlices for DRA). */}}
+{{/* Whether the exporter reads the API server (pods; ResourceSlices for the DRA fallback; the counters ConfigMap). */}}
 {{- define "nvml-exporter.readsApi" -}}
-{{- if or .Values.kubernetes.enablePodLabels .Values.kubernetes.enablePodUID .Values.kubernetesDRA.enabled }}true{{ end }}
+{{- if or (include "nvml-exporter.readsPods" .) .Values.kubernetesDRA.resourceSlices .Values.counters.followConfigMap }}true{{ end }}
+{{- end }}
+
+{{/* Whether the exporter watches this node's pods (labels, UID, workload). */}}
+{{- define "nvml-exporter.readsPods" -}}
+{{- if or .Values.kubernetes.enablePodLabels .Values.kubernetes.enablePodUID .Values.kubernetes.enableWorkloadLabel }}true{{ end }}
 {{- end }}
 
 {{/* TLS or basic auth: the exporter gets a web config file. */}}
