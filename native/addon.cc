@@ -8,7 +8,7 @@
 //                                            code 0 = opened and initialised; then
 //                                            onSweep(0, nums, ids | null) per sweep,
 //                                            or onSweep(code, callName) (result.h)
-//   .sweep(pcieThroughput) → boolean         false: a sweep is still running
+//   .sweep(pcieThroughput, processes) → boolean   false: a sweep is still running
 //   .startEvents(onXid) → boolean
 //   .close() → Promise<void>                 stops both threads; nvmlShutdown and dlclose run on a
 //                                            pool thread when this handle held the last reference
@@ -156,7 +156,8 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
 
   Napi::Value Sweep(const Napi::CallbackInfo &info) {
     if (!worker_) throw Napi::Error::New(info.Env(), "NvmlHandle.sweep: not open");
-    return Napi::Boolean::New(info.Env(), worker_->Request(info.Length() > 0 && info[0].ToBoolean()));
+    return Napi::Boolean::New(info.Env(), worker_->Request(info.Length() > 0 && info[0].ToBoolean(),
+                                                           info.Length() > 1 && info[1].ToBoolean()));
   }
 
   Napi::Value StartEvents(const Napi::CallbackInfo &info) {

@@ -94,6 +94,13 @@ struct NvmlApi {
   nvmlEventSetWait_fn eventSetWaitV2 = nullptr;
   nvmlEventSetWait_fn eventSetWait = nullptr;
   nvmlEventSetFree_fn eventSetFree = nullptr;
+  // processes (native/processes.cc): _v3 > _v2 > plain; `processInfoV1` when only the plain form
+  // (16-byte entries) was found, else the entry stride is probed at each call
+  nvmlDeviceGetRunningProcesses_fn deviceGetComputeRunningProcesses = nullptr;
+  nvmlDeviceGetRunningProcesses_fn deviceGetGraphicsRunningProcesses = nullptr;
+  nvmlDeviceGetRunningProcesses_fn deviceGetMpsComputeRunningProcesses = nullptr;
+  bool computeProcessesV1 = false, graphicsProcessesV1 = false, mpsProcessesV1 = false;
+  nvmlDeviceGetProcessUtilization_fn deviceGetProcessUtilization = nullptr;
 };
 
 // One opened library: the dlopen handle, the table, and whether nvmlInit succeeded.

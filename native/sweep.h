@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loader.h"
+#include "processes.h"
 #include "reading_keys.h"
 
 namespace nvx {
@@ -67,13 +68,14 @@ struct SweepData {
   std::string driverVersion, nvmlVersion;
   int cudaDriverVersion = -1;  // -1 = null
   std::vector<GpuSample> gpus;
+  ProcessData processes;  // read only when the sweep asked for processes
 };
 
 // Keeps device handles and the identity of each GPU between sweeps. Used by one thread at a time.
 class Sweeper {
  public:
-  explicit Sweeper(const NvmlApi &api) : a_(api) {}
-  void Run(bool pcieThroughput, SweepData &out);
+  explicit Sweeper(const NvmlApi &api) : a_(api), procs_(api) {}
+  void Run(bool pcieThroughput, SweepData &out, bool processes = false);
 
  private:
   struct Slot {
@@ -91,10 +93,12 @@ class Sweeper {
   void ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost);
   void ReadMig(nvmlDevice_t h, GpuSample &g, int &lost);
   Profile MigProfile(nvmlDevice_t parent, const MigSample &m, bool &keep);
+  void ReadProcesses(SweepData &out);
   const NvmlApi &a_;
   std::vector<Slot> slots_;
   bool cudaPlainOnly_ = false;  // `_v2` answered that it cannot: the plain call from then on
   std::map<std::string, Profile> profiles_, seenProfiles_;  // by MIG device UUID
+  ProcessReader procs_;
 };
 
 }  // namespace nvx

@@ -26,11 +26,12 @@ SweepWorker::SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Func
 
 SweepWorker::~SweepWorker() { Stop(); }
 
-bool SweepWorker::Request(bool pcieThroughput) {
+bool SweepWorker::Request(bool pcieThroughput, bool processes) {
   std::lock_guard<std::mutex> lock(state_->m);
   if (state_->stop || state_->busy || state_->pending) return false;
   state_->pending = true;
   state_->pcie = pcieThroughput;
+  state_->processes = processes;
   state_->cv.notify_one();
   return true;
 }
@@ -53,7 +54,7 @@ void SweepWorker::Stop() {
 
 void SweepWorker::Loop(std::shared_ptr<State> s) {
   for (;;) {
-    bool pcie;
+    bool pcie, processes;
     {
       std::unique_lock<std::mutex> lock(s->m);
       s->cv.wait(lock, [&] { return s->pending || s->stop; });
@@ -61,9 +62,10 @@ void SweepWorker::Loop(std::shared_ptr<State> s) {
       s->pending = false;
       s->busy = true;
       pcie = s->pcie;
+      processes = s->processes;
     }
     SweepData data;
-    s->sweeper->Run(pcie, data);
+    s->sweeper->Run(pcie, data, processes);
     auto *packed = new PackedSweep();
     PackSweep(data, s->identity, *packed);  // packed here, so the main thread only copies it
     bool stopped;

@@ -26,7 +26,7 @@ export type RawSweepCallback = (errorCode: number, payload: Float64Array | strin
 export interface RawHandle {
   /** dlopen + nvmlInit on a pool thread */
   open(path: string, onSweep: RawSweepCallback): Promise<RawOpenResult>;
-  sweep(pcieThroughput: boolean): boolean;
+  sweep(pcieThroughput: boolean, processes?: boolean): boolean;
   startEvents(onXid: (e: XidEvent) => void): boolean;
   /** stops the threads; nvmlShutdown + dlclose run on a pool thread when this was the last reference */
   close(): Promise<void>;

@@ -77,7 +77,7 @@ export class Nvml {
       if (cur.stalled) return Promise.reject(new SweepStalledError(this.sweepDeadlineMs, Date.now() - cur.startedAt, true));
       return cur.promise; // one sweep at a time: callers arriving meanwhile share it
     }
-    if (!handle.sweep(opts.pcieThroughput === true)) {
+    if (!handle.sweep(opts.pcieThroughput === true, opts.processes === true)) {
       return Promise.reject(new SweepStalledError(this.sweepDeadlineMs, 0, true));
     }
     let resolve!: (r: SweepResult) => void;

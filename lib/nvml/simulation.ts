@@ -4,7 +4,7 @@
 import { packageRoot } from '../package-root.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scenario, SimGlobalQuirk, SimGpu, SimGpuQuirk, SimMigDevice, SimValue, SimXid } from './scenario.js';
+import type { Scenario, SimGlobalQuirk, SimGpu, SimGpuQuirk, SimMigDevice, SimProcess, SimValue, SimXid } from './scenario.js';
 import { READING_KEYS, type ReadingKey } from './types.js';
 
 export { packageRoot };
@@ -74,13 +74,37 @@ function calls(where: string, kind: 'error' | 'delay', m: Record<string, number>
 }
 
 const GPU_QUIRKS: readonly SimGpuQuirk[] = ['field-types-double', 'ecc-fields-untouched', 'no-nvlink-all-scope', 'no-perf-policy-fields'];
-const GLOBAL_QUIRKS: readonly SimGlobalQuirk[] = ['no-libcuda', 'event-wait-v2-not-supported', 'event-wait-v2-not-found'];
+const GLOBAL_QUIRKS: readonly SimGlobalQuirk[] = ['no-libcuda', 'event-wait-v2-not-supported', 'event-wait-v2-not-found', 'process-info-32'];
 
 function quirks(where: string, q: readonly string[] | undefined, known: readonly string[], out: string[]): void {
   for (const [i, x] of (q ?? []).entries()) {
     if (!known.includes(x)) fail(`${where}[${i}]`, `unknown quirk ${JSON.stringify(x)} (known: ${known.join(', ')})`);
     out.push(`quirk ${x}`);
   }
+}
+
+const PROCESS_KINDS = ['compute', 'graphics', 'mps'] as const;
+
+function processes(where: string, ps: readonly SimProcess[] | undefined, out: string[]): void {
+  if (ps === undefined) return;
+  if (!Array.isArray(ps) || ps.length > 64) fail(where, 'expected at most 64 processes per GPU');
+  ps.forEach((p, i) => {
+    const w = `${where}[${i}]`;
+    out.push(`process ${int(`${w}.pid`, p.pid, 1, 4194304)}`);
+    if (p.kinds !== undefined) {
+      if (!Array.isArray(p.kinds) || p.kinds.length === 0 || !p.kinds.every((k: string) => (PROCESS_KINDS as readonly string[]).includes(k)))
+        fail(`${w}.kinds`, 'expected a non-empty list of compute, graphics, mps');
+      out.push(`kind ${p.kinds.join('+')}`);
+    }
+    const vals: [string, SimValue | undefined][] = [['mem', p.mem], ['sm', p.sm], ['memutil', p.memUtil], ['enc', p.enc], ['dec', p.dec]];
+    for (const [k, v] of vals) {
+      if (v === undefined) continue;
+      if (v === 'unsupported') fail(`${w}.${k}`, 'a process value cannot be unsupported');
+      out.push(`${k} ${valueText(`${w}.${k}`, v)}`);
+    }
+    if (p.startS !== undefined) out.push(`start ${num(`${w}.startS`, p.startS)}`);
+    if (p.exitS !== undefined) out.push(`exit ${num(`${w}.exitS`, p.exitS)}`);
+  });
 }
 
 function mig(where: string, m: SimMigDevice, out: string[]): void {
@@ -92,6 +116,7 @@ function mig(where: string, m: SimMigDevice, out: string[]): void {
   if (m.profileMemoryMB !== undefined) out.push(`gimem ${int(`${where}.profileMemoryMB`, m.profileMemoryMB, 1, 1 << 22)}`);
   if (m.memTotal !== undefined) out.push(`memTotal ${num(`${where}.memTotal`, m.memTotal)}`);
   values(`${where}.values`, m.values, out);
+  processes(`${where}.processes`, m.processes, out);
 }
 
 function gpu(i: number, g: SimGpu, out: string[]): void {
@@ -128,6 +153,7 @@ function gpu(i: number, g: SimGpu, out: string[]): void {
   calls(`${where}.errors`, 'error', g.errors, out);
   calls(`${where}.delays`, 'delay', g.delays, out);
   values(`${where}.values`, g.values, out);
+  processes(`${where}.processes`, g.processes, out);
   if ((g.mig?.length ?? 0) > 8) fail(`${where}.mig`, 'at most 8 MIG devices per GPU');
   g.mig?.forEach((m, s) => mig(`${where}.mig[${s}]`, m, out));
 }
@@ -194,6 +220,7 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
   const s: Scenario = { gpus: [] };
   let g: SimGpu | undefined;
   let m: SimMigDevice | undefined;
+  let proc: SimProcess | undefined;
   body.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -206,6 +233,21 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
       const key = w === 'error' ? 'errors' : 'delays';
       (scope[key] ??= {})[t[0]!] = Number(t[1]);
     };
+    if (['global', 'gpus', 'gpu', 'mig', 'process'].includes(w)) proc = undefined;
+    if (proc) {
+      const key = ({ mem: 'mem', sm: 'sm', memutil: 'memUtil', enc: 'enc', dec: 'dec' } as const)[w as 'mem'];
+      if (key) proc[key] = parseValue(where, t);
+      else if (w === 'kind') proc.kinds = (t[0] ?? '').split('+') as SimProcess['kinds'];
+      else if (w === 'start') proc.startS = Number(t[0]);
+      else if (w === 'exit') proc.exitS = Number(t[0]);
+      else fail(where, `'${w}' is not allowed in a process block`);
+      return;
+    }
+    if (w === 'process' && g) {
+      proc = { pid: Number(t[0]) };
+      ((m ?? g).processes ??= []).push(proc);
+      return;
+    }
     if (w === 'global') [g, m] = [undefined, undefined];
     else if (w === 'gpus') for (need(t.length === 1), g = m = undefined; s.gpus.length < Number(t[0]); ) s.gpus.push({});
     else if (w === 'gpu') {
