@@ -25,6 +25,10 @@ import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
 import { buildServer, type ServerOptions } from '../server/server.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
+import type { PodUsageTracker } from '../kubernetes/pod-usage.js';
+import type { PodMetadataView } from '../contract/pod-metadata.js';
+import { renderPodUsage } from '../exposition/pod-usage.js';
+import { stat } from 'node:fs/promises';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
 import { packageVersion } from '../package-root.js';
@@ -37,6 +41,12 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** false: no HTTP server (`--once`) */
   listen?: boolean;
+  /**
+   * Pod metadata from the Kubernetes API (pod UID → name, namespace, containers), for the per-pod
+   * usage join; absent when the API is off (then the pods PodResources lists for a GPU are used
+   * where unambiguous).
+   */
+  podMetadata?: PodMetadataView;
 }
 
 export interface RunningExporter {
@@ -44,6 +54,8 @@ export interface RunningExporter {
   app: FastifyInstance | null;
   collector: Collector;
   attributor: PodAttributor | null;
+  /** per-pod usage from the processes (null without --pod-usage) */
+  podUsage: PodUsageTracker | null;
   /** where the HTTP server listens, e.g. `[::]:9400` (null with listen: false) */
   boundAddress: string | null;
   /** the GPU families as /metrics serves them */
@@ -105,12 +117,22 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   log.info('NVML opened', { library: nvml.libraryPath });
   aborted();
 
+  if (config.podUsage) {
+    // a proc root that is not there would leave every process unresolved: refuse, do not serve less
+    const st = await stat(config.hostProc).catch(() => null);
+    if (!st?.isDirectory()) {
+      throw new ConfigError(`--host-proc ${config.hostProc}: not a directory; mount the host's /proc there (read-only) or run with hostPID and keep the default /proc`);
+    }
+  }
   const collector = new Collector({
     nvml,
     intervalMs: config.collectIntervalMs,
     pcieThroughput: () => config.pcieThroughput || selectionNeedsPcieThroughput(selection),
     xidWindowMs: config.xidCountWindowMs,
     logger: log,
+    processes: config.podUsage
+      ? { intervalMs: config.processIntervalMs, slowIntervalMs: config.processSlowIntervalMs, budgetMs: config.processBudgetMs }
+      : undefined,
   });
   const reloads = new EventEmitter();
   const hostname = config.hostname || osHostname();
@@ -141,6 +163,18 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       singlePod: config.sharedGpus === 'single-pod',
       logger: log,
     });
+  }
+  let podUsage: PodUsageTracker | null = null;
+  if (config.podUsage) {
+    const [{ PodUsageTracker }, { ProcCgroupReader }] = await Promise.all([import('../kubernetes/pod-usage.js'), import('../kubernetes/proc-cgroup.js')]);
+    podUsage = new PodUsageTracker({
+      resolver: new ProcCgroupReader(config.hostProc),
+      pods: () => attributor?.current() ?? null,
+      metadata: opts.podMetadata,
+      logger: log,
+    });
+    const tracker = podUsage;
+    collector.on('snapshot', (s: { sweep: import('../nvml/types.js').SweepResult }) => tracker.offer(s.sweep));
   }
   const self = createSelfMetrics({
     collector,
@@ -176,9 +210,17 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   }
 
   const pods = (): PodMap | null => attributor?.current() ?? null;
+  const podUsageOptions = {
+    hostname,
+    hostnameLabels: config.namingTransition !== null && GENERATION_DEFAULTS[config.namingTransition].hostLabel !== config.hostnameLabel ? ['Hostname', 'hostname'] : [config.hostnameLabel],
+    replaceBlanksInModelName: config.replaceBlanksInModelName,
+  };
   const renderGpuText = (): string => {
     const snap = collector.current();
-    return snap ? renderer.render(snap, selection, pods()) : '';
+    if (!snap) return '';
+    const usage = podUsage?.current() ?? null;
+    const gpu = renderer.render(snap, selection, pods(), usage);
+    return usage ? gpu + renderPodUsage(usage, snap, { ...podUsageOptions, labelRows: selection.labels }) : gpu;
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
@@ -275,6 +317,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     app,
     collector,
     attributor,
+    podUsage,
     boundAddress,
     renderGpuText,
     gpusDocument,

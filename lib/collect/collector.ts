@@ -9,6 +9,7 @@ import type { SweepOptions, SweepResult, XidEvent, DeviceSample } from '../nvml/
 import type { Logger } from '../logger.js';
 import type { CollectorStatus, Snapshot } from './types.js';
 import { nvmlErrorName } from '../nvml/errors.js';
+import { ProcessCadence, type ProcessCadenceOptions, type ProcessCadenceStatus } from './process-cadence.js';
 
 /** What the collector needs from NVML (lib/nvml's Nvml satisfies it). */
 export interface SweepSource {
@@ -23,6 +24,8 @@ export interface CollectorOptions {
   pcieThroughput?: boolean | (() => boolean);
   /** the window of the XID count (DCGM_EXP_XID_ERRORS_COUNT), ms; default 300000 */
   xidWindowMs?: number;
+  /** read the processes too, on this cadence (absent: never) */
+  processes?: Omit<ProcessCadenceOptions, 'logger'>;
   logger: Logger;
 }
 
@@ -61,8 +64,11 @@ export class Collector extends EventEmitter {
   /** A sweep older than this many ms makes the exporter not ready (3 intervals + 1 s). */
   readonly freshnessBoundMs: number;
 
+  private readonly cadence: ProcessCadence | null;
+
   constructor(private readonly opts: CollectorOptions) {
     super();
+    this.cadence = opts.processes ? new ProcessCadence({ ...opts.processes, logger: opts.logger }) : null;
     this.poller = new Poller({ intervalMs: opts.intervalMs, task: () => this.runSweep() });
     this.freshnessBoundMs = 3 * opts.intervalMs + 1000;
   }
@@ -80,6 +86,11 @@ export class Collector extends EventEmitter {
 
   current(): Snapshot | null {
     return this.snapshot;
+  }
+
+  /** The process-read cadence (null when processes are not read). */
+  processStatus(): ProcessCadenceStatus | null {
+    return this.cadence?.status() ?? null;
   }
 
   status(): CollectorStatus {
@@ -132,9 +143,11 @@ export class Collector extends EventEmitter {
   private async runSweep(): Promise<void> {
     this.stats.sweepsTotal++;
     let sweep: SweepResult;
+    const startedAt = Date.now();
+    const processes = this.cadence?.due(startedAt) ?? false;
     try {
       const pcie = this.opts.pcieThroughput;
-      sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false) });
+      sweep = await this.opts.nvml.sweep({ pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false), processes });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
       const stalled = e.name === 'SweepStalledError';
@@ -149,6 +162,7 @@ export class Collector extends EventEmitter {
       return;
     }
     this.stats.lastSweepSeconds = sweep.durationUs / 1e6;
+    if (sweep.processes && this.cadence) this.cadence.record(startedAt, sweep.processes.durationUs, sweep.processes.stride);
     this.stats.lastSuccessMs = Date.now();
     const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);

@@ -98,10 +98,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     throw new ConfigError(`--naming-transition ${namingTransition} is the naming profile itself; give another generation (${GENERATIONS.join(', ')}) or none`);
   }
   const hostLabel = get('hostname-label');
+  const collectIntervalMs = positiveInt(str('collect-interval', '1000'), 'number of milliseconds');
+  const processInterval = get('process-interval');
 
   const config: Config = {
     address: parseListenAddress(address.value, address.label),
-    collectIntervalMs: positiveInt(str('collect-interval', '1000'), 'number of milliseconds'),
+    collectIntervalMs,
     collectors: collectors ? nonEmpty(collectors, 'the path of a counters CSV file') : null,
     kubernetes: bool('kubernetes'),
     kubernetesGpuIdType: oneOf(str('kubernetes-gpu-id-type', 'uid'), ['uid', 'device-name'] as const),
@@ -137,6 +139,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     kedaScalerAddress: keda && keda.value.trim() !== '' ? parseListenTarget(keda.value, keda.label) : null,
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
     webConfigFile: webConfig && webConfig.value.trim() !== '' ? webConfig.value : null,
+    podUsage: bool('pod-usage') || (bool('kubernetes') && virtualGpus),
+    hostProc: nonEmpty(str('host-proc', '/proc'), "the path of the host's /proc"),
+    processIntervalMs: processInterval ? positiveInt(processInterval, 'number of milliseconds') : collectIntervalMs,
+    processSlowIntervalMs: positiveInt(str('process-slow-interval', '10000'), 'number of milliseconds'),
+    processBudgetMs: positiveInt(str('process-budget', '250'), 'number of milliseconds'),
   };
+  if (config.processSlowIntervalMs < config.processIntervalMs) {
+    throw new ConfigError(`--process-slow-interval ${config.processSlowIntervalMs} is shorter than the process interval ${config.processIntervalMs}: the slow cadence must be the slower one; raise it or lower --process-interval`);
+  }
   return { kind: 'run', config, warnings: parsed.warnings };
 }

@@ -65,6 +65,13 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
   s(['hostname-label'], 'NVML_EXPORTER_HOSTNAME_LABEL', 'from the naming profile', 'spelling of the host label: Hostname (<= 4.8.2) or hostname (4.8.3+)'),
   s(['keda-scaler-address'], 'NVML_EXPORTER_KEDA_SCALER_ADDRESS', 'off', 'serve the KEDA external-scaler gRPC API on this address'),
   s(['sweep-deadline'], 'NVML_EXPORTER_SWEEP_DEADLINE', '5000', 'a sweep not finished in this many milliseconds is reported as stalled'),
+  b(['pod-usage'], 'NVML_EXPORTER_POD_USAGE',
+    'read the processes on every GPU and serve per-pod usage (nvml_exporter_pod_gpu_*); on by itself with -k --kubernetes-virtual-gpus'),
+  s(['host-proc'], 'NVML_EXPORTER_HOST_PROC', '/proc', "the host's /proc (mounted read-only, or the pod's own with hostPID): where process cgroups are read"),
+  s(['process-interval'], 'NVML_EXPORTER_PROCESS_INTERVAL', 'the collect interval', 'how often the processes are read, in milliseconds (a multiple of sweeps)'),
+  s(['process-slow-interval'], 'NVML_EXPORTER_PROCESS_SLOW_INTERVAL', '10000',
+    'the processes are read this often (milliseconds) while one read takes longer than --process-budget'),
+  s(['process-budget'], 'NVML_EXPORTER_PROCESS_BUDGET', '250', 'milliseconds a process read may take before the slower cadence applies'),
   b(['version'], undefined, 'print the version and exit'),
   b(['help', 'h'], undefined, 'print this help and exit'),
   // dcgm-exporter's flags we accept and ignore

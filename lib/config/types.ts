@@ -60,6 +60,15 @@ export interface Config {
   sweepDeadlineMs: number;
   /** --web-config-file / DCGM_EXPORTER_WEB_CONFIG_FILE: the exporter-toolkit web config, null = plain HTTP */
   webConfigFile: string | null;
+  /** read processes and serve per-pod usage (--pod-usage, or -k with --kubernetes-virtual-gpus) */
+  podUsage: boolean;
+  /** where the host's processes' cgroups are read (--host-proc) */
+  hostProc: string;
+  /** how often processes are read, ms (--process-interval; default the collect interval) */
+  processIntervalMs: number;
+  /** the cadence while a process read takes longer than processBudgetMs */
+  processSlowIntervalMs: number;
+  processBudgetMs: number;
 }
 
 /** `nvml-exporter scaler` options, validated and parsed. */
