@@ -59,6 +59,11 @@ t.test('defaults', async (t) => {
     kedaScalerAddress: null,
     sweepDeadlineMs: 5000,
     webConfigFile: null,
+    podUsage: false,
+    hostProc: '/proc',
+    processIntervalMs: 1000,
+    processSlowIntervalMs: 10000,
+    processBudgetMs: 250,
   });
 });
 
