@@ -181,6 +181,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     podResources: attributor ?? undefined,
     reloads,
     renderSeconds: () => renderer.lastRenderSeconds,
+    processes: () => collector.processStatus(),
     build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: () => collector.current()?.sweep.driverVersion ?? '' },
   });
 

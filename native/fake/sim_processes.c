@@ -63,7 +63,10 @@ int sim_proc_derived(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out)
 
 /* One process list. `stride`: the entry size this symbol writes. */
 static nvmlReturn_t list(const char *fn, nvmlDevice_t dev, unsigned int *count, void *infos, int kind, int stride) {
-  DEV_ENTER(dev);
+  sim_gpu_t *g;
+  sim_mig_t *m;
+  nvmlReturn_t r = sim_enter_dev(fn, dev, &g, &m); /* errors and delays by the exported name */
+  if (r) return r;
   if (!count) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
   if (stride == 24 && (sim_sc->quirks & Q_PROCESS_INFO_32) && strstr(fn, "_v3")) stride = 32;
   double now = sim_now_s();

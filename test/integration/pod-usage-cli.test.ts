@@ -152,3 +152,53 @@ t.test('--host-proc that is not a directory: exit 2 naming the flag', async (t) 
   t.equal(r.status, 2, 'exit code 2');
   t.match(r.stderr, /--host-proc \/nonexistent\/proc: not a directory/, 'the message names the flag and the fix');
 });
+
+t.test('slow process queries move to their own slower cadence, and the self-metrics say so', async (t) => {
+  const proc = mkdtempSync(join(tmpdir(), 'nvx-proc-'));
+  writeProcTree(proc, [{ pid: 7001, layout: 'host' }]);
+  // each process-list call of this GPU takes 150 ms: a read takes > 300 ms, over the 100 ms budget
+  const scenario: Scenario = { gpus: [{ processes: [{ pid: 7001, sm: 10 }], delays: { nvmlDeviceGetComputeRunningProcesses: 150 } }] };
+  const exp = await startExporter({
+    scenario,
+    args: ['-c', '200', '--pod-usage', '--host-proc', proc, '--process-budget', '100', '--process-slow-interval', '3000'],
+  });
+  t.teardown(async () => {
+    await exp.stop();
+    rmSync(proc, { recursive: true, force: true });
+  });
+  const s = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return valueOf(r.samples, 'nvml_exporter_process_query_slow') === 1 ? r.samples : undefined;
+  }, 'the slow cadence');
+  t.equal(valueOf(s, 'nvml_exporter_process_query_interval_seconds'), 3, 'reads every --process-slow-interval (3 s)');
+  t.ok(valueOf(s, 'nvml_exporter_process_query_duration_seconds')! > 0.1, 'the last read took more than the budget');
+  t.equal(valueOf(s, 'nvml_exporter_process_info_stride_bytes'), 24, 'the probed entry size of the _v3 lists');
+  t.match(exp.stderr(), /process queries are slow: reading processes on the slower cadence/, 'one log line says so');
+  // back to the normal cadence once the queries are fast again
+  exp.setScenario({ gpus: [{ processes: [{ pid: 7001, sm: 10 }] }] });
+  const s2 = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return valueOf(r.samples, 'nvml_exporter_process_query_slow') === 0 ? r.samples : undefined;
+  }, 'the normal cadence again', 20000);
+  t.equal(valueOf(s2, 'nvml_exporter_process_query_interval_seconds'), 0.2, 'every sweep again (the collect interval)');
+});
+
+t.test('a driver whose _v3 process lists write 32-byte entries: PIDs and memory still right', async (t) => {
+  const proc = mkdtempSync(join(tmpdir(), 'nvx-proc-'));
+  writeProcTree(proc, [{ pid: 8001, layout: 'host' }, { pid: 8002, layout: 'host' }, { pid: 8003, layout: 'host' }]);
+  const exp = await startExporter({
+    scenario: { quirks: ['process-info-32'], driverVersion: '535.54.03', gpus: [{ processes: [{ pid: 8001, mem: 1 * GIB }, { pid: 8002, mem: 2 * GIB }, { pid: 8003, mem: 3 * GIB }] }] },
+    args: ['-c', '200', '--pod-usage', '--host-proc', proc],
+  });
+  t.teardown(async () => {
+    await exp.stop();
+    rmSync(proc, { recursive: true, force: true });
+  });
+  const s = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    return valueOf(r.samples, 'nvml_exporter_process_info_stride_bytes') !== undefined ? r.samples : undefined;
+  }, 'a process read');
+  t.equal(valueOf(s, 'nvml_exporter_process_info_stride_bytes'), 32, 'the 32-byte stride was detected');
+  t.equal(one(s, 'processes', { pod: '' }), 3, 'three processes, none garbage');
+  t.equal(one(s, 'memory_used_bytes', { pod: '' }), 6 * GIB, '1 + 2 + 3 GiB: every entry read at its own offset');
+});
