@@ -349,6 +349,33 @@ export function demoScenario(n: number): Scenario {
 }
 
 /** `gpus` MIG-enabled H100s with `perGpu` `1g.10gb` instances each (benchmarks: e.g. 8 × 7). */
+/**
+ * `gpus` whole GPUs, each running `perGpu` processes (PIDs 100000 + 100·gpu + k): SM utilisation
+ * and memory per process moving as slow waves, so each GPU's gpuUtil / memUsed (left unset) is the
+ * sum of its processes'. For benchmarks and the per-pod usage demo.
+ */
+export function processScenario(gpus: number, perGpu: number): Scenario {
+  const base = demoScenario(gpus);
+  return {
+    ...base,
+    gpus: base.gpus.map((g, i) => {
+      const values = { ...g.values };
+      delete values.gpuUtil;
+      delete values.memUsed;
+      return {
+        ...g,
+        values,
+        processes: Array.from({ length: perGpu }, (_, k) => ({
+          pid: 100000 + 100 * i + k,
+          sm: { wave: { min: 1, max: Math.floor(90 / perGpu) + 1, periodS: 60 + k, phase: k / perGpu } },
+          mem: { wave: { min: 1e9, max: 3e9, periodS: 120, phase: (i + k) / 16 } },
+          memUtil: Math.floor(40 / perGpu),
+        })),
+      };
+    }),
+  };
+}
+
 export function migScenario(gpus: number, perGpu: number): Scenario {
   if (!Number.isInteger(perGpu) || perGpu < 1 || perGpu > 7) throw new Error(`migScenario: perGpu must be an integer in 1..7 (1g.10gb slots on an H100), got ${perGpu}`);
   const s = demoScenario(gpus);
