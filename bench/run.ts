@@ -8,7 +8,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { freePort } from '../test/helpers/ports.js';
-import { migScenario, demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { migScenario, demoScenario, processScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { writeProcTree } from '../lib/kubernetes/sim-proc.js';
 import { Nvml } from '../lib/nvml/index.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
@@ -39,6 +40,8 @@ interface Case {
   name: string;
   scenario: Scenario;
   pods: boolean;
+  /** per-pod usage: the processes' cgroups in a fake /proc, one pod per GPU (--pod-usage) */
+  processes?: boolean;
 }
 
 function procStat(pid: number): { cpuS: number; rssMB: number } {
@@ -129,6 +132,15 @@ async function runCase(c: Case): Promise<Record<string, string>> {
     });
     args.push('-k', '--pod-resources-kubelet-socket', sock);
   }
+  if (c.processes) {
+    // each GPU's processes run in the pod that holds it (inference-<gpu index>)
+    const proc = join(dir, 'proc');
+    const podUid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    writeProcTree(proc, c.scenario.gpus.flatMap((g, i) => (g.processes ?? []).map((p) => ({
+      pid: p.pid, layout: 'systemd-v2-containerd' as const, podUid: podUid(i), containerId: String(i % 10).repeat(64),
+    }))));
+    args.push('--pod-usage', '--host-proc', proc);
+  }
   const exp = startExporter(args, { NVML_SIM_SCENARIO: scenarioPath });
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitHttp(url);
@@ -141,6 +153,14 @@ async function runCase(c: Case): Promise<Record<string, string>> {
       exp.kill('SIGKILL');
       kubelet?.stop();
       throw new Error(`bench: ${c.name}: ${attributed} of ${podCount} pods attributed on the page; the case would not measure the pod join`);
+    }
+  }
+  if (c.processes) {
+    const rows = [...page.matchAll(/^nvml_exporter_pod_gpu_processes\{[^}]*pod="inference-\d+"[^}]*\} 16$/gm)].length;
+    if (rows !== c.scenario.gpus.length) {
+      exp.kill('SIGKILL');
+      await kubelet?.stop();
+      throw new Error(`bench: ${c.name}: ${rows} of ${c.scenario.gpus.length} pods have their 16 processes on the page; the case would not measure per-pod usage`);
     }
   }
   const sport = await freePort();
@@ -213,6 +233,7 @@ const cases: Case[] = [
   { name: '8 GPUs', scenario: demoScenario(8), pods: false },
   { name: '8 GPUs x 7 MIG', scenario: migScenario(8, 7), pods: false },
   { name: '8 GPUs x 7 MIG, 56 pods', scenario: migScenario(8, 7), pods: true },
+  { name: '8 GPUs x 16 processes, per-pod usage', scenario: processScenario(8, 16), pods: true, processes: true },
 ];
 
 // BENCH_CASES=3 (or 1,3): only those cases, printed and not written to BENCHMARKS.md.
