@@ -216,12 +216,17 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     hostnameLabels: config.namingTransition !== null && GENERATION_DEFAULTS[config.namingTransition].hostLabel !== config.hostnameLabel ? ['Hostname', 'hostname'] : [config.hostnameLabel],
     replaceBlanksInModelName: config.replaceBlanksInModelName,
   };
+  // the page is the same string object until a part changes: the server compares it to keep its bytes
+  let joined = { gpu: '', usage: '', text: '' };
   const renderGpuText = (): string => {
     const snap = collector.current();
     if (!snap) return '';
     const usage = podUsage?.current() ?? null;
     const gpu = renderer.render(snap, selection, pods(), usage);
-    return usage ? gpu + renderPodUsage(usage, snap, { ...podUsageOptions, labelRows: selection.labels }) : gpu;
+    if (!usage) return gpu;
+    const usageText = renderPodUsage(usage, snap, { ...podUsageOptions, labelRows: selection.labels });
+    if (gpu !== joined.gpu || usageText !== joined.usage) joined = { gpu, usage: usageText, text: gpu + usageText };
+    return joined.text;
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
