@@ -457,6 +457,13 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     return 0;
   }
   if (config.once) {
+    // the per-pod rows come from the first sweep's processes, joined off the loop: wait for them (bounded)
+    const usage = exp.podUsage;
+    if (usage && !usage.current()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => usage.once('update', r)), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+    }
     (opts.stdout ?? ((t) => process.stdout.write(t)))(exp.renderGpuText());
     await exp.close();
     return 0;

@@ -202,3 +202,18 @@ t.test('a driver whose _v3 process lists write 32-byte entries: PIDs and memory 
   t.equal(one(s, 'processes', { pod: '' }), 3, 'three processes, none garbage');
   t.equal(one(s, 'memory_used_bytes', { pod: '' }), 6 * GIB, '1 + 2 + 3 GiB: every entry read at its own offset');
 });
+
+t.test('--once with --pod-usage prints the per-pod rows of the first sweep', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { cliPath } = await import('../helpers/exporter.js');
+  const { simulatedLibraryPath, writeScenario } = await import('../../lib/nvml/simulation.js');
+  const dir = mkdtempSync(join(tmpdir(), 'nvx-once-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeScenario(join(dir, 's.txt'), { gpus: [{ processes: [{ pid: 9001, mem: 2 * GIB, sm: 40 }] }] });
+  writeProcTree(join(dir, 'proc'), [{ pid: 9001, layout: 'systemd-v1-containerd', podUid: uid(9), containerId: cid(9) }]);
+  const r = spawnSync(process.execPath, [cliPath, '--nvml-library', simulatedLibraryPath(), '--pod-usage', '--host-proc', join(dir, 'proc'), '--once'],
+    { encoding: 'utf8', timeout: 30000, env: { ...process.env, NVML_SIM_SCENARIO: join(dir, 's.txt') } });
+  t.equal(r.status, 0);
+  t.match(r.stdout, new RegExp(`^nvml_exporter_pod_gpu_memory_used_bytes\\{[^}]*pod_uid="${uid(9)}"\\} ${2 * GIB}$`, 'm'), 'the row of the pod, with its memory');
+  t.match(r.stdout, /^nvml_exporter_gpu_unattributed_processes\{[^}]*reason="not_allocated"\} 1$/m, 'without -k the pod holds no GPU: not_allocated');
+});
