@@ -196,8 +196,9 @@ t.test('a driver whose _v3 process lists write 32-byte entries: PIDs and memory 
   });
   const s = await waitUntil(async () => {
     const r = await scrape(exp.url);
-    return valueOf(r.samples, 'nvml_exporter_process_info_stride_bytes') !== undefined ? r.samples : undefined;
-  }, 'a process read');
+    // the stride comes with the sweep, the rows once the PIDs are joined (off the loop, a moment later)
+    return valueOf(r.samples, 'nvml_exporter_process_info_stride_bytes') !== undefined && one(r.samples, 'processes', { pod: '' }) !== undefined ? r.samples : undefined;
+  }, 'a process read and its rows');
   t.equal(valueOf(s, 'nvml_exporter_process_info_stride_bytes'), 32, 'the 32-byte stride was detected');
   t.equal(one(s, 'processes', { pod: '' }), 3, 'three processes, none garbage');
   t.equal(one(s, 'memory_used_bytes', { pod: '' }), 6 * GIB, '1 + 2 + 3 GiB: every entry read at its own offset');
