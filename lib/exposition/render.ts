@@ -198,8 +198,10 @@ function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snaps
     const text = formatValue(v, def.format);
     if (text === null) return;
     const attrs = def.attributes ? def.attributes(d, snap) : null;
-    // a shared GPU: each pod's series carries that pod's own usage
-    const own = podValue && t.variants.length > 1 ? podValuesOn(t, usage!) : null;
+    // a shared GPU: each pod's series carries that pod's own usage, once the processes of at least
+    // one of its pods are known (else, e.g. without the host's /proc, the device's value as before)
+    let own = podValue && t.variants.length > 1 ? podValuesOn(t, usage!) : null;
+    if (own && !t.variants.some((v) => own!.has(variantPod(v.pairs) ?? ''))) own = null;
     for (const variant of t.variants) {
       const labels = attrs ? labelSet(t.head, [...variant.pairs, ...attrs]) : variant.labels;
       let vt = text;
