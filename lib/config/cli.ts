@@ -142,9 +142,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     podUsage: bool('pod-usage') || (bool('kubernetes') && virtualGpus),
     hostProc: nonEmpty(str('host-proc', '/proc'), "the path of the host's /proc"),
     processIntervalMs: processInterval ? positiveInt(processInterval, 'number of milliseconds') : collectIntervalMs,
-    processSlowIntervalMs: positiveInt(str('process-slow-interval', '10000'), 'number of milliseconds'),
+    processSlowIntervalMs: 0, // below: at least the process interval unless given
     processBudgetMs: positiveInt(str('process-budget', '250'), 'number of milliseconds'),
   };
+  const slow = get('process-slow-interval');
+  config.processSlowIntervalMs = slow ? positiveInt(slow, 'number of milliseconds') : Math.max(10_000, config.processIntervalMs);
   if (config.processSlowIntervalMs < config.processIntervalMs) {
     throw new ConfigError(`--process-slow-interval ${config.processSlowIntervalMs} is shorter than the process interval ${config.processIntervalMs}: the slow cadence must be the slower one; raise it or lower --process-interval`);
   }

@@ -69,7 +69,7 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
     'read the processes on every GPU and serve per-pod usage (nvml_exporter_pod_gpu_*); on by itself with -k --kubernetes-virtual-gpus'),
   s(['host-proc'], 'NVML_EXPORTER_HOST_PROC', '/proc', "the host's /proc (mounted read-only, or the pod's own with hostPID): where process cgroups are read"),
   s(['process-interval'], 'NVML_EXPORTER_PROCESS_INTERVAL', 'the collect interval', 'how often the processes are read, in milliseconds (a multiple of sweeps)'),
-  s(['process-slow-interval'], 'NVML_EXPORTER_PROCESS_SLOW_INTERVAL', '10000',
+  s(['process-slow-interval'], 'NVML_EXPORTER_PROCESS_SLOW_INTERVAL', '10000, or the process interval when longer',
     'the processes are read this often (milliseconds) while one read takes longer than --process-budget'),
   s(['process-budget'], 'NVML_EXPORTER_PROCESS_BUDGET', '250', 'milliseconds a process read may take before the slower cadence applies'),
   b(['version'], undefined, 'print the version and exit'),
