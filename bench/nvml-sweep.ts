@@ -7,12 +7,14 @@
 // and the ratio addon ÷ C for both, and writes the "NVML sweep" section of BENCHMARKS.md.
 // Targets: addon ≤ 1.5 × the C loop; under the latency model ≤ 1.1 ×. Then the sweep with GPM next to
 // without (bench/nvml-gpm.ts), written as the "NVML sweep with GPM" section.
+// BENCH_CASES=processes: only the cost of reading the processes (8 GPUs × 16 processes), into the
+// "NVML sweep with processes" section.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Nvml } from '../lib/nvml/index.js';
-import { demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { demoScenario, processScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
 import type { Scenario } from '../lib/nvml/scenario.js';
 import { repoRoot, updateBenchmarks } from './report.js';
 import { gpmTable, measureGpm } from './nvml-gpm.js';
@@ -37,6 +39,80 @@ const scenarioFile = join(dir, 'scenario.txt');
 process.env.NVML_SIM_SCENARIO = scenarioFile;
 delete process.env.NVML_SIM_LATENCY; // the scenario says whether the model is on
 const library = simulatedLibraryPath();
+
+if (process.env.BENCH_CASES === 'processes') {
+  await benchProcesses();
+  process.exit(0);
+}
+
+/**
+ * The cost of the process queries: 8 GPUs × 16 processes swept with and without processes in
+ * alternating rounds, without latency and under the latency model (each process call 2.5 µs).
+ */
+async function benchProcesses(): Promise<void> {
+  const PER_GPU = 16;
+  const n = Number(process.env.BENCH_SWEEPS ?? 1000);
+  const rounds = 7;
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rows: string[] = [];
+  for (const latency of ['off', 'published'] as const) {
+    writeScenario(scenarioFile, { ...processScenario(GPUS, PER_GPU), latency });
+    const nvml = await Nvml.open({ library });
+    for (let i = 0; i < 200; i++) await nvml.sweep({ processes: i % 2 === 0 });
+    const per = Math.max(10, Math.round(n / rounds));
+    const without: number[] = [];
+    const withP: number[] = [];
+    const thread: number[] = [];
+    const procUs: number[] = [];
+    let seen = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (const on of [false, true]) {
+        const t0 = process.hrtime.bigint();
+        let th = 0;
+        let pu = 0;
+        for (let i = 0; i < per; i++) {
+          const res = await nvml.sweep({ processes: on });
+          th += res.durationUs;
+          if (on) {
+            pu += res.processes!.durationUs;
+            seen = res.processes!.devices.reduce((k, d) => k + d.processes.length, 0);
+          }
+        }
+        const us = Number(process.hrtime.bigint() - t0) / 1e3 / per;
+        if (on) {
+          withP.push(us);
+          thread.push(th / per);
+          procUs.push(pu / per);
+        } else without.push(us);
+      }
+    }
+    await nvml.close();
+    if (seen !== GPUS * PER_GPU) {
+      console.error(`bench:nvml: expected ${GPUS * PER_GPU} processes per sweep, got ${seen}`);
+      process.exit(1);
+    }
+    const line = `| ${latency === 'off' ? 'no latency' : 'latency model'} | ${med(without).toFixed(1)} | ${med(withP).toFixed(1)} | ${med(thread).toFixed(1)} | ${med(procUs).toFixed(1)} | ${(med(procUs) / GPUS).toFixed(1)} |`;
+    console.log(line);
+    rows.push(line);
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}; load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`;
+  if (process.env.BENCH_NO_WRITE === '1') return;
+  updateBenchmarks(
+    'NVML sweep with processes',
+    `Command: \`BENCH_CASES=processes npm run bench:nvml\` (${n} sweeps each way in ${rounds} alternating rounds). Machine: ${machine}.
+${GPUS} simulated GPUs × ${PER_GPU} processes each (\`processScenario(${GPUS}, ${PER_GPU})\`): per GPU the compute, graphics and MPS
+lists (a sizing call and a fill call each) and the per-process utilisation samples (sizing + fill, ~60 samples per process
+from the first read, then the samples since the previous read). Figures are medians of the rounds, µs per sweep.
+
+| library | sweep without processes | sweep with processes | of which on the sweep thread | process queries (all GPUs) | per GPU |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Under the latency model every process call costs 2.5 µs (no figure is published for them; the cheapest published call
+is the model's floor), so the figures are a lower bound for a real driver, where a busy GPU can make the process
+queries much slower: that is what \`--process-budget\` and \`--process-slow-interval\` are for.`,
+  );
+}
 
 const exe = join(dir, 'nvml-c-loop');
 try {

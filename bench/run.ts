@@ -8,7 +8,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { freePort } from '../test/helpers/ports.js';
-import { migScenario, demoScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { migScenario, demoScenario, processScenario, simulatedLibraryPath, writeScenario } from '../lib/nvml/simulation.js';
+import { writeProcTree } from '../lib/kubernetes/sim-proc.js';
 import { Nvml } from '../lib/nvml/index.js';
 import { startSimKubelet } from '../lib/kubernetes/sim-kubelet.js';
 import { startSimApiServer } from '../lib/kubernetes/sim-api-server.js';
@@ -44,6 +45,8 @@ interface Case {
   sharedPods?: number;
   /** the Kubernetes API features on (pod labels with an allowlist, UID, workload), from a simulated API server */
   api?: boolean;
+  /** per-pod usage: the processes' cgroups in a fake /proc, one pod per GPU (--pod-usage) */
+  processes?: boolean;
 }
 
 /** 20 labels per pod, 10 of which the allowlist `^label-0` keeps, and a Deployment's pod-template-hash. */
@@ -155,6 +158,15 @@ async function runCase(c: Case): Promise<Record<string, string>> {
         '--kubernetes-pod-label-allowlist-regex', '^label-0', '--kubernetes-enable-pod-uid', '--kubernetes-enable-workload-label');
     }
   }
+  if (c.processes) {
+    // each GPU's processes run in the pod that holds it (inference-<gpu index>)
+    const proc = join(dir, 'proc');
+    const podUid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    writeProcTree(proc, c.scenario.gpus.flatMap((g, i) => (g.processes ?? []).map((p) => ({
+      pid: p.pid, layout: 'systemd-v2-containerd' as const, podUid: podUid(i), containerId: String(i % 10).repeat(64),
+    }))));
+    args.push('--pod-usage', '--host-proc', proc);
+  }
   const exp = startExporter(args, { NVML_SIM_SCENARIO: scenarioPath, NODE_NAME: 'bench-node' });
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitHttp(url);
@@ -167,6 +179,14 @@ async function runCase(c: Case): Promise<Record<string, string>> {
       exp.kill('SIGKILL');
       kubelet?.stop();
       throw new Error(`bench: ${c.name}: ${attributed} of ${podCount} pods attributed on the page; the case would not measure the pod join`);
+    }
+  }
+  if (c.processes) {
+    const rows = [...page.matchAll(/^nvml_exporter_pod_gpu_processes\{[^}]*pod="inference-\d+"[^}]*\} 16$/gm)].length;
+    if (rows !== c.scenario.gpus.length) {
+      exp.kill('SIGKILL');
+      await kubelet?.stop();
+      throw new Error(`bench: ${c.name}: ${rows} of ${c.scenario.gpus.length} pods have their 16 processes on the page; the case would not measure per-pod usage`);
     }
   }
   const sport = await freePort();
@@ -243,6 +263,7 @@ const cases: Case[] = [
   // the Kubernetes API features (BENCH_CASES=4,5): 100 pods time-sliced on 8 GPUs, 20 labels each, 10 allowed
   { name: '8 GPUs, 100 pods, API labels on', scenario: demoScenario(8), pods: true, sharedPods: 100, api: true },
   { name: '8 GPUs, 100 pods, API labels off', scenario: demoScenario(8), pods: true, sharedPods: 100 },
+  { name: '8 GPUs x 16 processes, per-pod usage', scenario: processScenario(8, 16), pods: true, processes: true },
 ];
 
 // BENCH_CASES=3 (or 1,3): only those cases, printed and not written to BENCHMARKS.md.

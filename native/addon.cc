@@ -8,7 +8,8 @@
 //                                            code 0 = opened and initialised; then
 //                                            onSweep(0, nums, ids | null) per sweep,
 //                                            or onSweep(code, callName) (result.h)
-//   .sweep(pcieThroughput, gpmMode?) → boolean   false: a sweep is still running (gpmMode: native/gpm.h)
+//   .sweep(pcieThroughput, gpmMode?, processes?) → boolean   false: a sweep is still running
+//     (gpmMode: native/gpm.h; processes: read the process lists, native/processes.h)
 //   .startEvents(onXid) → boolean
 //   .close() → Promise<void>                 stops both threads; nvmlShutdown and dlclose run on a
 //                                            pool thread when this handle held the last reference
@@ -158,7 +159,8 @@ class NvmlHandle : public Napi::ObjectWrap<NvmlHandle> {
     if (!worker_) throw Napi::Error::New(info.Env(), "NvmlHandle.sweep: not open");
     const int gpm = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
     return Napi::Boolean::New(info.Env(), worker_->Request(info.Length() > 0 && info[0].ToBoolean(),
-                                                           gpm >= GPM_OFF && gpm <= GPM_WITH_CI ? gpm : GPM_OFF));
+                                                           gpm >= GPM_OFF && gpm <= GPM_WITH_CI ? gpm : GPM_OFF,
+                                                           info.Length() > 2 && info[2].ToBoolean()));
   }
 
   Napi::Value StartEvents(const Napi::CallbackInfo &info) {

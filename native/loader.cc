@@ -146,6 +146,26 @@ bool Library::Open(const std::string &path, std::string &error) {
   a.gpmSampleGet = Resolve<nvmlGpmSampleGet_fn>(h, {"nvmlGpmSampleGet"});
   a.gpmMigSampleGet = Resolve<nvmlGpmMigSampleGet_fn>(h, {"nvmlGpmMigSampleGet"});
   a.gpmMetricsGet = Resolve<nvmlGpmMetricsGet_fn>(h, {"nvmlGpmMetricsGet"});
+  const auto plainOnly = [](const char *found, const char *plain) {
+    return found != nullptr && std::string(found) == plain;
+  };
+  const char *found = nullptr;
+  a.deviceGetComputeRunningProcesses = Resolve<nvmlDeviceGetRunningProcesses_fn>(
+      h, {"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
+          "nvmlDeviceGetComputeRunningProcesses"}, &found);
+  a.computeProcessesV1 = plainOnly(found, "nvmlDeviceGetComputeRunningProcesses");
+  found = nullptr;
+  a.deviceGetGraphicsRunningProcesses = Resolve<nvmlDeviceGetRunningProcesses_fn>(
+      h, {"nvmlDeviceGetGraphicsRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v2",
+          "nvmlDeviceGetGraphicsRunningProcesses"}, &found);
+  a.graphicsProcessesV1 = plainOnly(found, "nvmlDeviceGetGraphicsRunningProcesses");
+  found = nullptr;
+  a.deviceGetMpsComputeRunningProcesses = Resolve<nvmlDeviceGetRunningProcesses_fn>(
+      h, {"nvmlDeviceGetMPSComputeRunningProcesses_v3", "nvmlDeviceGetMPSComputeRunningProcesses_v2",
+          "nvmlDeviceGetMPSComputeRunningProcesses"}, &found);
+  a.mpsProcessesV1 = plainOnly(found, "nvmlDeviceGetMPSComputeRunningProcesses");
+  a.deviceGetProcessUtilization =
+      Resolve<nvmlDeviceGetProcessUtilization_fn>(h, {"nvmlDeviceGetProcessUtilization"});
   return true;
 }
 

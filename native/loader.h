@@ -103,6 +103,13 @@ struct NvmlApi {
   nvmlGpmSampleGet_fn gpmSampleGet = nullptr;
   nvmlGpmMigSampleGet_fn gpmMigSampleGet = nullptr;
   nvmlGpmMetricsGet_fn gpmMetricsGet = nullptr;
+  // processes (native/processes.cc): _v3 > _v2 > plain; `processInfoV1` when only the plain form
+  // (16-byte entries) was found, else the entry stride is probed at each call
+  nvmlDeviceGetRunningProcesses_fn deviceGetComputeRunningProcesses = nullptr;
+  nvmlDeviceGetRunningProcesses_fn deviceGetGraphicsRunningProcesses = nullptr;
+  nvmlDeviceGetRunningProcesses_fn deviceGetMpsComputeRunningProcesses = nullptr;
+  bool computeProcessesV1 = false, graphicsProcessesV1 = false, mpsProcessesV1 = false;
+  nvmlDeviceGetProcessUtilization_fn deviceGetProcessUtilization = nullptr;
 };
 
 // One opened library: the dlopen handle, the table, and whether nvmlInit succeeded.

@@ -278,7 +278,7 @@ typedef struct {
 } nvmlFieldValue_t;
 
 /*
- * nvmlProcessInfo_t — declared for a later process API; nothing calls one yet.
+ * nvmlProcessInfo_t — the entries of the running-process lists (native/processes.cc).
  *
  * TRAP, read before adding a call: the size of one entry in the array a process call fills is NOT
  * fixed by the function's name or by any version field.
@@ -526,6 +526,35 @@ typedef nvmlReturn_t (*nvmlDeviceGetGpuInstanceProfileInfo_fn)(nvmlDevice_t, uns
 /* …ProfileInfoV (profile index) and …ProfileInfoByIdV (profile id): v2 or v3 by the version field */
 typedef nvmlReturn_t (*nvmlDeviceGetGpuInstanceProfileInfoV_fn)(nvmlDevice_t, unsigned int profile,
                                                                 nvmlGpuInstanceProfileInfo_v2_t *info);
+
+/* ---- processes (native/processes.cc) ---------------------------------------------------------- */
+/* nvmlProcessInfo_v1_t: what the unversioned process-list symbols write (16-byte entries). */
+typedef struct {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+} nvmlProcessInfo_v1_t;
+/* usedGpuMemory when the driver cannot tell (e.g. no permission to see the process's memory) */
+#define NVML_VALUE_NOT_AVAILABLE_ULL 0xFFFFFFFFFFFFFFFFULL
+/* One per-process utilization sample (nvmlDeviceGetProcessUtilization); `timeStamp` is CPU
+ * wall-clock time in microseconds; utilisations are percent of the sample period. */
+typedef struct {
+  unsigned int pid;
+  unsigned long long timeStamp;
+  unsigned int smUtil;
+  unsigned int memUtil;
+  unsigned int encUtil;
+  unsigned int decUtil;
+} nvmlProcessUtilizationSample_t;
+/* nvmlDevice{Compute,Graphics,MPSCompute}RunningProcesses[_v2|_v3]: `infos` is an array whose
+ * entry size depends on the symbol AND the driver (see nvmlProcessInfo_t above); it is passed as
+ * bytes so no caller can index it with a wrong sizeof. */
+typedef nvmlReturn_t (*nvmlDeviceGetRunningProcesses_fn)(nvmlDevice_t, unsigned int *infoCount, void *infos);
+typedef nvmlReturn_t (*nvmlDeviceGetProcessUtilization_fn)(nvmlDevice_t, nvmlProcessUtilizationSample_t *samples,
+                                                          unsigned int *sampleCount, unsigned long long lastSeenTimeStamp);
+NVX_STATIC_ASSERT(sizeof(nvmlProcessInfo_v1_t) == 16, "nvmlProcessInfo_v1_t size");
+NVX_STATIC_ASSERT(sizeof(nvmlProcessUtilizationSample_t) == 32, "nvmlProcessUtilizationSample_t size");
+NVX_STATIC_ASSERT(offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8, "nvmlProcessUtilizationSample_t.timeStamp offset");
+NVX_STATIC_ASSERT(offsetof(nvmlProcessUtilizationSample_t, smUtil) == 16, "nvmlProcessUtilizationSample_t.smUtil offset");
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,24 @@ void PackSweep(const SweepData &d, IdentityCache &cache, PackedSweep &out) {
     }
   }
   PackGpm(d, out.nums);
+  const ProcessData &pd = d.processes;
+  out.nums.push_back(pd.read ? 1 : 0);
+  if (pd.read) {
+    out.nums.push_back(pd.durationUs);
+    out.nums.push_back(pd.stride);
+    out.nums.push_back(static_cast<double>(pd.devices.size()));
+    for (const ProcessDevice &pv : pd.devices) {
+      for (double v : {static_cast<double>(pv.gpu), static_cast<double>(pv.slot), static_cast<double>(pv.listStatus),
+                       static_cast<double>(pv.utilStatus), pv.intervalUs, static_cast<double>(pv.procs.size())}) {
+        out.nums.push_back(v);
+      }
+      for (const ProcessEntry &e : pv.procs) {
+        for (double v : {static_cast<double>(e.pid), static_cast<double>(e.kinds), e.usedMemory, e.sm, e.mem, e.enc, e.dec}) {
+          out.nums.push_back(v);
+        }
+      }
+    }
+  }
   out.identityChanged = !cache.valid || ids != cache.ids || migCounts != cache.migCounts;
   if (out.identityChanged) {
     cache.valid = true;

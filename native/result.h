@@ -30,6 +30,10 @@ struct XidData {
 //             value[R_COUNT], status[R_COUNT]
 //     per MIG device: slot, gpuInstanceId (-1 = null), computeInstanceId (-1 = null),
 //             giProfileId (-1 = null), giPlacementStart (-1 = null), value[R_COUNT], status[R_COUNT]
+//   then the GPM section (below), then the processes section (native/processes.h): [0] read (0/1);
+//     when 1: durationUs, stride, device count, per device: gpu (position), slot (-1 = the GPU
+//     itself), listStatus, utilStatus, intervalUs, process count, per process: pid, kinds,
+//     usedMemory (-1 = null), sm, mem, enc, dec (-1 = null)
 // status: -1 not read, 0 success (the value is valid), otherwise the NVML return code.
 // PackedSweep::ids, when the identity changed: driverVersion, nvmlVersion, then per GPU uuid,
 // name, pciBusId, serial, vbios, inforomImage, inforomOem, inforomEcc, inforomPower, brand ("" =

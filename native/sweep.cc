@@ -97,7 +97,39 @@ void Sweeper::ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost) {
   gpm_.Sample(s.handle, g, gpmMode_, lost);
 }
 
-void Sweeper::Run(bool pcie, SweepData &out, int gpmMode) {
+// The processes of every answering GPU, or of each of its MIG devices where MIG is on (the MIG
+// device handles are looked up again: the sweep keeps only their slots).
+void Sweeper::ReadProcesses(SweepData &out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ProcessData &p = out.processes;
+  p.read = true;
+  for (unsigned i = 0; i < out.gpus.size() && i < slots_.size(); i++) {
+    const GpuSample &g = out.gpus[i];
+    if (g.lostCode != 0 || !slots_[i].valid) continue;
+    if (g.migMode == 1) {
+      for (const MigSample &m : g.mig) {
+        nvmlDevice_t mh = nullptr;
+        if (a_.deviceGetMigDeviceHandleByIndex == nullptr ||
+            a_.deviceGetMigDeviceHandleByIndex(slots_[i].handle, m.slot, &mh) != NVML_SUCCESS) {
+          continue;
+        }
+        p.devices.emplace_back();
+        p.devices.back().gpu = i;
+        p.devices.back().slot = static_cast<int>(m.slot);
+        procs_.Read(mh, m.uuid, p.devices.back());
+      }
+      continue;
+    }
+    p.devices.emplace_back();
+    p.devices.back().gpu = i;
+    procs_.Read(slots_[i].handle, g.uuid, p.devices.back());
+  }
+  procs_.EndSweep();
+  p.stride = procs_.stride();
+  p.durationUs = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Sweeper::Run(bool pcie, SweepData &out, int gpmMode, bool processes) {
   const auto t0 = std::chrono::steady_clock::now();
   gpmMode_ = gpmMode;
   auto finish = [&]() {
@@ -190,6 +222,7 @@ void Sweeper::Run(bool pcie, SweepData &out, int gpmMode) {
       s.valid = false;  // look the handle up again next sweep
     }
   }
+  if (processes) ReadProcesses(out);
   finish();
 }
 

@@ -9,6 +9,7 @@
 
 #include "gpm.h"
 #include "loader.h"
+#include "processes.h"
 #include "reading_keys.h"
 
 namespace nvx {
@@ -73,14 +74,15 @@ struct SweepData {
   std::string driverVersion, nvmlVersion;
   int cudaDriverVersion = -1;  // -1 = null
   std::vector<GpuSample> gpus;
+  ProcessData processes;  // read only when the sweep asked for processes
 };
 
 // Keeps device handles and the identity of each GPU between sweeps. Used by one thread at a time.
 class Sweeper {
  public:
-  explicit Sweeper(const NvmlApi &api) : a_(api), gpm_(api) {}
-  // gpmMode: GpmMode (native/gpm.h)
-  void Run(bool pcieThroughput, SweepData &out, int gpmMode = GPM_OFF);
+  explicit Sweeper(const NvmlApi &api) : a_(api), gpm_(api), procs_(api) {}
+  // gpmMode: GpmMode (native/gpm.h); processes: read the process lists (native/processes.h)
+  void Run(bool pcieThroughput, SweepData &out, int gpmMode = GPM_OFF, bool processes = false);
 
  private:
   struct Slot {
@@ -99,12 +101,14 @@ class Sweeper {
   void ReadDevice(Slot &s, bool pcie, GpuSample &g, int &lost);
   void ReadMig(nvmlDevice_t h, GpuSample &g, int &lost);
   Profile MigProfile(nvmlDevice_t parent, const MigSample &m, bool &keep);
+  void ReadProcesses(SweepData &out);
   const NvmlApi &a_;
   std::vector<Slot> slots_;
   bool cudaPlainOnly_ = false;  // `_v2` answered that it cannot: the plain call from then on
   std::map<std::string, Profile> profiles_, seenProfiles_;  // by MIG device UUID
   GpmSampler gpm_;
   int gpmMode_ = GPM_OFF;
+  ProcessReader procs_;
 };
 
 }  // namespace nvx

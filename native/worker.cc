@@ -26,12 +26,13 @@ SweepWorker::SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Func
 
 SweepWorker::~SweepWorker() { Stop(); }
 
-bool SweepWorker::Request(bool pcieThroughput, int gpmMode) {
+bool SweepWorker::Request(bool pcieThroughput, int gpmMode, bool processes) {
   std::lock_guard<std::mutex> lock(state_->m);
   if (state_->stop || state_->busy || state_->pending) return false;
   state_->pending = true;
   state_->pcie = pcieThroughput;
   state_->gpm = gpmMode;
+  state_->processes = processes;
   state_->cv.notify_one();
   return true;
 }
@@ -54,7 +55,7 @@ void SweepWorker::Stop() {
 
 void SweepWorker::Loop(std::shared_ptr<State> s) {
   for (;;) {
-    bool pcie;
+    bool pcie, processes;
     int gpm;
     {
       std::unique_lock<std::mutex> lock(s->m);
@@ -64,9 +65,10 @@ void SweepWorker::Loop(std::shared_ptr<State> s) {
       s->busy = true;
       pcie = s->pcie;
       gpm = s->gpm;
+      processes = s->processes;
     }
     SweepData data;
-    s->sweeper->Run(pcie, data, gpm);
+    s->sweeper->Run(pcie, data, gpm, processes);
     auto *packed = new PackedSweep();
     PackSweep(data, s->identity, *packed);  // packed here, so the main thread only copies it
     bool stopped;

@@ -23,7 +23,7 @@ class SweepWorker {
   SweepWorker(Napi::Env env, std::shared_ptr<Library> lib, Napi::Function onDone);
   ~SweepWorker();
   // Queues one sweep. False when a sweep is still running (or the worker is stopping).
-  bool Request(bool pcieThroughput, int gpmMode = 0);
+  bool Request(bool pcieThroughput, int gpmMode = 0, bool processes = false);
   // Stops the thread: joins it when idle; when a sweep is stuck in NVML the thread is detached
   // and finishes (and releases the library) on its own once the call returns.
   void Stop();
@@ -32,7 +32,7 @@ class SweepWorker {
   struct State {
     std::mutex m;
     std::condition_variable cv;
-    bool pending = false, busy = false, stop = false, pcie = false;
+    bool pending = false, busy = false, stop = false, pcie = false, processes = false;
     int gpm = 0;  // GpmMode (native/gpm.h)
     std::shared_ptr<Library> lib;
     std::unique_ptr<Sweeper> sweeper;

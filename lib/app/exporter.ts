@@ -25,6 +25,10 @@ import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
 import { buildServer, type ServerOptions } from '../server/server.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
+import type { PodUsageTracker } from '../kubernetes/pod-usage.js';
+import type { PodMetadataView } from '../contract/pod-metadata.js';
+import { renderPodUsage } from '../exposition/pod-usage.js';
+import { stat } from 'node:fs/promises';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
 import { packageVersion } from '../package-root.js';
@@ -40,6 +44,12 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** false: no HTTP server (`--once`) */
   listen?: boolean;
+  /**
+   * Pod metadata from the Kubernetes API (pod UID → name, namespace, containers), for the per-pod
+   * usage join; absent when the API is off (then the pods PodResources lists for a GPU are used
+   * where unambiguous).
+   */
+  podMetadata?: PodMetadataView;
 }
 
 export interface RunningExporter {
@@ -47,6 +57,8 @@ export interface RunningExporter {
   app: FastifyInstance | null;
   collector: Collector;
   attributor: PodAttributor | null;
+  /** per-pod usage from the processes (null without --pod-usage) */
+  podUsage: PodUsageTracker | null;
   /** where the HTTP server listens, e.g. `[::]:9400` (null with listen: false) */
   boundAddress: string | null;
   /** the GPU families as /metrics serves them */
@@ -133,6 +145,13 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   log.info('NVML opened', { library: nvml.libraryPath });
   aborted();
 
+  if (config.podUsage) {
+    // a proc root that is not there would leave every process unresolved: refuse, do not serve less
+    const st = await stat(config.hostProc).catch(() => null);
+    if (!st?.isDirectory()) {
+      throw new ConfigError(`--host-proc ${config.hostProc}: not a directory; mount the host's /proc there (read-only) or run with hostPID and keep the default /proc`);
+    }
+  }
   const collector = new Collector({
     nvml,
     intervalMs: config.collectIntervalMs,
@@ -142,6 +161,9 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     xidWindowMs: config.xidCountWindowMs,
     clockEventsWindowMs: config.clockEventsCountWindowMs,
     logger: log,
+    processes: config.podUsage
+      ? { intervalMs: config.processIntervalMs, slowIntervalMs: config.processSlowIntervalMs, budgetMs: config.processBudgetMs }
+      : undefined,
   });
   const reloads = new EventEmitter();
   const hostname = config.hostname || osHostname();
@@ -177,12 +199,26 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       logger: log,
     });
   }
+  let podUsage: PodUsageTracker | null = null;
+  if (config.podUsage) {
+    const [{ PodUsageTracker }, { ProcCgroupReader }] = await Promise.all([import('../kubernetes/pod-usage.js'), import('../kubernetes/proc-cgroup.js')]);
+    podUsage = new PodUsageTracker({
+      resolver: new ProcCgroupReader(config.hostProc),
+      pods: () => attributor?.current() ?? null,
+      // the pod informer when pod labels, UID or the workload label have it open (no extra watch for usage alone)
+      metadata: opts.podMetadata ?? nodeApi?.pods ?? undefined,
+      logger: log,
+    });
+    const tracker = podUsage;
+    collector.on('snapshot', (s: { sweep: import('../nvml/types.js').SweepResult }) => tracker.offer(s.sweep));
+  }
   const self = createSelfMetrics({
     collector,
     podResources: attributor ?? undefined,
     kubernetesApi: nodeApi ?? undefined,
     reloads,
     renderSeconds: () => renderer.lastRenderSeconds,
+    processes: () => collector.processStatus(),
     build: { version: packageVersion(), nodeVersion: process.version, library: nvml.libraryPath, driver: () => collector.current()?.sweep.driverVersion ?? '' },
   });
 
@@ -213,9 +249,22 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
 
   const api = nodeApi;
   const pods = api ? (): PodMap | null => api.join(attributor?.current() ?? null) : (): PodMap | null => attributor?.current() ?? null;
+  const podUsageOptions = {
+    hostname,
+    hostnameLabels: config.namingTransition !== null && GENERATION_DEFAULTS[config.namingTransition].hostLabel !== config.hostnameLabel ? ['Hostname', 'hostname'] : [config.hostnameLabel],
+    replaceBlanksInModelName: config.replaceBlanksInModelName,
+  };
+  // the page is the same string object until a part changes: the server compares it to keep its bytes
+  let joined = { gpu: '', usage: '', text: '' };
   const renderGpuText = (): string => {
     const snap = collector.current();
-    return snap ? renderer.render(snap, selection, pods()) : '';
+    if (!snap) return '';
+    const usage = podUsage?.current() ?? null;
+    const gpu = renderer.render(snap, selection, pods(), usage);
+    if (!usage) return gpu;
+    const usageText = renderPodUsage(usage, snap, { ...podUsageOptions, labelRows: selection.labels });
+    if (gpu !== joined.gpu || usageText !== joined.usage) joined = { gpu, usage: usageText, text: gpu + usageText };
+    return joined.text;
   };
   const gpusDocument = documentBuilder(config, hostname, collector, attributor);
 
@@ -315,6 +364,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     app,
     collector,
     attributor,
+    podUsage,
     boundAddress,
     renderGpuText,
     gpusDocument,
@@ -504,6 +554,13 @@ export async function runExporter(config: Config, opts: RunOptions): Promise<num
     if (exp.collector.current()?.sweep.devices.some((d) => d.gpm?.support === 0)) {
       await new Promise((r) => setTimeout(r, 150));
       await exp.collector.sweepOnce();
+    }
+    // the per-pod rows come from the first sweep's processes, joined off the loop: wait for them (bounded)
+    const usage = exp.podUsage;
+    if (usage && !usage.current()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => usage.once('update', r)), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
     }
     (opts.stdout ?? ((t) => process.stdout.write(t)))(exp.renderGpuText());
     await exp.close();

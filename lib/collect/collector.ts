@@ -11,6 +11,7 @@ import type { CollectorStatus, Snapshot } from './types.js';
 import { nvmlErrorName } from '../nvml/errors.js';
 import { ClockEventTracker, clockEventSamplesNeeded, MAX_CLOCK_EVENT_SAMPLES } from './clock-events.js';
 import { GpmNotes } from './gpm-notes.js';
+import { ProcessCadence, type ProcessCadenceOptions, type ProcessCadenceStatus } from './process-cadence.js';
 
 /** What the collector needs from NVML (lib/nvml's Nvml satisfies it). */
 export interface SweepSource {
@@ -29,6 +30,8 @@ export interface CollectorOptions {
   xidWindowMs?: number;
   /** the window of the clock-event count (DCGM_EXP_CLOCK_EVENTS_COUNT), ms; default 300000 */
   clockEventsWindowMs?: number;
+  /** read the processes too, on this cadence (absent: never) */
+  processes?: Omit<ProcessCadenceOptions, 'logger'>;
   logger: Logger;
 }
 
@@ -77,8 +80,11 @@ export class Collector extends EventEmitter {
   /** A sweep older than this many ms makes the exporter not ready (3 intervals + 1 s). */
   readonly freshnessBoundMs: number;
 
+  private readonly cadence: ProcessCadence | null;
+
   constructor(private readonly opts: CollectorOptions) {
     super();
+    this.cadence = opts.processes ? new ProcessCadence({ ...opts.processes, logger: opts.logger }) : null;
     this.poller = new Poller({ intervalMs: opts.intervalMs, task: () => this.runSweep() });
     this.freshnessBoundMs = 3 * opts.intervalMs + 1000;
     const clockWindowMs = opts.clockEventsWindowMs ?? 300_000;
@@ -100,6 +106,11 @@ export class Collector extends EventEmitter {
 
   current(): Snapshot | null {
     return this.snapshot;
+  }
+
+  /** The process-read cadence (null when processes are not read). */
+  processStatus(): ProcessCadenceStatus | null {
+    return this.cadence?.status() ?? null;
   }
 
   status(): CollectorStatus {
@@ -152,12 +163,15 @@ export class Collector extends EventEmitter {
   private async runSweep(): Promise<void> {
     this.stats.sweepsTotal++;
     let sweep: SweepResult;
+    const startedAt = Date.now();
+    const processes = this.cadence?.due(startedAt) ?? false;
     try {
       const pcie = this.opts.pcieThroughput;
       const gpm = this.opts.gpm;
       sweep = await this.opts.nvml.sweep({
         pcieThroughput: typeof pcie === 'function' ? pcie() : (pcie ?? false),
         gpm: typeof gpm === 'function' ? gpm() : (gpm ?? false),
+        processes,
       });
     } catch (err) {
       const e = err as Error & { name?: string; stillRunning?: boolean };
@@ -173,6 +187,7 @@ export class Collector extends EventEmitter {
       return;
     }
     this.stats.lastSweepSeconds = sweep.durationUs / 1e6;
+    if (sweep.processes && this.cadence) this.cadence.record(startedAt, sweep.processes.durationUs, sweep.processes.stride);
     this.stats.lastSuccessMs = Date.now();
     const readErrors = this.countReadErrors(sweep.devices);
     this.trackLost(sweep.devices);

@@ -171,10 +171,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     throw new ConfigError(`--naming-transition ${namingTransition} is the naming profile itself; give another generation (${GENERATIONS.join(', ')}) or none`);
   }
   const hostLabel = get('hostname-label');
+  const collectIntervalMs = positiveInt(str('collect-interval', '1000'), 'number of milliseconds');
+  const processInterval = get('process-interval');
 
   const config: Config = {
     address: parseListenAddress(address.value, address.label),
-    collectIntervalMs: positiveInt(str('collect-interval', '1000'), 'number of milliseconds'),
+    collectIntervalMs,
     collectors: collectors ? nonEmpty(collectors, 'the path of a counters CSV file') : null,
     kubernetes: bool('kubernetes'),
     kubernetesGpuIdType: oneOf(str('kubernetes-gpu-id-type', 'uid'), ['uid', 'device-name'] as const),
@@ -212,12 +214,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     sweepDeadlineMs: positiveInt(str('sweep-deadline', '5000'), 'number of milliseconds'),
     webConfigFile: webConfig && webConfig.value.trim() !== '' ? webConfig.value : null,
     kubernetesApi: kubernetesApiConfig(get, bool, str, nodeName ?? '', simulate !== undefined, collectors !== undefined, parsed.warnings),
+    podUsage: bool('pod-usage') || (bool('kubernetes') && virtualGpus),
+    hostProc: nonEmpty(str('host-proc', '/proc'), "the path of the host's /proc"),
+    processIntervalMs: processInterval ? positiveInt(processInterval, 'number of milliseconds') : collectIntervalMs,
+    processSlowIntervalMs: 0, // below: at least the process interval unless given
+    processBudgetMs: positiveInt(str('process-budget', '250'), 'number of milliseconds'),
   };
   // One clock-event sample per sweep is kept per GPU for the window: bound it.
   if (clockEventSamplesNeeded(config.clockEventsCountWindowMs, config.collectIntervalMs) > MAX_CLOCK_EVENT_SAMPLES) {
     throw new ConfigError(
       `--clock-events-count-window-size ${config.clockEventsCountWindowMs} at --collect-interval ${config.collectIntervalMs} ` +
       `needs more than ${MAX_CLOCK_EVENT_SAMPLES} samples per GPU; shorten the window or lengthen the collect interval`);
+  }
+  const slow = get('process-slow-interval');
+  config.processSlowIntervalMs = slow ? positiveInt(slow, 'number of milliseconds') : Math.max(10_000, config.processIntervalMs);
+  if (config.processSlowIntervalMs < config.processIntervalMs) {
+    throw new ConfigError(`--process-slow-interval ${config.processSlowIntervalMs} is shorter than the process interval ${config.processIntervalMs}: the slow cadence must be the slower one; raise it or lower --process-interval`);
   }
   return { kind: 'run', config, warnings: parsed.warnings };
 }

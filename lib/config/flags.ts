@@ -75,6 +75,13 @@ export const EXPORTER_FLAGS: readonly FlagSpec[] = [
     'a kubeconfig file naming the API server to use instead of the in-cluster one (tests, running outside a cluster)'),
   s(['kubernetes-api-stale-after'], 'NVML_EXPORTER_KUBERNETES_API_STALE_AFTER', '300000',
     'while the Kubernetes API fails, the last pod labels, UIDs and workloads are used for this many milliseconds, then left out'),
+  b(['pod-usage'], 'NVML_EXPORTER_POD_USAGE',
+    'read the processes on every GPU and serve per-pod usage (nvml_exporter_pod_gpu_*); on by itself with -k --kubernetes-virtual-gpus'),
+  s(['host-proc'], 'NVML_EXPORTER_HOST_PROC', '/proc', "the host's /proc (mounted read-only, or the pod's own with hostPID): where process cgroups are read"),
+  s(['process-interval'], 'NVML_EXPORTER_PROCESS_INTERVAL', 'the collect interval', 'how often the processes are read, in milliseconds (a multiple of sweeps)'),
+  s(['process-slow-interval'], 'NVML_EXPORTER_PROCESS_SLOW_INTERVAL', '10000, or the process interval when longer',
+    'the processes are read this often (milliseconds) while one read takes longer than --process-budget'),
+  s(['process-budget'], 'NVML_EXPORTER_PROCESS_BUDGET', '250', 'milliseconds a process read may take before the slower cadence applies'),
   b(['version'], undefined, 'print the version and exit'),
   b(['help', 'h'], undefined, 'print this help and exit'),
   // dcgm-exporter's flags we accept and ignore

@@ -64,6 +64,15 @@ export interface Config {
   webConfigFile: string | null;
   /** what the Kubernetes API adds to pod series (all off by default; any on loads the API client) */
   kubernetesApi: KubernetesApiConfig;
+  /** read processes and serve per-pod usage (--pod-usage, or -k with --kubernetes-virtual-gpus) */
+  podUsage: boolean;
+  /** where the host's processes' cgroups are read (--host-proc) */
+  hostProc: string;
+  /** how often processes are read, ms (--process-interval; default the collect interval) */
+  processIntervalMs: number;
+  /** the cadence while a process read takes longer than processBudgetMs */
+  processSlowIntervalMs: number;
+  processBudgetMs: number;
 }
 
 export interface KubernetesApiConfig {

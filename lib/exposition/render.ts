@@ -12,6 +12,7 @@
 // target: they share its memory, and their pods are that instance's pods.
 import type { Snapshot } from '../collect/types.js';
 import type { PodMap } from '../contract/pods.js';
+import type { PodUsage } from '../contract/pod-usage.js';
 import type { FieldSelection, SelectedField } from '../fields/counters.js';
 import type { DeviceSelection } from '../fields/devices.js';
 import type { DeviceSample, MigDeviceSample } from '../nvml/types.js';
@@ -40,11 +41,19 @@ export interface RenderInput {
   sharedGpus?: 'per-pod' | 'single-pod';
   /** -d; default `f` */
   devices?: DeviceSelection;
+  /**
+   * Per-pod usage from the processes (lib/kubernetes/pod-usage.ts). With `sharedGpus: 'per-pod'`,
+   * the series of a GPU shared by several pods carry each pod's own GPU utilisation and
+   * framebuffer use (DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_FB_USED and their base-unit twins), as
+   * dcgm-exporter 4.8.2+ does with --kubernetes-virtual-gpus. null/absent: the device's values.
+   */
+  podUsage?: PodUsage | null;
 }
 
 interface CacheEntry {
   selection: FieldSelection;
   pods: PodMap | null;
+  podUsage: PodUsage | null;
   key: string;
   text: string;
 }
@@ -64,18 +73,18 @@ function optionsKey(o: SeriesOptions, devices: DeviceSelection): string {
 export class GpuPageRenderer {
   /** seconds the last render that made a new page took; null before the first */
   lastRenderSeconds: number | null = null;
-  private last: { snapshot: Snapshot; selection: FieldSelection; pods: PodMap | null; text: string } | null = null;
+  private last: { snapshot: Snapshot; selection: FieldSelection; pods: PodMap | null; podUsage: PodUsage | null; text: string } | null = null;
 
   constructor(private readonly opts: Omit<RenderInput, 'snapshot' | 'selection' | 'pods'>) {}
 
-  render(snapshot: Snapshot, selection: FieldSelection, pods: PodMap | null): string {
+  render(snapshot: Snapshot, selection: FieldSelection, pods: PodMap | null, podUsage: PodUsage | null = null): string {
     const l = this.last;
     // a scrape between sweeps: the same inputs, the same page, nothing allocated
-    if (l && l.snapshot === snapshot && l.selection === selection && l.pods === pods) return l.text;
+    if (l && l.snapshot === snapshot && l.selection === selection && l.pods === pods && l.podUsage === podUsage) return l.text;
     const t0 = process.hrtime.bigint();
-    const text = renderMetrics({ ...this.opts, snapshot, selection, pods });
+    const text = renderMetrics({ ...this.opts, snapshot, selection, pods, podUsage });
     this.lastRenderSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    this.last = { snapshot, selection, pods, text };
+    this.last = { snapshot, selection, pods, podUsage, text };
     return text;
   }
 }
@@ -92,9 +101,10 @@ export function renderMetrics(input: RenderInput): string {
   const devices = input.devices ?? { kind: 'flex' };
   const key = optionsKey(opts, devices);
   const hit = cache.get(input.snapshot);
-  if (hit && hit.selection === input.selection && hit.pods === input.pods && hit.key === key) return hit.text;
-  const text = render(input.snapshot, input.selection, input.pods, opts, devices);
-  cache.set(input.snapshot, { selection: input.selection, pods: input.pods, key, text });
+  const usage = opts.sharedGpus === 'per-pod' ? input.podUsage ?? null : null;
+  if (hit && hit.selection === input.selection && hit.pods === input.pods && hit.podUsage === usage && hit.key === key) return hit.text;
+  const text = render(input.snapshot, input.selection, input.pods, opts, devices, usage);
+  cache.set(input.snapshot, { selection: input.selection, pods: input.pods, podUsage: usage, key, text });
   return text;
 }
 
@@ -104,7 +114,7 @@ interface DeviceTargets {
   instances: Target[] | null;
 }
 
-function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, opts: SeriesOptions, sel: DeviceSelection): string {
+function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, opts: SeriesOptions, sel: DeviceSelection, usage: PodUsage | null): string {
   const sweep = snap.sweep;
   const live = sweep.devices.filter((d) => d.lostCode === null).sort((a, b) => a.index - b.index);
   const targets: DeviceTargets[] = [];
@@ -122,7 +132,7 @@ function render(snap: Snapshot, selection: FieldSelection, pods: PodMap | null, 
 
   let out = '';
   for (const f of selection.fields) {
-    const body = family(f, targets, snap, sel);
+    const body = family(f, targets, snap, sel, usage);
     if (body === '') continue;
     out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n${body}`;
   }
@@ -141,17 +151,67 @@ function gpuInstances(ms: readonly MigDeviceSample[]): MigDeviceSample[][] {
   return [...groups.values()];
 }
 
-function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snapshot, sel: DeviceSelection): string {
+/** DCGM field ID → the pod's own value from its processes' usage (--kubernetes-virtual-gpus). */
+const POD_VALUE: ReadonlyMap<number, (smRatio: number, bytes: number) => number> = new Map([
+  [203, (sm: number) => Math.round(sm * 100)], // DCGM_FI_DEV_GPU_UTIL, %
+  [1613, (sm: number) => sm], // DCGM_FI_DEV_GPU_UTIL_RATIO
+  [252, (_: number, b: number) => Math.floor(b / 1048576)], // DCGM_FI_DEV_FB_USED, MiB
+  [1627, (_: number, b: number) => b], // DCGM_FI_DEV_FB_USED_BYTES
+]);
+
+/** The pod of a variant's labels, as `namespace/pod`. */
+function variantPod(pairs: readonly (readonly [string, string])[]): string | null {
+  let ns: string | undefined, pod: string | undefined;
+  for (const [k, v] of pairs) {
+    if (k === 'namespace' || k === 'pod_namespace') ns = v;
+    else if (k === 'pod' || k === 'pod_name') pod = v;
+  }
+  return ns === undefined || pod === undefined ? null : `${ns}/${pod}`;
+}
+
+/** Per pod (`namespace/pod`) on a target: SM ratio and bytes summed over its rows; null when the usage has no rows there. */
+function podValuesOn(t: Target, usage: PodUsage): Map<string, { sm: number | null; bytes: number }> {
+  const d = t.device;
+  const gi = t.mig?.gpuInstanceId;
+  const out = new Map<string, { sm: number | null; bytes: number }>();
+  for (const r of usage.rows) {
+    if (r.gpuUuid !== d.uuid || !r.allocated) continue;
+    if (t.mig) {
+      const m = d.mig.find((x) => x.uuid === r.migUuid);
+      if (!m || (m.uuid !== t.mig.uuid && (gi === null || m.gpuInstanceId !== gi))) continue;
+    } else if (r.migUuid !== null) continue;
+    const k = `${r.namespace}/${r.pod}`;
+    const v = out.get(k) ?? { sm: null, bytes: 0 };
+    if (r.smUtil !== null) v.sm = (v.sm ?? 0) + r.smUtil;
+    v.bytes += r.memoryBytes;
+    out.set(k, v);
+  }
+  return out;
+}
+
+function family(f: SelectedField, targets: readonly DeviceTargets[], snap: Snapshot, sel: DeviceSelection, usage: PodUsage | null): string {
   const def = f.field;
   let body = '';
+  const podValue = usage ? POD_VALUE.get(def.id) : undefined;
   const write = (t: Target, v: number | undefined, d: DeviceSample) => {
     if (v === undefined) return;
     const text = formatValue(v, def.format);
     if (text === null) return;
     const attrs = def.attributes ? def.attributes(d, snap) : null;
+    // a shared GPU: each pod's series carries that pod's own usage, once the processes of at least
+    // one of its pods are known (else, e.g. without the host's /proc, the device's value as before)
+    let own = podValue && t.variants.length > 1 ? podValuesOn(t, usage!) : null;
+    if (own && !t.variants.some((v) => own!.has(variantPod(v.pairs) ?? ''))) own = null;
     for (const variant of t.variants) {
       const labels = attrs ? labelSet(t.head, [...variant.pairs, ...attrs]) : variant.labels;
-      body += `${f.name}${labels} ${text}\n`;
+      let vt = text;
+      if (own) {
+        const key = variantPod(variant.pairs);
+        const pv = key === null ? undefined : own.get(key) ?? { sm: 0, bytes: 0 };
+        const value = pv === undefined ? undefined : def.id === 203 || def.id === 1613 ? (pv.sm === null ? undefined : podValue!(pv.sm, pv.bytes)) : podValue!(0, pv.bytes);
+        if (value !== undefined) vt = formatValue(value, def.format) ?? text;
+      }
+      body += `${f.name}${labels} ${vt}\n`;
     }
   };
   const writeSeries = (t: Target, d: DeviceSample) => {

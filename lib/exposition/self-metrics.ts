@@ -14,6 +14,7 @@ import type { CollectorStatus } from '../collect/types.js';
 import type { SweepOutcome } from '../collect/collector.js';
 import type { PodResourcesStatus } from '../contract/pods.js';
 import type { KubernetesApiStatus } from '../contract/pod-metadata.js';
+import type { ProcessCadenceStatus } from '../collect/process-cadence.js';
 
 export interface BuildInfo {
   version: string;
@@ -42,6 +43,8 @@ export interface SelfMetricsSources {
   build: BuildInfo;
   /** clock for ages (default Date.now) */
   now?: () => number;
+  /** the process-read cadence (--pod-usage); absent or null: processes are not read */
+  processes?: () => ProcessCadenceStatus | null;
 }
 
 export interface SelfMetrics {
@@ -123,6 +126,21 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
   const reloadsOk = counter('nvml_exporter_config_reloads_total', 'Counters-file reloads that succeeded.');
   const reloadsFailed = counter('nvml_exporter_config_reload_failures_total', 'Counters-file reloads that failed (the previous selection was kept).');
   src.reloads.on('reload', (ok) => (ok ? reloadsOk() : reloadsFailed()));
+
+  const ps = src.processes;
+  if (ps && ps() !== null) {
+    const p = () => ps()!;
+    gauge('nvml_exporter_process_query_duration_seconds', 'Duration of the last read of the processes on every GPU (on the sweep thread, within the sweep deadline).',
+      () => p().lastDurationSeconds, true);
+    gauge('nvml_exporter_process_query_interval_seconds',
+      'How often the processes are read now: --process-interval, or --process-slow-interval while a read takes longer than --process-budget.',
+      () => p().intervalMs / 1000);
+    gauge('nvml_exporter_process_query_slow', 'Whether process reads run on the slow cadence (1) because one took longer than --process-budget, or not (0).',
+      () => (p().slow ? 1 : 0));
+    gauge('nvml_exporter_process_info_stride_bytes',
+      "Entry size of the driver's process lists as probed (16, 24, or 32 on drivers 535.43-535.86); absent before a process was seen.",
+      () => (p().stride > 0 ? p().stride : null), true);
+  }
 
   const pr = src.podResources;
   if (pr) {

@@ -26,8 +26,8 @@ export type RawSweepCallback = (errorCode: number, payload: Float64Array | strin
 export interface RawHandle {
   /** dlopen + nvmlInit on a pool thread */
   open(path: string, onSweep: RawSweepCallback): Promise<RawOpenResult>;
-  /** gpmMode: 0 off, 1 GPUs and GPU instances, 2 also compute instances (native/gpm.h) */
-  sweep(pcieThroughput: boolean, gpmMode?: number): boolean;
+  /** gpmMode: 0 off, 1 GPUs and GPU instances, 2 also compute instances (native/gpm.h); processes: read the process lists */
+  sweep(pcieThroughput: boolean, gpmMode?: number, processes?: boolean): boolean;
   startEvents(onXid: (e: XidEvent) => void): boolean;
   /** stops the threads; nvmlShutdown + dlclose run on a pool thread when this was the last reference */
   close(): Promise<void>;

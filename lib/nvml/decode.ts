@@ -1,7 +1,10 @@
 // Builds SweepResult objects from a packed sweep: one Float64Array of numbers, and the GPUs'
 // strings only when their identity changed since the previous sweep (native/result.h has the
 // layout). Objects built here in JS cost a fraction of building them through N-API.
-import { READING_KEYS, type DeviceSample, type GpmEntity, type GpmSample, type MigDeviceSample, type Readings, type ReadingStatus, type SweepResult } from './types.js';
+import {
+  READING_KEYS, type DeviceSample, type GpmEntity, type GpmSample, type ProcessDeviceSample, type ProcessesRead, type MigDeviceSample,
+  type Readings, type ReadingStatus, type SweepResult,
+} from './types.js';
 
 const R = READING_KEYS.length;
 const HEADER = 4;
@@ -167,6 +170,8 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
     };
   }
   at = decodeGpm(nums, at, devices);
+  const procs = decodeProcesses(nums, at, gpus);
+  at = procs.at;
   if (at !== nums.length || si !== s.length) {
     throw new Error(`nvml-exporter: a packed sweep does not fit its identity (${at}/${nums.length} numbers, ${si}/${s.length} strings); rebuild the addon with \`npm run build\``);
   }
@@ -177,6 +182,7 @@ export function decodeSweep(nums: Float64Array, id: IdentityStrings): SweepResul
     nvmlVersion: id.nvmlVersion,
     cudaDriverVersion: orNull(nums[2]!),
     devices,
+    processes: procs.read,
   };
 }
 
@@ -212,4 +218,45 @@ function decodeGpm(nums: Float64Array, at: number, devices: DeviceSample[]): num
     d.gpm = gpm;
   }
   return at;
+}
+
+const nullable = (v: number): number | null => (v < 0 ? null : v);
+
+/** The processes section that follows the GPUs (native/result.h); `at` is where it starts. */
+function decodeProcesses(n: Float64Array, at: number, gpus: number): { read: ProcessesRead | null; at: number } {
+  if (n[at] !== 1) return { read: null, at: at + 1 };
+  const durationUs = n[at + 1]!;
+  const stride = n[at + 2]!;
+  const count = n[at + 3]!;
+  at += 4;
+  const devices: ProcessDeviceSample[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const gpu = n[at]!;
+    if (!(gpu >= 0 && gpu < gpus)) throw new Error(`nvml-exporter: a packed sweep names process GPU ${gpu} of ${gpus}; rebuild the addon with \`npm run build\``);
+    const slot = n[at + 1]!;
+    const k = n[at + 5]!;
+    const dev: ProcessDeviceSample = {
+      gpu,
+      migSlot: slot < 0 ? null : slot,
+      listStatus: n[at + 2]!,
+      utilStatus: n[at + 3]!,
+      intervalUs: n[at + 4]!,
+      processes: new Array(k),
+    };
+    at += 6;
+    for (let j = 0; j < k; j++) {
+      dev.processes[j] = {
+        pid: n[at]!,
+        kinds: n[at + 1]!,
+        usedMemory: nullable(n[at + 2]!),
+        smUtil: nullable(n[at + 3]!),
+        memUtil: nullable(n[at + 4]!),
+        encUtil: nullable(n[at + 5]!),
+        decUtil: nullable(n[at + 6]!),
+      };
+      at += 7;
+    }
+    devices[i] = dev;
+  }
+  return { read: { durationUs, stride, devices }, at };
 }

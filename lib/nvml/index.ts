@@ -78,7 +78,7 @@ export class Nvml {
       return cur.promise; // one sweep at a time: callers arriving meanwhile share it
     }
     const gpmMode = opts.gpm === 'with-compute-instances' ? 2 : opts.gpm === true ? 1 : 0;
-    if (!handle.sweep(opts.pcieThroughput === true, gpmMode)) {
+    if (!handle.sweep(opts.pcieThroughput === true, gpmMode, opts.processes === true)) {
       return Promise.reject(new SweepStalledError(this.sweepDeadlineMs, 0, true));
     }
     let resolve!: (r: SweepResult) => void;

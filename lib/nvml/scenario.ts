@@ -39,7 +39,31 @@ export type SimGlobalQuirk =
   /** nvmlEventSetWait_v2 is exported but answers NOT_SUPPORTED when called */
   | 'event-wait-v2-not-supported'
   /** nvmlEventSetWait_v2 is exported but answers FUNCTION_NOT_FOUND when called */
-  | 'event-wait-v2-not-found';
+  | 'event-wait-v2-not-found'
+  /** the `_v3` process lists write 32-byte entries with no version bump (drivers 535.43-535.86) */
+  | 'process-info-32';
+
+/**
+ * A process on a GPU or MIG device (native/fake/README.md, "Processes"). Utilisations are % of
+ * each driver sample period; a wave makes them move with load. A GPU whose gpuUtil / memUsed the
+ * scenario leaves unset reports the sum of its processes' SM utilisation / memory.
+ */
+export interface SimProcess {
+  /** host PID (1 .. 4194304) */
+  pid: number;
+  /** which running-process lists name it (default ['compute']); `mps` = an MPS client */
+  kinds?: ('compute' | 'graphics' | 'mps')[];
+  /** bytes of GPU memory (default 1 GiB) */
+  mem?: SimValue;
+  sm?: SimValue;
+  memUtil?: SimValue;
+  enc?: SimValue;
+  dec?: SimValue;
+  /** seconds after the library was first initialised when it appears (default 0) */
+  startS?: number;
+  /** seconds after the library was first initialised when it exits (default never) */
+  exitS?: number;
+}
 
 /** A version string, or `unsupported`: the call answers NOT_SUPPORTED. */
 export type SimText = string;
@@ -77,6 +101,8 @@ export interface SimMigDevice {
   values?: Partial<Record<ReadingKey, SimValue>>;
   /** GPM metrics of this compute instance (and `dramBwUtil` of its GPU instance, on the first one listed) */
   gpm?: SimGpmMetrics;
+  /** processes running on this MIG device */
+  processes?: SimProcess[];
 }
 
 export interface SimGpu {
@@ -114,6 +140,8 @@ export interface SimGpu {
   gpmSupported?: boolean;
   /** GPM metrics of the whole GPU (defaults follow the readings: native/fake/README.md, "GPM") */
   gpm?: SimGpmMetrics;
+  /** processes running on the GPU itself (processes on MIG devices go in `mig[i].processes`) */
+  processes?: SimProcess[];
 }
 
 export interface SimXid {

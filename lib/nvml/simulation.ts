@@ -4,7 +4,7 @@
 import { packageRoot } from '../package-root.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scenario, SimGlobalQuirk, SimGpmMetrics, SimGpmValue, SimGpu, SimGpuQuirk, SimMigDevice, SimValue, SimXid } from './scenario.js';
+import type { Scenario, SimGlobalQuirk, SimGpmMetrics, SimGpmValue, SimGpu, SimGpuQuirk, SimMigDevice, SimProcess, SimValue, SimXid } from './scenario.js';
 import { READING_KEYS, type ReadingKey } from './types.js';
 
 export { packageRoot };
@@ -74,7 +74,7 @@ function calls(where: string, kind: 'error' | 'delay', m: Record<string, number>
 }
 
 const GPU_QUIRKS: readonly SimGpuQuirk[] = ['field-types-double', 'ecc-fields-untouched', 'no-nvlink-all-scope', 'no-perf-policy-fields'];
-const GLOBAL_QUIRKS: readonly SimGlobalQuirk[] = ['no-libcuda', 'event-wait-v2-not-supported', 'event-wait-v2-not-found'];
+const GLOBAL_QUIRKS: readonly SimGlobalQuirk[] = ['no-libcuda', 'event-wait-v2-not-supported', 'event-wait-v2-not-found', 'process-info-32'];
 
 function quirks(where: string, q: readonly string[] | undefined, known: readonly string[], out: string[]): void {
   for (const [i, x] of (q ?? []).entries()) {
@@ -99,6 +99,30 @@ function gpmLines(where: string, metrics: SimGpmMetrics | undefined, out: string
   }
 }
 
+const PROCESS_KINDS = ['compute', 'graphics', 'mps'] as const;
+
+function processes(where: string, ps: readonly SimProcess[] | undefined, out: string[]): void {
+  if (ps === undefined) return;
+  if (!Array.isArray(ps) || ps.length > 64) fail(where, 'expected at most 64 processes per GPU');
+  ps.forEach((p, i) => {
+    const w = `${where}[${i}]`;
+    out.push(`process ${int(`${w}.pid`, p.pid, 1, 4194304)}`);
+    if (p.kinds !== undefined) {
+      if (!Array.isArray(p.kinds) || p.kinds.length === 0 || !p.kinds.every((k: string) => (PROCESS_KINDS as readonly string[]).includes(k)))
+        fail(`${w}.kinds`, 'expected a non-empty list of compute, graphics, mps');
+      out.push(`kind ${p.kinds.join('+')}`);
+    }
+    const vals: [string, SimValue | undefined][] = [['mem', p.mem], ['sm', p.sm], ['memutil', p.memUtil], ['enc', p.enc], ['dec', p.dec]];
+    for (const [k, v] of vals) {
+      if (v === undefined) continue;
+      if (v === 'unsupported') fail(`${w}.${k}`, 'a process value cannot be unsupported');
+      out.push(`${k} ${valueText(`${w}.${k}`, v)}`);
+    }
+    if (p.startS !== undefined) out.push(`start ${num(`${w}.startS`, p.startS)}`);
+    if (p.exitS !== undefined) out.push(`exit ${num(`${w}.exitS`, p.exitS)}`);
+  });
+}
+
 function mig(where: string, m: SimMigDevice, out: string[]): void {
   if (typeof m.profile !== 'string' || !/^(\d+c\.)?\d+g\.\d+gb(\+\w+)?$/.test(m.profile)) fail(`${where}.profile`, `expected a profile like 1g.10gb, 1g.10gb+me or 1c.2g.20gb, got ${JSON.stringify(m.profile)}`);
   out.push(`mig ${m.profile}`);
@@ -109,6 +133,7 @@ function mig(where: string, m: SimMigDevice, out: string[]): void {
   if (m.memTotal !== undefined) out.push(`memTotal ${num(`${where}.memTotal`, m.memTotal)}`);
   values(`${where}.values`, m.values, out);
   gpmLines(`${where}.gpm`, m.gpm, out);
+  processes(`${where}.processes`, m.processes, out);
 }
 
 function gpu(i: number, g: SimGpu, out: string[]): void {
@@ -147,6 +172,7 @@ function gpu(i: number, g: SimGpu, out: string[]): void {
   values(`${where}.values`, g.values, out);
   if (g.gpmSupported !== undefined) out.push(`gpm ${g.gpmSupported ? 'on' : 'off'}`);
   gpmLines(`${where}.gpm`, g.gpm, out);
+  processes(`${where}.processes`, g.processes, out);
   if ((g.mig?.length ?? 0) > 8) fail(`${where}.mig`, 'at most 8 MIG devices per GPU');
   g.mig?.forEach((m, s) => mig(`${where}.mig[${s}]`, m, out));
 }
@@ -214,6 +240,7 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
   const s: Scenario = { gpus: [] };
   let g: SimGpu | undefined;
   let m: SimMigDevice | undefined;
+  let proc: SimProcess | undefined;
   body.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -226,6 +253,21 @@ export function parseScenario(body: string, name = 'scenario'): Scenario {
       const key = w === 'error' ? 'errors' : 'delays';
       (scope[key] ??= {})[t[0]!] = Number(t[1]);
     };
+    if (['global', 'gpus', 'gpu', 'mig', 'process'].includes(w)) proc = undefined;
+    if (proc) {
+      const key = ({ mem: 'mem', sm: 'sm', memutil: 'memUtil', enc: 'enc', dec: 'dec' } as const)[w as 'mem'];
+      if (key) proc[key] = parseValue(where, t);
+      else if (w === 'kind') proc.kinds = (t[0] ?? '').split('+') as SimProcess['kinds'];
+      else if (w === 'start') proc.startS = Number(t[0]);
+      else if (w === 'exit') proc.exitS = Number(t[0]);
+      else fail(where, `'${w}' is not allowed in a process block`);
+      return;
+    }
+    if (w === 'process' && g) {
+      proc = { pid: Number(t[0]) };
+      ((m ?? g).processes ??= []).push(proc);
+      return;
+    }
     if (w === 'global') [g, m] = [undefined, undefined];
     else if (w === 'gpus') for (need(t.length === 1), g = m = undefined; s.gpus.length < Number(t[0]); ) s.gpus.push({});
     else if (w === 'gpu') {
@@ -332,6 +374,33 @@ export function demoScenario(n: number): Scenario {
 }
 
 /** `gpus` MIG-enabled H100s with `perGpu` `1g.10gb` instances each (benchmarks: e.g. 8 × 7). */
+/**
+ * `gpus` whole GPUs, each running `perGpu` processes (PIDs 100000 + 100·gpu + k): SM utilisation
+ * and memory per process moving as slow waves, so each GPU's gpuUtil / memUsed (left unset) is the
+ * sum of its processes'. For benchmarks and the per-pod usage demo.
+ */
+export function processScenario(gpus: number, perGpu: number): Scenario {
+  const base = demoScenario(gpus);
+  return {
+    ...base,
+    gpus: base.gpus.map((g, i) => {
+      const values = { ...g.values };
+      delete values.gpuUtil;
+      delete values.memUsed;
+      return {
+        ...g,
+        values,
+        processes: Array.from({ length: perGpu }, (_, k) => ({
+          pid: 100000 + 100 * i + k,
+          sm: { wave: { min: 1, max: Math.floor(90 / perGpu) + 1, periodS: 60 + k, phase: k / perGpu } },
+          mem: { wave: { min: 1e9, max: 3e9, periodS: 120, phase: (i + k) / 16 } },
+          memUtil: Math.floor(40 / perGpu),
+        })),
+      };
+    }),
+  };
+}
+
 export function migScenario(gpus: number, perGpu: number): Scenario {
   if (!Number.isInteger(perGpu) || perGpu < 1 || perGpu > 7) throw new Error(`migScenario: perGpu must be an integer in 1..7 (1g.10gb slots on an H100), got ${perGpu}`);
   const s = demoScenario(gpus);

@@ -222,6 +222,53 @@ export interface SweepResult {
   /** e.g. 12020 for CUDA 12.2; null when not available */
   cudaDriverVersion: number | null;
   devices: DeviceSample[];
+  /** the processes on each GPU / MIG device; null when this sweep did not read them (SweepOptions.processes) */
+  processes?: ProcessesRead | null;
+}
+
+/** Bits of ProcessSample.kinds: which of NVML's running-process lists named the process. */
+export const PROCESS_COMPUTE = 1;
+export const PROCESS_GRAPHICS = 2;
+export const PROCESS_MPS = 4;
+
+export interface ProcessSample {
+  /** host PID */
+  pid: number;
+  /** PROCESS_COMPUTE | PROCESS_GRAPHICS | PROCESS_MPS */
+  kinds: number;
+  /** bytes of GPU memory the process uses; null when the driver cannot tell */
+  usedMemory: number | null;
+  /**
+   * % of the time since the previous process read that the process had kernels running (SM),
+   * read or wrote memory, used the encoder, the decoder: its driver samples, each weighted by the
+   * sample period, over that span. null when the device has no per-process utilisation (MIG).
+   */
+  smUtil: number | null;
+  memUtil: number | null;
+  encUtil: number | null;
+  decUtil: number | null;
+}
+
+/** The processes of one GPU (migSlot null) or one MIG device. */
+export interface ProcessDeviceSample {
+  /** position of the GPU in SweepResult.devices */
+  gpu: number;
+  migSlot: number | null;
+  /** NVML code of the process lists: 0 read, otherwise why not (then `processes` is empty) */
+  listStatus: number;
+  /** NVML code of the utilisation samples: 0 read (also when there were none), otherwise why not */
+  utilStatus: number;
+  /** µs the utilisation values average over (0 when no process was busy) */
+  intervalUs: number;
+  processes: ProcessSample[];
+}
+
+export interface ProcessesRead {
+  /** µs the process queries took on the sweep thread */
+  durationUs: number;
+  /** entry size (bytes) the driver's process lists were found to use: 16, 24 or 32; 0 = no entry seen yet */
+  stride: number;
+  devices: ProcessDeviceSample[];
 }
 
 export interface XidEvent {
@@ -243,6 +290,8 @@ export interface SweepOptions {
    * for MIG compute instances too (default off)
    */
   gpm?: boolean | 'with-compute-instances';
+  /** also read the processes of every GPU and MIG device (native/processes.cc) */
+  processes?: boolean;
 }
 
 export interface OpenOptions {

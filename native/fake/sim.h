@@ -20,6 +20,7 @@
 #define SIM_NVLINK_LINKS 18 /* an H100 SXM's links; ids 0..17 */
 #define SIM_MAX_GI 16       /* GPU-instance ids 0..15 */
 #define SIM_GPM_LINES 24    /* `gpm METRIC VALUE` lines per GPU or MIG device */
+#define SIM_MAX_PROCS 64    /* processes per GPU (all its MIG devices together) */
 
 /* Driver quirks a scenario can switch on (README: "Real-driver quirks"). */
 enum {
@@ -29,7 +30,8 @@ enum {
   Q_NO_PERF_POLICY_FIELDS = 1 << 3, /* gpu: fields 74-79 unknown (NOT_SUPPORTED) */
   Q_NO_LIBCUDA = 1 << 8,           /* global: nvmlSystemGetCudaDriverVersion_v2 → LIBRARY_NOT_FOUND */
   Q_WAIT_V2_NOT_SUPPORTED = 1 << 9, /* global: nvmlEventSetWait_v2 → NOT_SUPPORTED at run time */
-  Q_WAIT_V2_NOT_FOUND = 1 << 10    /* global: nvmlEventSetWait_v2 → FUNCTION_NOT_FOUND at run time */
+  Q_WAIT_V2_NOT_FOUND = 1 << 10,   /* global: nvmlEventSetWait_v2 → FUNCTION_NOT_FOUND at run time */
+  Q_PROCESS_INFO_32 = 1 << 11      /* global: the `_v3` process lists write 32-byte entries (R535.43-535.86) */
 };
 
 #pragma GCC visibility push(hidden)
@@ -77,6 +79,16 @@ typedef struct {
   sim_gpm_line_t gpm[SIM_GPM_LINES];
 } sim_mig_t;
 
+/* A process on a GPU or MIG device (sim_processes.c). */
+enum { SIM_PROC_COMPUTE = 1, SIM_PROC_GRAPHICS = 2, SIM_PROC_MPS = 4 };
+typedef struct {
+  unsigned pid;
+  int kinds; /* SIM_PROC_* bits */
+  int mig;   /* MIG slot it runs on, -1 = the GPU */
+  sim_value_t mem, sm, memutil, enc, dec; /* bytes; % of each sample period */
+  double start, exit; /* seconds since the library was first initialised; exit < 0 = never */
+} sim_proc_t;
+
 /* A string identity value (VBIOS, inforom versions): text, or the call answers NOT_SUPPORTED. */
 typedef struct {
   char text[32];
@@ -102,6 +114,11 @@ typedef struct {
   int gpm_support; /* -1 = derive from the name (Hopper and newer), 0 no, 1 yes */
   int ngpm;
   sim_gpm_line_t gpm[SIM_GPM_LINES];
+  int nprocs;
+  sim_proc_t procs[SIM_MAX_PROCS];
+  /* readings the scenario leaves unset that follow the processes: bit 0 the GPU's gpuUtil,
+   * bit 1 the GPU's memUsed, bit 2+s the memUsed of MIG slot s */
+  int procs_drive;
 } sim_gpu_t;
 
 typedef struct {
@@ -177,6 +194,10 @@ void sim_gpm_finish_gpu(sim_gpu_t *g);
 /* sim_latency.c: the published per-call cost of `fn` in ns (README: "Latency model"). */
 long long sim_published_cost_ns(const char *fn);
 nvmlReturn_t sim_copy_str(char *buf, unsigned int len, const char *s);
+/* sim_processes.c: a reading that follows the processes (procs_drive); 1 when *out was set. */
+int sim_proc_derived(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out);
+/* seconds since this process first initialised the library (the origin of ramps) */
+double sim_uptime_s(void);
 
 /* Opens a device call: g/m are the GPU (and MIG instance) behind dev, or it returns the code. */
 #define DEV_ENTER(dev)                                     \

@@ -193,6 +193,7 @@ void sim_default_scenario(sim_scenario_t *out, int ngpus) {
 typedef struct {
   char *err;
   size_t errlen;
+  int proc; /* the open process block (index into the GPU's procs), -1 = none */
 } perr_t;
 
 static int fail(perr_t *p, const char *fmt, ...) {
@@ -248,7 +249,7 @@ static int value(perr_t *p, char **t, int n, sim_value_t *v) {
 
 /* A scenario value (number, wave, ramp, unsupported) from words t[0..n): t[0] is the key. */
 int sim_parse_value(char **t, int n, sim_value_t *v, char *err, size_t errlen) {
-  perr_t p = {err, errlen};
+  perr_t p = {err, errlen, -1};
   return value(&p, t, n, v);
 }
 
@@ -281,6 +282,7 @@ static const struct {
   {"no-libcuda", Q_NO_LIBCUDA, 1},
   {"event-wait-v2-not-supported", Q_WAIT_V2_NOT_SUPPORTED, 1},
   {"event-wait-v2-not-found", Q_WAIT_V2_NOT_FOUND, 1},
+  {"process-info-32", Q_PROCESS_INFO_32, 1},
 };
 
 static int quirk(perr_t *p, char **t, int n, int *bits, int global) {
@@ -299,7 +301,7 @@ static int latency(perr_t *p, char **t, int n, sim_scenario_t *s) {
   if (n == 2 && !strcmp(t[1], "published")) return s->latency = 1, 0;
   if (n == 2 && !strcmp(t[1], "off")) return s->latency = 0, 0;
   if (n != 3) return fail(p, "latency takes published, off, or <nvmlFunction> <microseconds>");
-  double us;
+  double us = 0;
   if (strncmp(t[1], "nvml", 4) || strlen(t[1]) >= SIM_FN) return fail(p, "'%s' is not an NVML function name", t[1]);
   if (num(p, t[2], &us)) return -1;
   if (us < 0 || us > 1e6) return fail(p, "a latency is 0..1000000 microseconds");
@@ -315,12 +317,67 @@ static int str_value(perr_t *p, char **t, int n, const char *rest, sim_str_t *x,
   return text(p, rest, x->text, sizeof x->text, what);
 }
 
+/* A line inside a `process PID` block. */
+static int process_line(perr_t *p, sim_proc_t *pr, char **t, int n) {
+  const char *w = t[0];
+  if (!strcmp(w, "kind")) {
+    if (n != 2) return fail(p, "kind takes compute, graphics, mps or a + of them (compute+graphics)");
+    int bits = 0;
+    char tmp[64];
+    if (strlen(t[1]) >= sizeof tmp) return fail(p, "kind '%s' is too long", t[1]);
+    strcpy(tmp, t[1]);
+    for (char *save = NULL, *part = strtok_r(tmp, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
+      if (!strcmp(part, "compute")) bits |= SIM_PROC_COMPUTE;
+      else if (!strcmp(part, "graphics")) bits |= SIM_PROC_GRAPHICS;
+      else if (!strcmp(part, "mps")) bits |= SIM_PROC_MPS;
+      else return fail(p, "kind takes compute, graphics, mps or a + of them, not '%s'", part);
+    }
+    pr->kinds = bits;
+    return 0;
+  }
+  sim_value_t *v = !strcmp(w, "mem") ? &pr->mem : !strcmp(w, "sm") ? &pr->sm : !strcmp(w, "memutil") ? &pr->memutil
+                 : !strcmp(w, "enc") ? &pr->enc : !strcmp(w, "dec") ? &pr->dec : NULL;
+  if (v) {
+    if (value(p, t, n, v)) return -1;
+    return v->kind == V_UNSUPPORTED ? fail(p, "a process's %s cannot be unsupported", w) : 0;
+  }
+  if (!strcmp(w, "start") || !strcmp(w, "exit")) {
+    double sec = 0;
+    if (n != 2 || num(p, t[1], &sec)) return n != 2 ? fail(p, "%s takes seconds since the library was first initialised", w) : -1;
+    if (sec < 0) return fail(p, "%s must be >= 0 seconds", w);
+    *(w[0] == 's' ? &pr->start : &pr->exit) = sec;
+    return 0;
+  }
+  return fail(p, "'%s' is not allowed in a process block (kind, mem, sm, memutil, enc, dec, start, exit)", w);
+}
+
 /* One line, already split. `rest` is the text after the first word (trimmed). */
 static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n, const char *rest) {
   sim_gpu_t *g = *gi >= 0 ? &s->gpu[*gi] : NULL;
   sim_mig_t *m = g && *mi >= 0 ? &g->mig[*mi] : NULL;
   const char *w = t[0];
   int k;
+  if (!strcmp(w, "global") || !strcmp(w, "gpu") || !strcmp(w, "gpus") || !strcmp(w, "mig") || !strcmp(w, "process")) p->proc = -1;
+  if (g && p->proc >= 0) return process_line(p, &g->procs[p->proc], t, n);
+  if (g && !strcmp(w, "process")) {
+    int pid;
+    if (n != 2) return fail(p, "process takes a pid");
+    if (integer(p, t[1], 1, 4194304, &pid)) return -1;
+    if (g->nprocs >= SIM_MAX_PROCS) return fail(p, "at most %d processes per GPU", SIM_MAX_PROCS);
+    for (int i = 0; i < g->nprocs; i++)
+      if (g->procs[i].pid == (unsigned)pid && g->procs[i].mig == *mi) return fail(p, "process %d is listed twice on this device", pid);
+    p->proc = g->nprocs++;
+    sim_proc_t *pr = &g->procs[p->proc];
+    memset(pr, 0, sizeof *pr);
+    pr->pid = (unsigned)pid;
+    pr->kinds = SIM_PROC_COMPUTE;
+    pr->mig = *mi;
+    pr->mem.kind = V_CONST;
+    pr->mem.a = GIB;
+    pr->sm.kind = pr->memutil.kind = pr->enc.kind = pr->dec.kind = V_CONST;
+    pr->exit = -1;
+    return 0;
+  }
   if (!strcmp(w, "global")) { *gi = *mi = -1; return n == 1 ? 0 : fail(p, "'global' takes nothing"); }
   if (!strcmp(w, "gpus") || !strcmp(w, "gpu")) {
     int idx, many = w[3] == 's';
@@ -454,7 +511,7 @@ static int line(perr_t *p, sim_scenario_t *s, int *gi, int *mi, char **t, int n,
 }
 
 int sim_parse(const char *src, sim_scenario_t *s, char *err, size_t errlen) {
-  perr_t p = {err, errlen};
+  perr_t p = {err, errlen, -1};
   int gi = -1, mi = -1, lineno = 0;
   init_scenario(s);
   while (*src) {
@@ -492,6 +549,16 @@ int sim_parse(const char *src, sim_scenario_t *s, char *err, size_t errlen) {
       fail(&p, "xid for gpu %d, but the scenario has %d GPUs", s->xid[i].gpu, s->ngpus);
       return lineno;
     }
+  for (int i = 0; i < s->ngpus; i++) { /* readings left unset follow the processes */
+    sim_gpu_t *g = &s->gpu[i];
+    g->procs_drive = 0;
+    for (int j = 0; j < g->nprocs; j++) {
+      int slot = g->procs[j].mig;
+      if (slot < 0 && g->nmig == 0 && g->v[R_GPU_UTIL].kind == V_UNSET) g->procs_drive |= 1;
+      if (slot < 0 && g->v[R_MEM_USED].kind == V_UNSET) g->procs_drive |= 2;
+      if (slot >= 0 && g->mig[slot].v[R_MEM_USED].kind == V_UNSET) g->procs_drive |= 4 << slot;
+    }
+  }
   finish(s);
   for (int i = 0; i < s->ngpus; i++) { /* compute instances of one GPU instance agree on it */
     const sim_gpu_t *g = &s->gpu[i];

@@ -309,9 +309,12 @@ static double eval(const sim_value_t *v) {
   }
 }
 
+double sim_uptime_s(void) { return ramp_t0 < 0 ? 0 : mono_s() - ramp_t0; }
+
 nvmlReturn_t sim_read(const sim_gpu_t *g, const sim_mig_t *m, int k, double *out) {
   int memkey = k == R_MEM_TOTAL || k == R_MEM_RESERVED || k == R_MEM_USED || k == R_MEM_FREE;
   if (m && memkey) m = sim_gi_owner(g, m); /* compute instances share their GPU instance's memory */
+  if (g->procs_drive && sim_proc_derived(g, m, k, out)) return NVML_SUCCESS;
   const sim_value_t *v = m ? m->v : g->v;
   int sampled = k == R_GPU_UTIL || k == R_MEM_UTIL || k == R_ENC_UTIL || k == R_DEC_UTIL;
   if (sampled && (m || sim_mig_enabled(g))) return NVML_ERROR_NOT_SUPPORTED;

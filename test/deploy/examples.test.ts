@@ -32,7 +32,7 @@ t.test('every example document validates against its schema, with no unknown fie
 
 t.test('each example folder has a README and at least one manifest', async (t) => {
   const dirs = readdirSync(EXAMPLES).filter((d) => statSync(join(EXAMPLES, d)).isDirectory());
-  t.same(dirs.map((d) => d[0]), ['a', 'b', 'c', 'd', 'e', 'f']);
+  t.same(dirs.map((d) => d[0]), ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
   for (const d of dirs) {
     t.ok(existsSync(join(EXAMPLES, d, 'README.md')), `${d}/README.md`);
     t.ok(listFiles(join(EXAMPLES, d), /\.ya?ml$/).length > 0, `${d} has YAML`);
@@ -76,4 +76,30 @@ t.test('external triggers point at the scaler Service and name the workload', as
   }
   t.ok(n >= 4, 'e plus the three f forms');
   t.ok(ext.some((o) => o.spec.triggers.some((x: Any) => x.type === 'external-push')), 'an external-push example');
+});
+
+t.test('per-pod usage example (g): the families it uses exist, the panel is valid, the cost rules record per namespace', async (t) => {
+  const { POD_USAGE_FAMILIES } = await import('../../lib/exposition/pod-usage.js');
+  const { metricNames } = await import('./helpers/promql.js');
+  const { readFileSync } = await import('node:fs');
+  const ours = new Set([...POD_USAGE_FAMILIES.map((f) => f.name), 'nvml_exporter_gpu_unattributed_processes']);
+  const dir = join(EXAMPLES, 'g-pod-usage-shared-gpu');
+  const rule = findObject(readYamlDocs(join(dir, 'prometheusrule.yaml')), 'PrometheusRule', 'nvml-exporter-gpu-cost') as Any;
+  const records = rule.spec.groups.flatMap((g: Any) => g.rules);
+  const recorded = new Set(records.map((r: Any) => r.record));
+  t.ok(recorded.has('namespace:nvml_exporter_gpu_cost_dollars_per_hour:usage'), 'a cost-per-namespace rule');
+  const so = findObject(readYamlDocs(join(dir, 'scaledobject.yaml')), 'ScaledObject', 'vllm-own-gpu-share-scaler') as Any;
+  const panel = JSON.parse(readFileSync(join(dir, 'grafana-panel.json'), 'utf8'));
+  t.equal(panel.type, 'timeseries');
+  t.equal(panel.fieldConfig.defaults.unit, 'percentunit', 'ratios shown as percent');
+  const exprs: string[] = [...records.map((r: Any) => String(r.expr)), String(so.spec.triggers[0].metadata.query), ...panel.targets.map((x: Any) => String(x.expr))];
+  for (const e of exprs) {
+    for (const n of metricNames(e)) {
+      if (!n.startsWith('nvml_exporter_pod_') && !n.startsWith('nvml_exporter_gpu_')) continue;
+      t.ok(ours.has(n), `${n} is a family the exporter serves`);
+    }
+    for (const sel of e.matchAll(/rate\((nvml_exporter_pod_gpu_\w+)/g)) t.match(sel[1], /_total$/, `rate() only over counters: ${sel[1]}`);
+  }
+  t.match(so.spec.triggers[0].metadata.query, /allocated="true"/, 'the trigger counts only GPUs the replicas were given');
+  t.ok(Number(so.spec.triggers[0].metadata.threshold) > 0 && Number(so.spec.triggers[0].metadata.threshold) <= 1, 'a ratio threshold');
 });

@@ -16,6 +16,7 @@ const RENDERS = [
   'deploy/manifests/overlays/keda-scaler',
   'deploy/manifests/overlays/full',
   'deploy/manifests/overlays/pod-metadata',
+  'deploy/manifests/overlays/pod-usage',
   'deploy/examples/c-aks-managed-prometheus/exporter',
 ];
 
@@ -174,4 +175,19 @@ t.test('pod metadata and the counters ConfigMap: the minimal RBAC, the token, th
   const base = rendered.get('deploy/manifests')!;
   t.notOk(base.some((d) => /Role/.test(String(d.kind))), 'the base has no RBAC');
   t.equal((findObject(base, 'DaemonSet') as Any).spec.template.spec.automountServiceAccountToken, false, 'and no token');
+});
+
+t.test('the pod-usage overlay: the host /proc read-only, the env vars that switch per-pod usage on, no host PID namespace', opts, async (t) => {
+  const ds = findObject(rendered.get('deploy/manifests/overlays/pod-usage')!, 'DaemonSet') as Any;
+  const pod = ds.spec.template.spec;
+  const c = pod.containers[0];
+  const env = Object.fromEntries(c.env.filter((e: Any) => e.value !== undefined).map((e: Any) => [e.name, e.value]));
+  t.equal(env.NVML_EXPORTER_POD_USAGE, 'true');
+  t.equal(env.NVML_EXPORTER_HOST_PROC, '/host/proc');
+  const mount = c.volumeMounts.find((m: Any) => m.name === 'host-proc');
+  t.same(mount, { name: 'host-proc', mountPath: '/host/proc', readOnly: true }, 'mounted read-only');
+  t.same(pod.volumes.find((v: Any) => v.name === 'host-proc').hostPath, { path: '/proc', type: 'Directory' });
+  t.notOk(pod.hostPID, 'no host PID namespace');
+  t.ok(c.volumeMounts.some((m: Any) => m.name === 'pod-resources'), 'the base mounts are kept');
+  t.ok(c.args.includes('-k'), 'the base args are kept');
 });

@@ -44,6 +44,11 @@ function fromExamples(): PromqlEntry[] {
           out.push({ source: `${rel(file)} ${doc.metadata.name} trigger ${i} query`, expr, expectData: dataExpected(expr) });
         }
       }
+      if (doc.kind === 'PrometheusRule') {
+        for (const group of doc.spec?.groups ?? []) {
+          for (const rule of group.rules ?? []) out.push({ source: `${rel(file)} ${rule.record ?? rule.alert}`, expr: String(rule.expr), expectData: false });
+        }
+      }
       for (const [i, rule] of (doc.rules?.custom ?? []).entries()) {
         const series = String(rule.seriesQuery);
         out.push({ source: `${rel(file)} rules.custom[${i}].seriesQuery`, expr: series, expectData: dataExpected(series) });
@@ -82,6 +87,14 @@ function fromDashboards(): PromqlEntry[] {
         const expr = String(target.expr).replace(/\$(Hostname|gpu|namespace)\b/g, '.*');
         out.push({ source: `${rel(file)} panel "${panel.title}"`, expr, expectData: dataExpected(expr) });
       }
+    }
+  }
+  // single panels kept with the examples (deploy/examples/*/grafana-panel.json)
+  for (const file of listFiles(join(ROOT, 'deploy/examples'), /\.json$/)) {
+    const panel = JSON.parse(readFileSync(file, 'utf8'));
+    for (const target of panel.targets ?? []) {
+      const expr = String(target.expr).replace(/\$(Hostname|gpu|namespace)\b/g, '.*');
+      out.push({ source: `${rel(file)} panel "${panel.title}"`, expr, expectData: dataExpected(expr) });
     }
   }
   return out;

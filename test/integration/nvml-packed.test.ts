@@ -141,6 +141,8 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
     1700000000000, 42.5, -1, 1,
     3, -1, 1, 0, 0, 1, ...set({ 0: 77, 6: 123456 }, { 1: 3, 40: 999 }),
     5, -1, 4, 19, 6, ...set({ 2: 1e10 }, { 0: 3 }),
+    -1, 0, // GPM: this GPU was not sampled
+    0, // no processes read in this sweep
   ]);
   const id = decodeIdentity(['550.54.15', '12.550.54.15', 'GPU-x', 'NVIDIA H100', '00000000:3B:00.0', 'ignored',
     '96.00.99.00.01', 'G520.0200.00.05', '2.1', '', '', 'NVIDIA', 'MIG-y', '1g.10gb', 'MIG 1g.10gb', 'name']);
@@ -160,7 +162,16 @@ t.test('decodeSweep: values, codes and nulls from a hand-built packed sweep; a m
       mig: [{ uuid: 'MIG-y', slot: 5, gpuInstanceId: null, computeInstanceId: 4, gpuInstanceProfileId: 19, placementStart: 6, profile: '1g.10gb', profileSource: 'name', name: 'MIG 1g.10gb',
         readings: { memTotal: 1e10 }, status: { gpuUtil: 3 } }],
     }],
+    processes: null,
   });
+  // the processes section: one device (the MIG device in slot 5) with one process
+  const withProcs = new Float64Array([...nums.subarray(0, nums.length - 1), 1, 88.5, 24, 1, 0, 5, 0, 3, 0, 1, 4242, 5, 1073741824, -1, -1, -1, -1]);
+  t.same(decodeSweep(withProcs, id).processes, {
+    durationUs: 88.5, stride: 24,
+    devices: [{ gpu: 0, migSlot: 5, listStatus: 0, utilStatus: 3, intervalUs: 0,
+      processes: [{ pid: 4242, kinds: 5, usedMemory: 1073741824, smUtil: null, memUtil: null, encUtil: null, decUtil: null }] }],
+  }, 'the processes section: PID, kinds, memory, utilisation not read on MIG');
+  t.throws(() => decodeSweep(new Float64Array([...withProcs.subarray(0, withProcs.length - 17), 1, 88.5, 24, 1, 7, -1, 0, 0, 0, 0]), id), /process GPU 7 of 1/, 'a process on a GPU the sweep does not have is an error');
   t.throws(() => decodeSweep(nums.subarray(0, nums.length - 1), id), /does not fit its identity/);
   t.throws(() => decodeSweep(nums, decodeIdentity(['d', 'n', 'GPU-x', 'a', 'b', 'c'])), /does not fit its identity \(\d+\/\d+ numbers, 14\/4 strings\)/);
 });

@@ -28,7 +28,7 @@ function gcc(args: string[], cwd?: string): string | null {
 }
 
 const SIM_SOURCES = ['nvml_sim.c', 'sim_state.c', 'sim_parse.c', 'sim_readings.c', 'sim_fields.c', 'sim_mig_events.c',
-  'sim_settings.c', 'sim_gpu_instances.c', 'sim_latency.c', 'sim_gpm.c', 'sim_gpm_parse.c'];
+  'sim_settings.c', 'sim_gpu_instances.c', 'sim_latency.c', 'sim_gpm.c', 'sim_gpm_parse.c', 'sim_processes.c'];
 
 /** The built library, or (when `npm run build` has not produced it) one compiled here from source. */
 function library(legacy: boolean): { path: string; note: string | null; missingGcc: string | null } {

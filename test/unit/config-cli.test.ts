@@ -64,6 +64,11 @@ t.test('defaults', async (t) => {
       podLabels: false, podLabelAllowlist: null, podUid: false, workload: false, dra: false, draResourceSlices: false,
       configMap: null, kubeconfig: null, staleAfterMs: 300000, nodeName: '',
     },
+    podUsage: false,
+    hostProc: '/proc',
+    processIntervalMs: 1000,
+    processSlowIntervalMs: 10000,
+    processBudgetMs: 250,
   });
 });
 

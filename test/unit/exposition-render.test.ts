@@ -208,3 +208,24 @@ t.test('promtool check metrics: only dcgm-exporter-inherent complaints', async (
   t.ok(complaints.some((c) => c.includes('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter metrics should have "_total" suffix')));
   t.notMatch(r.stdout + r.stderr, /error while linting|parse error|text format parsing error/, 'the page parses');
 });
+
+t.test('--kubernetes-virtual-gpus with per-pod usage: each sharing pod its own GPU_UTIL and FB_USED; the GPU value until a pod is known', async (t) => {
+  const snap = snapshot([gpu(0)]);
+  const pods: PodMap = { byUuid: new Map([['GPU-0', [
+    { namespace: 'ns', pod: 'a', container: 'c', vgpu: '0' }, { namespace: 'ns', pod: 'b', container: 'c', vgpu: '1' },
+  ]]]), updatedAt: 0 };
+  const row = (pod: string, sm: number, bytes: number, allocated = true) => ({
+    gpu: 0, gpuUuid: 'GPU-0', migUuid: null, namespace: 'ns', pod, container: 'c', podUid: `uid-${pod}`, allocated, reason: null,
+    processes: 1, smUtil: sm, memUtil: 0, encUtil: 0, decUtil: 0, memoryBytes: bytes, busySecondsTotal: 0, memoryByteSecondsTotal: 0, energyJoulesTotal: 0,
+  });
+  const usage = { rows: [row('a', 0.25, 3 * 1024 * MiB), row('x', 0.5, MiB, false)], sweepTimestamp: 0, unattributed: [] };
+  const text = base(snap, { pods, sharedGpus: 'per-pod', podUsage: usage });
+  t.match(text, /^DCGM_FI_DEV_GPU_UTIL\{[^}]*pod="a",vgpu="0"\} 25$/m, 'pod a: its own 25 %');
+  t.match(text, /^DCGM_FI_DEV_GPU_UTIL\{[^}]*pod="b",vgpu="1"\} 0$/m, 'pod b: no process, 0');
+  t.match(text, /^DCGM_FI_DEV_FB_USED\{[^}]*pod="a",vgpu="0"\} 3072$/m, 'pod a: 3 GiB in MiB');
+  t.match(text, /^DCGM_FI_DEV_POWER_USAGE\{[^}]*pod="b",vgpu="1"\} 70\.123000$/m, 'other fields: the GPU value for each pod');
+  const none = base(snap, { pods, sharedGpus: 'per-pod', podUsage: { rows: [row('x', 0.5, MiB, false)], sweepTimestamp: 0, unattributed: [] } });
+  t.match(none, /^DCGM_FI_DEV_GPU_UTIL\{[^}]*pod="a",vgpu="0"\} 40$/m, 'no sharing pod known (only a pod not given the GPU): the GPU value');
+  const single = base(snap, { pods, sharedGpus: 'single-pod', podUsage: usage });
+  t.match(single, /^DCGM_FI_DEV_GPU_UTIL\{[^}]*pod="a"\} 40$/m, 'without --kubernetes-virtual-gpus: unchanged');
+});

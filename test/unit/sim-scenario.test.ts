@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import t from 'tap';
 import {
-  demoScenario, migScenario, packageRoot, parseScenario, serializeScenario, simulatedLibraryPath, writeScenario,
+  demoScenario, migScenario, processScenario, packageRoot, parseScenario, serializeScenario, simulatedLibraryPath, writeScenario,
 } from '../../lib/nvml/simulation.js';
 import type { Scenario, SimGpu } from '../../lib/nvml/scenario.js';
 import { READING_KEYS } from '../../lib/nvml/types.js';
@@ -170,4 +170,23 @@ t.test('GPM lines round-trip: support, metrics by name and id, nan, per-metric e
   t.same(parseScenario(text), s, 'round trip');
   t.throws(() => serializeScenario({ gpus: [{ gpm: { notAMetric: 1 } }] }), /gpus\[0\]\.gpm\.notAMetric: expected a GPM metric id 0\.\.332/);
   t.throws(() => serializeScenario({ gpus: [{ gpm: { 333: 1 } }] }), /expected a GPM metric id/);
+});
+
+t.test('processes round-trip, on GPUs and MIG devices; bad process values are refused with their path', async (t) => {
+  const s: Scenario = {
+    quirks: ['process-info-32'],
+    gpus: [
+      { processes: [{ pid: 4242, kinds: ['compute', 'graphics'], mem: 8e9, sm: { wave: { min: 10, max: 60, periodS: 30 } }, memUtil: 5, enc: 1, dec: 2, startS: 1, exitS: 30 }] },
+      { mig: [{ profile: '3g.40gb', processes: [{ pid: 7, kinds: ['mps'], mem: 1e9 }] }] },
+    ],
+  };
+  const text = serializeScenario(s);
+  t.match(text, /process 4242\nkind compute\+graphics\nmem 8000000000\nsm wave 10 60 30\nmemutil 5\nenc 1\ndec 2\nstart 1\nexit 30/);
+  t.same(parseScenario(text), s);
+  const ps = processScenario(8, 16);
+  t.equal(ps.gpus.length, 8);
+  t.ok(ps.gpus.every((g) => g.processes?.length === 16 && g.values?.gpuUtil === undefined), '16 processes per GPU, GPU utilisation follows them');
+  t.throws(() => serializeScenario({ gpus: [{ processes: [{ pid: 0 }] }] }), /gpus\[0\]\.processes\[0\]\.pid/);
+  t.throws(() => serializeScenario({ gpus: [{ processes: [{ pid: 5, kinds: ['gpu' as 'compute'] }] }] }), /gpus\[0\]\.processes\[0\]\.kinds: expected a non-empty list of compute, graphics, mps/);
+  t.throws(() => serializeScenario({ gpus: [{ processes: [{ pid: 5, sm: 'unsupported' }] }] }), /processes\[0\]\.sm: a process value cannot be unsupported/);
 });
