@@ -9,14 +9,21 @@
 // when two endpoints claim the same node (hostname), the one that held it first keeps it, the
 // other is left out, and the conflict is reported (conflicts(), a self-metric) instead of the
 // later silently shadowing the earlier. Pulls speak HTTPS with a CA, a client certificate and
-// basic auth when the exporters' web config asks for them (PullSecurity).
+// basic auth when the exporters' web config asks for them (PullSecurity), over kept-alive
+// connections, and conditionally (If-None-Match): an unchanged document costs a 304.
+//
+// With a demand (the Kubernetes API's pod view, demand.ts), an exporter is pulled only while a
+// workload KEDA asks about runs pods on its node, and only for those pods' GPUs (a scoped
+// request); the others are "idle": probed every idleProbeIntervalMs to learn which node they
+// serve, and neither counted stale nor logged as such.
 import { EventEmitter } from 'node:events';
 import { promises as dnsp } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { joinHostPort, type PeerAddress } from '../contract/address.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
+import { gpusScopeQuery, type GpusScope } from '../contract/gpus-scope.js';
 import { Poller } from '../collect/poller.js';
 import { silentLogger, type Logger } from '../logger.js';
 
@@ -72,8 +79,21 @@ export interface ClusterViewOptions {
   lookup?: (name: string) => Promise<string[]>;
   /** TLS and basic auth for the pulls (default: plain HTTP) */
   security?: PullSecurity;
+  /** which nodes are needed and with which scope (absent: every exporter, whole documents) */
+  demand?: PullDemand | null;
+  /** with a demand: an exporter no workload needs is pulled this often, ms (default 30000) */
+  idleProbeIntervalMs?: number;
   logger?: Logger;
 }
+
+/** What the pulls need, per node (WorkloadDemand implements it). */
+export interface PullDemand {
+  /** the scope to pull `node` with, or null when nothing needs it */
+  scopeFor(node: string): GpusScope | null;
+}
+
+/** The longest scoped query sent; a longer one falls back to the namespaces alone. */
+const MAX_SCOPE_QUERY = 4096;
 
 export interface ExporterState {
   address: string;
@@ -81,6 +101,8 @@ export interface ExporterState {
   lastSuccessMs: number | null;
   lastError: string | null;
   fresh: boolean;
+  /** no workload needs this exporter now (demand mode): it is only probed */
+  idle: boolean;
 }
 
 interface Entry {
@@ -97,6 +119,12 @@ interface Entry {
   attempted: boolean;
   /** when this endpoint's document first claimed its current hostname (the earlier claim wins) */
   claimedAt: number | null;
+  /** the query of the last successful pull and the entity tag it answered with */
+  query: string;
+  etag: string | null;
+  idle: boolean;
+  lastAttemptMs: number;
+  inflight: Promise<void> | null;
 }
 
 /** Checks the exporters' certificate against one fixed name (pods are reached by IP, certificates name the Service). */
@@ -168,6 +196,11 @@ export class ClusterView extends EventEmitter {
   private running = false;
   private readonly security: PullSecurity;
   private readonly conflictsLogged = new Set<string>();
+  private readonly demand: PullDemand | null;
+  readonly idleProbeIntervalMs: number;
+  private readonly agent: HttpAgent;
+  /** pulls answered 304 Not Modified, and all finished pulls (for the self-metrics) */
+  notModified = 0;
 
   constructor(opts: ClusterViewOptions) {
     super();
@@ -181,12 +214,20 @@ export class ClusterView extends EventEmitter {
     this.log = opts.logger ?? silentLogger;
     this.staticList = (opts.exporters ?? []).map((p) => p.text);
     this.dns = opts.exportersDns ?? null;
+    this.demand = opts.demand ?? null;
+    this.idleProbeIntervalMs = opts.idleProbeIntervalMs ?? 30_000;
+    // one kept-alive connection per exporter: no TCP (or TLS) handshake per pull
+    const agentOpts = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' as const };
+    const sec = this.security;
+    this.agent = sec.scheme === 'https'
+      ? new HttpsAgent({ ...agentOpts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined })
+      : new HttpAgent(agentOpts);
     if (this.staticList.length === 0 && !this.dns) {
       throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
     }
     const bounds = {
       pullIntervalMs: this.pullIntervalMs, pullTimeoutMs: this.pullTimeoutMs, staleAfterMs: this.staleAfterMs,
-      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes,
+      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes, idleProbeIntervalMs: this.idleProbeIntervalMs,
     };
     for (const [name, v] of Object.entries(bounds)) {
       if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number > 0, got ${v}`);
@@ -230,6 +271,42 @@ export class ClusterView extends EventEmitter {
     this.dnsPoller?.stop();
     if (this.staleTimer) clearInterval(this.staleTimer);
     for (const e of this.entries.values()) this.dropEntry(e);
+    this.agent.destroy();
+  }
+
+  /**
+   * Pulls the exporters of these nodes now (with their current scope) unless a pull with that
+   * scope is fresh, and resolves when they have answered or failed, at most pullTimeoutMs later.
+   * A workload KEDA asks about for the first time is answered from its nodes, not from nothing.
+   */
+  async refresh(nodes: ReadonlySet<string>): Promise<void> {
+    if (!this.running || nodes.size === 0) return;
+    const now = Date.now();
+    const waits: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      if (!e.doc || !nodes.has(e.doc.hostname)) continue;
+      if (this.isFresh(e, now) && e.query === this.queryFor(e)) continue;
+      waits.push(e.inflight ?? this.pullOnce(e, true));
+    }
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(waits), new Promise<void>((r) => (timer = setTimeout(r, this.pullTimeoutMs + 50)))]);
+    clearTimeout(timer);
+  }
+
+  /** The query an entry is pulled with now: '' (whole document) without demand or before its node is known. */
+  private queryFor(e: Entry): string {
+    if (!this.demand || !e.doc) return '';
+    const scope = this.demand.scopeFor(e.doc.hostname);
+    if (!scope) return '';
+    let q = gpusScopeQuery(scope);
+    if (q.length > MAX_SCOPE_QUERY) q = gpusScopeQuery({ namespaces: scope.namespaces, pods: new Set() });
+    return q.length > MAX_SCOPE_QUERY ? '' : q;
+  }
+
+  /** Whether the demand leaves this entry idle (its node is known and nothing needs it). */
+  private isIdle(e: Entry): boolean {
+    return !!this.demand && !!e.doc && this.demand.scopeFor(e.doc.hostname) === null;
   }
 
   /**
@@ -280,6 +357,7 @@ export class ClusterView extends EventEmitter {
       lastSuccessMs: e.lastSuccessMs,
       lastError: e.lastError,
       fresh: this.isFresh(e, now),
+      idle: e.idle,
     }));
   }
 
@@ -295,6 +373,7 @@ export class ClusterView extends EventEmitter {
       if (fresh !== e.wasFresh) {
         e.wasFresh = fresh;
         changed = true;
+        if (e.idle) continue; // an idle exporter ages out by design: nothing to report
         this.log[fresh ? 'info' : 'warn'](fresh ? 'exporter is fresh' : 'exporter is stale: its GPUs are excluded', {
           exporter: e.address,
           lastError: e.lastError,
@@ -331,6 +410,7 @@ export class ClusterView extends EventEmitter {
       const e: Entry = {
         address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
         wasFresh: false, abort: null, removed: false, attempted: false, claimedAt: null,
+        query: '', etag: null, idle: false, lastAttemptMs: 0, inflight: null,
         poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
       };
       this.entries.set(addr, e);
@@ -346,22 +426,22 @@ export class ClusterView extends EventEmitter {
   }
 
   /** GET /api/v1/gpus from one endpoint: no redirect is followed, the body is capped as it streams in. */
-  private get(e: Entry, signal: AbortSignal): Promise<IncomingMessage> {
+  private get(e: Entry, query: string, signal: AbortSignal): Promise<IncomingMessage> {
     const sec = this.security;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (sec.basicAuth) headers.authorization = `Basic ${Buffer.from(sec.basicAuth).toString('base64')}`;
-    const url = `${sec.scheme}://${e.address}/api/v1/gpus`;
+    if (e.etag && e.query === query && e.doc) headers['if-none-match'] = e.etag;
+    const url = `${sec.scheme}://${e.address}/api/v1/gpus${query ? `?${query}` : ''}`;
     return new Promise((resolve, reject) => {
-      const opts = { signal, headers, agent: false as const };
-      const req = sec.scheme === 'https'
-        ? httpsRequest(url, { ...opts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }, resolve)
-        : httpRequest(url, opts, resolve);
+      const opts = { signal, headers, agent: this.agent };
+      const req = sec.scheme === 'https' ? httpsRequest(url, opts, resolve) : httpRequest(url, opts, resolve);
       req.on('error', reject);
       req.end();
     });
   }
 
-  private async fetchDoc(e: Entry): Promise<GpusDocument> {
+  /** The exporter's document, or null for 304 Not Modified (the one held is still current). */
+  private async fetchDoc(e: Entry, query: string): Promise<{ doc: GpusDocument; etag: string | null } | null> {
     const ctl = new AbortController();
     e.abort = ctl;
     const timer = setTimeout(() => ctl.abort(new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`)), this.pullTimeoutMs);
@@ -369,11 +449,15 @@ export class ClusterView extends EventEmitter {
     try {
       let res: IncomingMessage;
       try {
-        res = await this.get(e, ctl.signal);
+        res = await this.get(e, query, ctl.signal);
       } catch (err) {
         if (timedOut()) throw ctl.signal.reason;
         const er = err as NodeJS.ErrnoException;
         throw new PullError('connect', er.code ? `${er.code}: ${er.message}` : er.message);
+      }
+      if (res.statusCode === 304 && e.etag && e.query === query && e.doc) {
+        res.resume();
+        return null;
       }
       if (res.statusCode !== 200) {
         res.destroy();
@@ -390,24 +474,49 @@ export class ClusterView extends EventEmitter {
       }
       const v = validateGpusDocument(body);
       if (!v.ok) throw new PullError('invalid_document', `not a GPUs document: ${v.error}`);
-      return v.doc;
+      const tag = res.headers.etag;
+      return { doc: v.doc, etag: typeof tag === 'string' && tag.length <= 128 ? tag : null };
     } finally {
       clearTimeout(timer);
       e.abort = null;
     }
   }
 
-  private async pullOnce(e: Entry): Promise<void> {
-    if (e.removed) return;
+  /** One pull of one exporter (the poller's task; `now` = asked for by refresh, not by the timer). */
+  private pullOnce(e: Entry, now = false): Promise<void> {
+    if (e.removed || e.inflight) return e.inflight ?? Promise.resolve();
+    e.idle = this.isIdle(e);
+    // an idle exporter is only probed, to learn which node it serves
+    if (!now && e.idle && Date.now() - e.lastAttemptMs < this.idleProbeIntervalMs) return Promise.resolve();
+    const p = this.pullNow(e).finally(() => {
+      e.inflight = null;
+    });
+    e.inflight = p;
+    return p;
+  }
+
+  private async pullNow(e: Entry): Promise<void> {
     const t0 = performance.now();
+    e.lastAttemptMs = Date.now();
+    const query = this.queryFor(e);
     try {
-      const doc = await this.fetchDoc(e);
+      const got = await this.fetchDoc(e, query);
       if (e.removed) return;
-      const signature = JSON.stringify(doc.gpus) + (doc.stale ? '#stale' : '');
-      const changed = signature !== e.signature;
-      if (e.doc?.hostname !== doc.hostname || e.claimedAt === null) e.claimedAt = Date.now();
-      e.doc = doc;
-      e.signature = signature;
+      let changed = false;
+      if (got === null) {
+        this.notModified++;
+      } else {
+        const doc = got.doc;
+        const signature = JSON.stringify(doc.gpus) + (doc.stale ? '#stale' : '');
+        changed = signature !== e.signature;
+        if (e.doc?.hostname !== doc.hostname || e.claimedAt === null) e.claimedAt = Date.now();
+        e.doc = doc;
+        e.signature = signature;
+        e.etag = got.etag;
+        e.query = query;
+        e.idle = this.isIdle(e);
+      }
+      const doc = e.doc!;
       e.lastSuccessMs = Date.now();
       e.lastError = doc.stale ? 'the exporter reports its own snapshot as stale' : null;
       const ev: PullEvent = doc.stale

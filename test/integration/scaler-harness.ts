@@ -10,6 +10,7 @@ import { parseListenAddress, parseListenTarget, parsePeerAddress } from '../../l
 import { startScaler, type RunningScaler, type ScalerStartOptions } from '../../lib/app/scaler.js';
 import { silentLogger } from '../../lib/logger.js';
 import type { ScalerConfig } from '../../lib/config/types.js';
+import type { PodMetadataView } from '../../lib/contract/pod-metadata.js';
 
 export interface TestScalerOptions {
   /** default `127.0.0.1:0` */
@@ -24,6 +25,12 @@ export interface TestScalerOptions {
   isKnownField?: (name: string) => boolean;
   view?: ScalerStartOptions['view'];
   pulls?: ScalerConfig['pulls'];
+  grpcTls?: ScalerConfig['grpcTls'];
+  /** an in-memory pod view: turns on the workload-scoped pulls (as --kubernetes-api does) */
+  podMetadata?: PodMetadataView;
+  workloadIdleTimeoutMs?: number;
+  idleProbeIntervalMs?: number;
+  readyMinFreshPercent?: number;
 }
 
 export interface TestScaler extends RunningScaler {
@@ -44,8 +51,13 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     logFormat: 'text',
     debug: false,
     pulls: o.pulls ?? { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
+    grpcTls: o.grpcTls ?? null,
+    kubernetesApi: o.podMetadata !== undefined,
+    workloadIdleTimeoutMs: o.workloadIdleTimeoutMs ?? 120_000,
+    idleProbeIntervalMs: o.idleProbeIntervalMs ?? 30_000,
+    readyMinFreshPercent: o.readyMinFreshPercent ?? 50,
   };
-  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view });
+  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view, podMetadata: o.podMetadata });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
 }
 
