@@ -96,7 +96,8 @@ export interface RunningScaler {
 /** The cluster view as the gRPC service's source; with a demand, each query marks its workload wanted and pulls its nodes first. */
 export function viewSource(view: ClusterView, demand: WorkloadDemand | null = null): ScalerSource {
   return {
-    documents: () => view.documents(),
+    // with a pod view, only the query's nodes: a node its pods left no longer counts, even while its last document is fresh
+    documents: (q) => (demand && q ? view.documents(Date.now(), demand.touch(q)) : view.documents()),
     prepare: demand ? (q) => view.refresh(demand.touch(q)) : undefined,
     onChange(listener) {
       view.on('change', listener);

@@ -313,8 +313,8 @@ export class ClusterView extends EventEmitter {
    * Fresh documents, one per node. When several endpoints claim the same hostname, the one that
    * claimed it first is used and the others are left out (conflicts() names them).
    */
-  documents(now = Date.now()): GpusDocument[] {
-    return [...this.claims(now).values()].map((c) => c.entry.doc!);
+  documents(now = Date.now(), nodes?: ReadonlySet<string>): GpusDocument[] {
+    return [...this.claims(now, nodes).values()].map((c) => c.entry.doc!);
   }
 
   /** Nodes claimed by more than one fresh endpoint right now. */
@@ -324,10 +324,10 @@ export class ClusterView extends EventEmitter {
     return out;
   }
 
-  private claims(now: number): Map<string, { entry: Entry; others: string[] }> {
+  private claims(now: number, nodes?: ReadonlySet<string>): Map<string, { entry: Entry; others: string[] }> {
     const byHost = new Map<string, { entry: Entry; others: string[] }>();
     for (const e of this.entries.values()) {
-      if (!this.isFresh(e, now) || !e.doc) continue;
+      if (!e.doc || (nodes && !nodes.has(e.doc.hostname)) || !this.isFresh(e, now)) continue;
       const prev = byHost.get(e.doc.hostname);
       if (!prev) {
         byHost.set(e.doc.hostname, { entry: e, others: [] });

@@ -21,8 +21,8 @@ export type { ScaledObjectRefMsg };
 
 /** Where the scaler reads GPUs from. */
 export interface ScalerSource {
-  /** fresh documents, one per node */
-  documents(): readonly GpusDocument[];
+  /** fresh documents, one per node (with a query: at least the nodes that query needs) */
+  documents(q?: ScalerQuery): readonly GpusDocument[];
   /** called after a pull that changed something; returns the unsubscribe function */
   onChange(listener: () => void): () => void;
   /**
@@ -158,7 +158,7 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   const evaluate = async (q: ScalerQuery): Promise<ScalerResult> => {
     const ready = source.prepare?.(q);
     if (ready) await ready;
-    const docs = source.documents();
+    const docs = source.documents(q);
     if (q.podRule.matcher.trivial) return compute(docs, q);
     const names = podNamesIn(docs, q.namespace);
     if (names.length > limits.maxPodsPerQuery) {
