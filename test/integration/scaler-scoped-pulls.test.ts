@@ -80,3 +80,24 @@ t.test('without a pod view every exporter is pulled whole, as before', async (t)
   await until(() => a.notModified > 0, 'conditionally: 304 while unchanged');
   t.equal(scaler.view.documents()[0].gpus[0].readings.DCGM_FI_DEV_GPU_UTIL, 90, 'the document held across 304s');
 });
+
+t.test('--kubernetes-api in a build without the pod informer is refused (exit 2), never a silent whole pull', async (t) => {
+  // MERGE: once lib/kubernetes/api/ (createPodInformer) is on this branch, this case changes: the
+  // informer loads and the scaler starts scoped. Keep a case for a module that fails to load.
+  const { parseScalerArgs } = await import('../../lib/config/scaler.js');
+  const { runScaler } = await import('../../lib/app/scaler.js');
+  const { config } = parseScalerArgs(['--exporters', '127.0.0.1:1', '--kubernetes-api', '--grpc-address', '127.0.0.1:0', '--address', '127.0.0.1:0'], {});
+  t.equal(config.kubernetesApi, true);
+  const lines: string[] = [];
+  const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => lines.push(m) };
+  t.equal(await runScaler(config, { logger, signal: AbortSignal.abort() }), 2);
+  t.match(lines.join('\n'), /--kubernetes-api: this build has no Kubernetes API pod informer .*run without --kubernetes-api to pull every exporter whole/);
+  const viaLoader = await runScaler(config, {
+    logger, signal: AbortSignal.abort(),
+    loadPodMetadata: async () => {
+      const { MemoryPodView } = await import('../helpers/pod-view.js');
+      return { view: new MemoryPodView(), stop() {} };
+    },
+  });
+  t.equal(viaLoader, 0, 'with a loader that gives a pod view the scaler starts (scoped) and exits 0 when stopped');
+});
