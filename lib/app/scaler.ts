@@ -9,7 +9,7 @@ import { ClusterView, type ClusterViewOptions, type PullSecurity } from '../scal
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
 import type { ScalerPullConfig } from '../config/types.js';
-import { createScalerServer, type ScalerGrpcServer, type ScalerSource, type ScalerTls } from '../scaler/grpc-server.js';
+import { createScalerServer, ScalerUnavailableError, type ScalerGrpcServer, type ScalerSource, type ScalerTls } from '../scaler/grpc-server.js';
 import { WorkloadDemand } from '../scaler/demand.js';
 import type { PodMetadataView } from '../contract/pod-metadata.js';
 import { createSecureContext } from 'node:tls';
@@ -98,7 +98,13 @@ export function viewSource(view: ClusterView, demand: WorkloadDemand | null = nu
   return {
     // with a pod view, only the query's nodes: a node its pods left no longer counts, even while its last document is fresh
     documents: (q) => (demand && q ? view.documents(Date.now(), demand.touch(q)) : view.documents()),
-    prepare: demand ? (q) => view.refresh(demand.touch(q)) : undefined,
+    prepare: demand
+      ? async (q) => {
+          const pending = await view.refresh(q.namespace, demand.touch(q));
+          // answering from documents that do not hold the workload's GPUs would read as zero load
+          if (pending > 0) throw new ScalerUnavailableError(`${pending} of the nodes running ${q.namespace}/${q.podRule.source} pods have not answered with their GPUs yet; ask again`);
+        }
+      : undefined,
     onChange(listener) {
       view.on('change', listener);
       return () => view.off('change', listener);

@@ -92,6 +92,15 @@ export interface PullDemand {
   scopeFor(node: string): GpusScope | null;
 }
 
+/** Whether a document pulled with `scope` holds every GPU of these pods of `namespace`. */
+function covers(scope: GpusScope | null, namespace: string, pods: ReadonlySet<string>): boolean {
+  if (!scope) return true;
+  if (scope.namespaces.size > 0 && !scope.namespaces.has(namespace)) return false;
+  if (scope.pods.size === 0) return true;
+  for (const p of pods) if (!scope.pods.has(p)) return false;
+  return true;
+}
+
 /** The longest scoped query sent; a longer one falls back to the namespaces alone. */
 const MAX_SCOPE_QUERY = 4096;
 
@@ -121,6 +130,8 @@ interface Entry {
   claimedAt: number | null;
   /** the query of the last successful pull and the entity tag it answered with */
   query: string;
+  /** the scope of that pull (null: the whole document) */
+  scope: GpusScope | null;
   etag: string | null;
   idle: boolean;
   lastAttemptMs: number;
@@ -204,6 +215,7 @@ export class ClusterView extends EventEmitter {
 
   constructor(opts: ClusterViewOptions) {
     super();
+    this.setMaxListeners(0); // one 'change' listener per open stream, bounded by the gRPC server's maxStreams
     this.security = opts.security ?? { scheme: 'http' };
     this.pullIntervalMs = opts.pullIntervalMs ?? 500;
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 400;
@@ -279,29 +291,47 @@ export class ClusterView extends EventEmitter {
    * scope is fresh, and resolves when they have answered or failed, at most pullTimeoutMs later.
    * A workload KEDA asks about for the first time is answered from its nodes, not from nothing.
    */
-  async refresh(nodes: ReadonlySet<string>): Promise<void> {
-    if (!this.running || nodes.size === 0) return;
+  async refresh(namespace: string, nodes: ReadonlyMap<string, ReadonlySet<string>>, maxWaitMs = 2000): Promise<number> {
+    if (!this.running || nodes.size === 0) return 0;
     const now = Date.now();
+    // current: fresh, and its last document was pulled with a scope that holds these pods
+    const current = (e: Entry) => this.isFresh(e, Date.now()) && covers(e.scope, namespace, nodes.get(e.doc!.hostname)!);
+    // a pull in flight may have started before this workload was wanted (an older scope): then pull again
+    const ensure = async (e: Entry) => {
+      for (let i = 0; i < 3 && !e.removed; i++) {
+        if (e.inflight) await e.inflight;
+        if (current(e)) return;
+        if (!e.inflight) await this.pullOnce(e, true);
+      }
+    };
     const waits: Promise<void>[] = [];
+    const mine: Entry[] = [];
     for (const e of this.entries.values()) {
       if (!e.doc || !nodes.has(e.doc.hostname)) continue;
-      if (this.isFresh(e, now) && e.query === this.queryFor(e)) continue;
-      waits.push(e.inflight ?? this.pullOnce(e, true));
+      mine.push(e);
+      if (this.isFresh(e, now) && covers(e.scope, namespace, nodes.get(e.doc.hostname)!)) continue;
+      waits.push(ensure(e));
     }
-    if (waits.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(waits), new Promise<void>((r) => (timer = setTimeout(r, this.pullTimeoutMs + 50)))]);
-    clearTimeout(timer);
+    if (waits.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(waits), new Promise<void>((r) => (timer = setTimeout(r, maxWaitMs)))]);
+      clearTimeout(timer);
+    }
+    // answering nodes whose document does not hold the workload's pods yet (a down node is not counted: it is stale)
+    return mine.filter((e) => this.isFresh(e, Date.now()) && !covers(e.scope, namespace, nodes.get(e.doc!.hostname)!)).length;
   }
 
   /** The query an entry is pulled with now: '' (whole document) without demand or before its node is known. */
-  private queryFor(e: Entry): string {
-    if (!this.demand || !e.doc) return '';
-    const scope = this.demand.scopeFor(e.doc.hostname);
-    if (!scope) return '';
+  private scopeOf(e: Entry): { query: string; scope: GpusScope | null } {
+    if (!this.demand || !e.doc) return { query: '', scope: null };
+    let scope = this.demand.scopeFor(e.doc.hostname);
+    if (!scope) return { query: '', scope: null };
     let q = gpusScopeQuery(scope);
-    if (q.length > MAX_SCOPE_QUERY) q = gpusScopeQuery({ namespaces: scope.namespaces, pods: new Set() });
-    return q.length > MAX_SCOPE_QUERY ? '' : q;
+    if (q.length > MAX_SCOPE_QUERY) {
+      scope = { namespaces: scope.namespaces, pods: new Set() };
+      q = gpusScopeQuery(scope);
+    }
+    return q.length > MAX_SCOPE_QUERY ? { query: '', scope: null } : { query: q, scope };
   }
 
   /** Whether the demand leaves this entry idle (its node is known and nothing needs it). */
@@ -313,7 +343,7 @@ export class ClusterView extends EventEmitter {
    * Fresh documents, one per node. When several endpoints claim the same hostname, the one that
    * claimed it first is used and the others are left out (conflicts() names them).
    */
-  documents(now = Date.now(), nodes?: ReadonlySet<string>): GpusDocument[] {
+  documents(now = Date.now(), nodes?: { has(node: string): boolean }): GpusDocument[] {
     return [...this.claims(now, nodes).values()].map((c) => c.entry.doc!);
   }
 
@@ -324,7 +354,7 @@ export class ClusterView extends EventEmitter {
     return out;
   }
 
-  private claims(now: number, nodes?: ReadonlySet<string>): Map<string, { entry: Entry; others: string[] }> {
+  private claims(now: number, nodes?: { has(node: string): boolean }): Map<string, { entry: Entry; others: string[] }> {
     const byHost = new Map<string, { entry: Entry; others: string[] }>();
     for (const e of this.entries.values()) {
       if (!e.doc || (nodes && !nodes.has(e.doc.hostname)) || !this.isFresh(e, now)) continue;
@@ -410,7 +440,7 @@ export class ClusterView extends EventEmitter {
       const e: Entry = {
         address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
         wasFresh: false, abort: null, removed: false, attempted: false, claimedAt: null,
-        query: '', etag: null, idle: false, lastAttemptMs: 0, inflight: null,
+        query: '', scope: null, etag: null, idle: false, lastAttemptMs: 0, inflight: null,
         poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
       };
       this.entries.set(addr, e);
@@ -498,7 +528,7 @@ export class ClusterView extends EventEmitter {
   private async pullNow(e: Entry): Promise<void> {
     const t0 = performance.now();
     e.lastAttemptMs = Date.now();
-    const query = this.queryFor(e);
+    const { query, scope } = this.scopeOf(e);
     try {
       const got = await this.fetchDoc(e, query);
       if (e.removed) return;
@@ -514,6 +544,7 @@ export class ClusterView extends EventEmitter {
         e.signature = signature;
         e.etag = got.etag;
         e.query = query;
+        e.scope = scope;
         e.idle = this.isIdle(e);
       }
       const doc = e.doc!;

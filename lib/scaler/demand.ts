@@ -54,8 +54,8 @@ export class WorkloadDemand {
     return this.pods.syncedAt !== null;
   }
 
-  /** KEDA asked about q: remember it (for the idle timeout) and answer the nodes its pods run on. */
-  touch(q: ScalerQuery): ReadonlySet<string> {
+  /** KEDA asked about q: remember it (for the idle timeout) and answer the nodes its pods run on, with those pods' names. */
+  touch(q: ScalerQuery): ReadonlyMap<string, ReadonlySet<string>> {
     this.refresh();
     const k = key(q);
     let w = this.wanted.get(k);
@@ -65,7 +65,7 @@ export class WorkloadDemand {
       this.scopesDirty = true;
     }
     w.lastAskedMs = this.now();
-    return new Set(w.nodes.keys());
+    return w.nodes;
   }
 
   /** Workloads asked about within the idle timeout. */

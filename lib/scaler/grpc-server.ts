@@ -83,6 +83,9 @@ export const SCALER_LIMITS: ScalerLimits = {
 /** Too much work or too many streams: RESOURCE_EXHAUSTED with the message. */
 class ScalerLimitError extends Error {}
 
+/** The source cannot answer this query correctly right now (e.g. its nodes have not been pulled yet): UNAVAILABLE, KEDA retries. */
+export class ScalerUnavailableError extends Error {}
+
 /** A least-recently-used map with an entry and a byte budget. */
 export class ByteLru<V> {
   private readonly map = new Map<string, { v: V; bytes: number }>();
@@ -170,7 +173,9 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   const fail = (method: RpcMethod, err: unknown): grpc.ServiceError => {
     const code =
-      err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
+      err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT
+        : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED
+          : err instanceof ScalerUnavailableError ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL;
     if (code === grpc.status.INTERNAL) log.error('scaler RPC failed', { method, error: err as Error });
     onRpc(method, statusName(code));
     const e = new Error((err as Error).message) as grpc.ServiceError;
