@@ -137,6 +137,15 @@ t.test('the KEDA scaler: Deployment, gRPC Service on 6000, discovery through the
   t.equal(dep.spec.template.spec.securityContext.runAsNonRoot, true);
   t.equal(svc.metadata.namespace, 'nvml-exporter', 'scalerAddress nvml-exporter-scaler.nvml-exporter.svc…');
   t.notOk(docs.some((d) => /Role/.test(String(d.kind))), 'no RBAC');
+  // highly available: two replicas on different nodes, at most one down in a drain, readiness = a fresh view
+  t.equal(dep.spec.replicas, 2);
+  const term = dep.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  t.equal(term.topologyKey, 'kubernetes.io/hostname');
+  t.ok(selects(term.labelSelector.matchLabels, dep.spec.template.metadata.labels), 'the anti-affinity selects the scaler pods');
+  const pdb = findObject(docs, 'PodDisruptionBudget', 'nvml-exporter-scaler') as Any;
+  t.equal(pdb.spec.maxUnavailable, 1);
+  t.ok(selects(pdb.spec.selector.matchLabels, dep.spec.template.metadata.labels), 'the PDB selects the scaler pods');
+  t.equal(c.readinessProbe.httpGet.path, '/ready');
 });
 
 t.test('the AKS overlay keeps the base and selects AKS GPU nodes', opts, async (t) => {
