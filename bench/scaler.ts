@@ -321,7 +321,6 @@ async function main(): Promise<void> {
     row('GetMetrics latency p50', (r) => `${ms(r.getP50)} ms`),
     row('GetMetrics latency p99', (r) => `${ms(r.getP99)} ms`, '≤ 5 ms'),
     row('GetMetrics latency max', (r) => `${ms(r.getMax)} ms`),
-    row('scaler CPU per GetMetrics (load-independent)', (r) => `${r.cpuPerCallUs.toFixed(0)} µs`),
     row(`GetMetrics answers missing a node (of ${CALLS})`, (r) => String(r.wrong)),
     row('change → GetMetrics p50 / p99', (r) => `${s(r.chgMetricsP50)} s / ${s(r.chgMetricsP99)} s`, 'p99 ≤ 1.5 s'),
     row('change → StreamIsActive push p50 / p99', (r) => `${s(r.chgStreamP50)} s / ${s(r.chgStreamP99)} s`, 'p99 ≤ 1.5 s'),

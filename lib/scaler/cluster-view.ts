@@ -101,6 +101,12 @@ function covers(scope: GpusScope | null, namespace: string, pods: ReadonlySet<st
   return true;
 }
 
+/** The scope of an idle exporter's stub document: it holds no pod's GPUs. */
+const HOLDS_NOTHING: GpusScope = { namespaces: new Set(), pods: new Set(['']) };
+
+/** Probe and first pulls in flight at once, with a demand. */
+const MAX_CONCURRENT_PROBES = 64;
+
 /** The longest scoped query sent; a longer one falls back to the namespaces alone. */
 const MAX_SCOPE_QUERY = 4096;
 
@@ -210,8 +216,9 @@ export class ClusterView extends EventEmitter {
   private readonly demand: PullDemand | null;
   readonly idleProbeIntervalMs: number;
   private readonly agent: HttpAgent;
-  /** pulls answered 304 Not Modified, and all finished pulls (for the self-metrics) */
+  /** pulls answered 304 Not Modified */
   notModified = 0;
+  private probing = 0;
 
   constructor(opts: ClusterViewOptions) {
     super();
@@ -402,8 +409,9 @@ export class ClusterView extends EventEmitter {
       const fresh = this.isFresh(e, now);
       if (fresh !== e.wasFresh) {
         e.wasFresh = fresh;
+        // an idle exporter ages out by design: no query reads it, nothing to re-evaluate or report
+        if (e.idle) continue;
         changed = true;
-        if (e.idle) continue; // an idle exporter ages out by design: nothing to report
         this.log[fresh ? 'info' : 'warn'](fresh ? 'exporter is fresh' : 'exporter is stale: its GPUs are excluded', {
           exporter: e.address,
           lastError: e.lastError,
@@ -518,8 +526,16 @@ export class ClusterView extends EventEmitter {
     e.idle = this.isIdle(e);
     // an idle exporter is only probed, to learn which node it serves
     if (!now && e.idle && Date.now() - e.lastAttemptMs < this.idleProbeIntervalMs) return Promise.resolve();
+    // probes and first pulls (node not known yet) share a few slots: thousands of exporters
+    // appearing at once must not become thousands of connections every interval
+    const probe = !!this.demand && (!e.doc || e.idle);
+    if (probe && !now) {
+      if (this.probing >= MAX_CONCURRENT_PROBES) return Promise.resolve();
+      this.probing++;
+    }
     const p = this.pullNow(e).finally(() => {
       e.inflight = null;
+      if (probe && !now) this.probing--;
     });
     e.inflight = p;
     return p;
@@ -546,6 +562,14 @@ export class ClusterView extends EventEmitter {
         e.query = query;
         e.scope = scope;
         e.idle = this.isIdle(e);
+        if (e.idle) {
+          // an idle exporter is kept only for its node's name: its GPUs are not held (memory at
+          // thousands of nodes), and a workload that needs it pulls it again
+          e.doc = { ...doc, gpus: [] };
+          e.signature = '';
+          e.etag = null;
+          e.scope = HOLDS_NOTHING;
+        }
       }
       const doc = e.doc!;
       e.lastSuccessMs = Date.now();
@@ -558,7 +582,7 @@ export class ClusterView extends EventEmitter {
       e.wasFresh = fresh;
       e.attempted = true;
       this.emit('pull', ev);
-      if (changed || flipped) this.emit('change');
+      if ((changed || flipped) && !e.idle) this.emit('change');
     } catch (err) {
       if (e.removed) return;
       const pe = err instanceof PullError ? err : new PullError('connect', (err as Error).message);
