@@ -36,6 +36,11 @@ t.test('pulls follow the workloads KEDA asks about', async (t) => {
   t.match(health, { exporters: { idle: 3 }, workloads: { mode: 'scoped', wanted: 0 } });
   t.equal((await fetch(`http://127.0.0.1:${scaler.httpPort}/ready`)).status, 200, 'idle exporters do not make the scaler unready');
 
+  // a workload at zero replicas: no pods, no GPUs → 0 and inactive (never an error), nothing pulled
+  const atZero = { name: 'batch-llm', namespace: 'ai', scalerMetadata: { metricType: 'memory_used_percent', targetValue: '85' } };
+  t.same((await client.getMetrics(atZero))[0].metricValueFloat, 0, 'a workload at zero replicas measures 0');
+  t.equal(await client.isActive(atZero), false, 'and is inactive: a memory trigger alone cannot activate it from zero');
+  t.same(exporters.map((e) => e.requests), before, 'asking about it pulls nothing');
   const web = { name: 'web', namespace: 'ai', scalerMetadata: {} };
   const [first] = await client.getMetrics(web);
   t.equal(first.metricValueFloat, 120, 'the first answer already comes from the workload\'s nodes (avg 60 × 2 GPUs)');
