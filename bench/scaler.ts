@@ -28,6 +28,8 @@ const WINDOW_S = Number(process.env.BENCH_SCALER_WINDOW_S ?? 20);
 const CALLS = Number(process.env.BENCH_SCALER_CALLS ?? 2000);
 const TRIALS = Number(process.env.BENCH_SCALER_TRIALS ?? 20);
 const SIZES = (process.env.BENCH_SCALER_SIZES ?? '100,1000,5000').split(',').map(Number);
+/** --pull-timeout of the scaler (its default is 400 ms) */
+const PULL_TIMEOUT_MS = Number(process.env.BENCH_SCALER_PULL_TIMEOUT_MS ?? 400);
 const FULL_SIZES = (process.env.BENCH_SCALER_FULL ?? '100,1000').split(',').filter(Boolean).map(Number);
 
 // ---- the layout, the same in every process ------------------------------------------------------
@@ -90,7 +92,7 @@ async function scalerChild(n: number, scoped: boolean, addresses: string[]): Pro
     pods = new MemoryPodView();
     layout(n).forEach((slots, i) => slots.forEach((s) => pods!.set({ namespace: s.namespace, name: s.podName, nodeName: `gpu-node-${i}` })));
   }
-  const s = await startTestScaler({ exporters: addresses, podMetadata: pods });
+  const s = await startTestScaler({ exporters: addresses, podMetadata: pods, pullTimeoutMs: PULL_TIMEOUT_MS });
   process.on('message', (m: { kind: string }) => {
     if (m.kind !== 'status') return;
     const all = s.view.exporters();
@@ -172,7 +174,10 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
     for (let i = 0; ; i++) {
       const v = await client.getMetrics(refs[w]).then((r) => r[0], (err: Error) => err);
       if (!(v instanceof Error) && v.metricValueFloat === expected(w)) break;
-      if (i >= 50) throw new Error(`${n} nodes: workload ${w}: expected ${expected(w)}, got ${v instanceof Error ? v.message : v.metricValueFloat}`);
+      if (i >= 50) {
+        const st = await status();
+        throw new Error(`${n} nodes: workload ${w}: expected ${expected(w)}, got ${v instanceof Error ? v.message : v.metricValueFloat} (view: ${JSON.stringify(st)})`);
+      }
       await sleep(200);
     }
   }
@@ -308,7 +313,7 @@ async function main(): Promise<void> {
     '',
     `Layout: N nodes × ${GPUS} GPUs; ${WORKLOADS} scaled workloads × ${REPLICAS} one-GPU replicas (${WORKLOADS * REPLICAS} GPUs), each workload's replicas on ${REPLICAS} nodes spread`,
     'over the cluster, every other GPU running an unscaled pod. Exporters: the test harness\'s (scoped `/api/v1/gpus`, ETag/304), N/4 node:http servers in each of',
-    `4 processes. The scaler: its own process, default intervals (pull 500 ms, deadline 400 ms, idle probe 30 s, workload idle timeout 120 s),`,
+    `4 processes. The scaler: its own process, default intervals (pull 500 ms, deadline ${PULL_TIMEOUT_MS} ms, idle probe 30 s, workload idle timeout 120 s),`,
     '"with the pod view" = an in-memory PodMetadataView of the same layout (what the Kubernetes API informer gives it); "whole pulls" = no pod view (today\'s full pull of',
     `every exporter). KEDA-like client in the bench process: ${WORKLOADS} StreamIsActive streams open, GetMetrics + IsActive for every workload once a second (30 × KEDA's default`,
     `polling), during a ${WINDOW_S} s window in which the scaler's CPU (utime + stime from /proc) and RSS (VmRSS, sampled every 500 ms) are read; then ${CALLS} sequential`,
