@@ -464,18 +464,26 @@ export class ClusterView extends EventEmitter {
   }
 
   /** GET /api/v1/gpus from one endpoint: no redirect is followed, the body is capped as it streams in. */
-  private get(e: Entry, query: string, signal: AbortSignal): Promise<IncomingMessage> {
+  private get(e: Entry, query: string, signal: AbortSignal, keepAlive = true): Promise<IncomingMessage> {
     const sec = this.security;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (sec.basicAuth) headers.authorization = `Basic ${Buffer.from(sec.basicAuth).toString('base64')}`;
     if (e.etag && e.query === query && e.doc) headers['if-none-match'] = e.etag;
     const url = `${sec.scheme}://${e.address}/api/v1/gpus${query ? `?${query}` : ''}`;
     return new Promise((resolve, reject) => {
-      const opts = { signal, headers, agent: this.agent };
+      // probes of idle exporters do not keep a connection (thousands of idle sockets cost memory)
+      const opts = keepAlive ? { signal, headers, agent: this.agent } : { signal, headers, agent: false as const, ...this.tlsOptions() };
       const req = sec.scheme === 'https' ? httpsRequest(url, opts, resolve) : httpRequest(url, opts, resolve);
       req.on('error', reject);
       req.end();
     });
+  }
+
+  private tlsOptions(): object {
+    const sec = this.security;
+    return sec.scheme === 'https'
+      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
+      : {};
   }
 
   /** The exporter's document, or null for 304 Not Modified (the one held is still current). */
@@ -487,7 +495,7 @@ export class ClusterView extends EventEmitter {
     try {
       let res: IncomingMessage;
       try {
-        res = await this.get(e, query, ctl.signal);
+        res = await this.get(e, query, ctl.signal, !(this.demand && (e.idle || !e.doc)));
       } catch (err) {
         if (timedOut()) throw ctl.signal.reason;
         const er = err as NodeJS.ErrnoException;

@@ -88,8 +88,14 @@ export class WorkloadDemand {
     return new Set(this.scopes.keys());
   }
 
+  private expiredAt = 0;
+
   private expire(): void {
-    const limit = this.now() - this.idleTimeoutMs;
+    const now = this.now();
+    // every pull asks: look at the clock's effect at most every 100 ms
+    if (now - this.expiredAt < 100) return;
+    this.expiredAt = now;
+    const limit = now - this.idleTimeoutMs;
     for (const [k, w] of this.wanted) {
       if (w.lastAskedMs < limit) {
         this.wanted.delete(k);
