@@ -9,7 +9,10 @@ import { ClusterView, type ClusterViewOptions, type PullSecurity } from '../scal
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
 import type { ScalerPullConfig } from '../config/types.js';
-import { createScalerServer, type ScalerGrpcServer, type ScalerSource } from '../scaler/grpc-server.js';
+import { createScalerServer, ScalerUnavailableError, type ScalerGrpcServer, type ScalerSource, type ScalerTls } from '../scaler/grpc-server.js';
+import { WorkloadDemand } from '../scaler/demand.js';
+import type { PodMetadataView } from '../contract/pod-metadata.js';
+import { createSecureContext } from 'node:tls';
 import { createScalerMetrics } from '../scaler/metrics.js';
 import type { ParseOptions } from '../scaler/query.js';
 import { buildServer } from '../server/server.js';
@@ -19,6 +22,65 @@ export interface ScalerStartOptions extends ParseOptions {
   logger: Logger;
   /** test seams of the cluster view (DNS lookup, refresh period, document cap) */
   view?: Pick<ClusterViewOptions, 'lookup' | 'dnsRefreshMs' | 'maxDocumentBytes'>;
+  /**
+   * The pods of the cluster (the Kubernetes API's informer, or a test's in-memory view). Given, or
+   * loaded by --kubernetes-api through `loadPodMetadata`, it turns on the workload-scoped pulls.
+   */
+  podMetadata?: PodMetadataView;
+  /** how --kubernetes-api gets its pod view (default: loadPodInformer) */
+  loadPodMetadata?: (log: Logger) => Promise<{ view: PodMetadataView; stop(): void }>;
+}
+
+/**
+ * The pod informer over the Kubernetes API, cluster-wide (list/watch every pod: which node runs
+ * which workload's pods), from lib/kubernetes/api/, loaded only with --kubernetes-api. A module that
+ * cannot load refuses the flag (exit 2) rather than falling back to pulling every node whole.
+ */
+export async function loadPodInformer(log: Logger, kubeconfig: string | null = null): Promise<{ view: PodMetadataView; stop(): void }> {
+  let mod: typeof import('../kubernetes/api/pod-informer.js');
+  try {
+    mod = await import('../kubernetes/api/pod-informer.js');
+  } catch (err) {
+    throw new ConfigError(`--kubernetes-api: the Kubernetes API pod informer cannot be loaded (${(err as Error).message}); run without --kubernetes-api to pull every exporter whole`);
+  }
+  let informer: Awaited<ReturnType<typeof mod.createPodInformer>>;
+  try {
+    informer = await mod.createPodInformer({ logger: log, kubeconfig });
+  } catch (err) {
+    throw new ConfigError(`--kubernetes-api: ${(err as Error).message}`);
+  }
+  await informer.start();
+  return { view: informer, stop: () => informer.stop() };
+}
+
+/** The gRPC certificate, key and client CA, read (bounded) and checked at start: one that cannot be used is a ConfigError. */
+export async function loadGrpcTls(c: ScalerConfig['grpcTls']): Promise<ScalerTls | null> {
+  if (!c) return null;
+  const read = async (path: string, flag: string): Promise<Buffer> => {
+    try {
+      return await readRegularFile(path, 1024 * 1024);
+    } catch (err) {
+      if (err instanceof FileReadError) throw new ConfigError(`${flag} ${path}: cannot read it (${err.why})`);
+      throw err;
+    }
+  };
+  const cert = await read(c.certFile, '--grpc-tls-cert-file');
+  const key = await read(c.keyFile, '--grpc-tls-key-file');
+  const clientCa = c.clientCaFile ? await read(c.clientCaFile, '--grpc-tls-client-ca-file') : null;
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ConfigError(`--grpc-tls-cert-file ${c.certFile} / --grpc-tls-key-file ${c.keyFile}: not a usable PEM certificate and matching key (${(err as Error).message})`);
+  }
+  if (clientCa) {
+    try {
+      if (!/-----BEGIN CERTIFICATE-----/.test(clientCa.toString('latin1'))) throw new Error('no PEM certificate in it');
+      createSecureContext({ ca: clientCa });
+    } catch (err) {
+      throw new ConfigError(`--grpc-tls-client-ca-file ${c.clientCaFile}: not a PEM CA certificate (${(err as Error).message})`);
+    }
+  }
+  return { cert, key, clientCa };
 }
 
 export interface RunningScaler {
@@ -32,10 +94,18 @@ export interface RunningScaler {
   close(): Promise<void>;
 }
 
-/** The cluster view as the gRPC service's source. */
-export function viewSource(view: ClusterView): ScalerSource {
+/** The cluster view as the gRPC service's source; with a demand, each query marks its workload wanted and pulls its nodes first. */
+export function viewSource(view: ClusterView, demand: WorkloadDemand | null = null): ScalerSource {
   return {
-    documents: () => view.documents(),
+    // with a pod view, only the query's nodes: a node its pods left no longer counts, even while its last document is fresh
+    documents: (q) => (demand && q ? view.documents(Date.now(), demand.touch(q)) : view.documents()),
+    prepare: demand
+      ? async (q) => {
+          const pending = await view.refresh(q.namespace, demand.touch(q));
+          // answering from documents that do not hold the workload's GPUs would read as zero load
+          if (pending > 0) throw new ScalerUnavailableError(`${pending} of the nodes running ${q.namespace}/${q.podRule.source} pods have not answered with their GPUs yet; ask again`);
+        }
+      : undefined,
     onChange(listener) {
       view.on('change', listener);
       return () => view.off('change', listener);
@@ -72,8 +142,15 @@ export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurit
 export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions): Promise<RunningScaler> {
   const log = opts.logger;
   const security = await loadPullSecurity(config.pulls);
+  const tls = await loadGrpcTls(config.grpcTls);
+  let pods: { view: PodMetadataView; stop(): void } | null = null;
+  if (opts.podMetadata) pods = { view: opts.podMetadata, stop: () => {} };
+  else if (config.kubernetesApi) pods = await (opts.loadPodMetadata ?? ((l: Logger) => loadPodInformer(l, config.kubernetesApiKubeconfig)))(log);
+  const demand = pods ? new WorkloadDemand(pods.view, { idleTimeoutMs: config.workloadIdleTimeoutMs }) : null;
   const view = new ClusterView({
     security,
+    demand,
+    idleProbeIntervalMs: config.idleProbeIntervalMs,
     exporters: config.exporters,
     exportersDns: config.exportersDns,
     pullIntervalMs: config.pullIntervalMs,
@@ -83,20 +160,26 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     ...opts.view,
   });
   const metrics = createScalerMetrics(view);
-  const grpc = createScalerServer({ source: viewSource(view), logger: log, onRpc: metrics.onRpc, isKnownField: opts.isKnownField });
+  const grpc = createScalerServer({ source: viewSource(view, demand), logger: log, onRpc: metrics.onRpc, isKnownField: opts.isKnownField, tls });
   let started = false;
   const http = buildServer({
     metrics: async () => ({ gpuText: '', selfText: await metrics.registry.metrics() }),
     health: () => {
       const all = view.exporters();
-      const fresh = all.filter((e) => e.fresh).length;
-      return { body: { status: 'ok', exporters: { total: all.length, fresh, stale: all.length - fresh } } };
+      const inUse = all.filter((e) => !e.idle);
+      const fresh = inUse.filter((e) => e.fresh).length;
+      return {
+        body: {
+          status: 'ok',
+          exporters: { total: all.length, fresh, stale: inUse.length - fresh, idle: all.length - inUse.length },
+          workloads: demand ? { mode: 'scoped', wanted: demand.size, podsSynced: demand.synced } : { mode: 'all' },
+        },
+      };
     },
     ready: () => {
       if (!started) return { ok: false, reason: 'the first round of pulls has not finished' };
-      const all = view.exporters();
-      if (all.length > 0 && !all.some((e) => e.fresh)) return { ok: false, reason: `none of the ${all.length} exporters is fresh` };
-      return { ok: true, reason: '' };
+      if (demand && !demand.synced) return { ok: false, reason: 'the pod view (Kubernetes API) has not listed the pods yet' };
+      return readiness(view.exporters(), config.readyMinFreshPercent);
     },
     landing: {
       title: 'nvml-exporter scaler',
@@ -120,6 +203,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     httpAddress = joinHostPort(a.address, a.port);
   } catch (err) {
     view.stop();
+    pods?.stop();
     await grpc.close();
     await http.close();
     throw err;
@@ -133,10 +217,26 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     httpAddress,
     async close() {
       view.stop();
+      pods?.stop();
       await grpc.close();
       await http.close();
     },
   };
+}
+
+/**
+ * /ready: fresh enough to answer KEDA as well as any other replica would. The exporters in use
+ * (all of them, or with a pod view those some workload needs) must be fresh in at least
+ * `minFreshPercent` of cases; with none in use the view is trivially current.
+ */
+export function readiness(all: readonly { fresh: boolean; idle: boolean }[], minFreshPercent: number): { ok: boolean; reason: string } {
+  const inUse = all.filter((e) => !e.idle);
+  if (inUse.length === 0) return { ok: true, reason: '' };
+  const fresh = inUse.filter((e) => e.fresh).length;
+  if (fresh === 0 || (fresh / inUse.length) * 100 < minFreshPercent) {
+    return { ok: false, reason: `${fresh} of the ${inUse.length} exporters in use are fresh, fewer than ${minFreshPercent}% (--ready-min-fresh-percent)` };
+  }
+  return { ok: true, reason: '' };
 }
 
 /** The scaler command's lifecycle: resolves to the exit code once `signal` aborts (1 when it cannot start). */

@@ -25,9 +25,31 @@ export const SCALER_FLAGS: readonly FlagSpec[] = [
   s(['exporters-server-name'], 'NVML_EXPORTER_SCALER_EXPORTERS_SERVER_NAME', 'the address',
     "the name the exporters' certificates are checked against (exporters are reached by pod IP; e.g. the Service's DNS name)"),
   s(['exporters-basic-auth-file'], 'NVML_EXPORTER_SCALER_EXPORTERS_BASIC_AUTH_FILE', 'none', 'a file holding user:password for exporters with basic_auth_users'),
+  s(['grpc-tls-cert-file'], 'NVML_EXPORTER_SCALER_GRPC_TLS_CERT_FILE', 'none', "serve the gRPC API over TLS with this certificate (PEM; KEDA's TriggerAuthentication caCert checks it)"),
+  s(['grpc-tls-key-file'], 'NVML_EXPORTER_SCALER_GRPC_TLS_KEY_FILE', 'none', "the gRPC certificate's key (PEM)"),
+  s(['grpc-tls-client-ca-file'], 'NVML_EXPORTER_SCALER_GRPC_TLS_CLIENT_CA_FILE', 'none',
+    "require a client certificate signed by this CA (PEM; KEDA's tlsClientCert/tlsClientKey) on every gRPC connection"),
+  { names: ['kubernetes-api'], kind: 'bool', env: 'NVML_EXPORTER_SCALER_KUBERNETES_API', defaultText: 'false',
+    help: "watch pods through the Kubernetes API and pull only the nodes that run the pods of workloads KEDA asks about (needs list/watch on pods cluster-wide)" },
+  s(['kubernetes-api-kubeconfig'], 'NVML_EXPORTER_SCALER_KUBERNETES_API_KUBECONFIG', 'in-cluster (ServiceAccount token and CA)',
+    'with --kubernetes-api: a kubeconfig file naming the API server instead of the in-cluster one (tests, running outside a cluster)'),
+  s(['workload-idle-timeout'], 'NVML_EXPORTER_SCALER_WORKLOAD_IDLE_TIMEOUT', '120000',
+    "with --kubernetes-api: stop pulling a workload's nodes when KEDA has not asked about it for this long (ms)"),
+  s(['idle-probe-interval'], 'NVML_EXPORTER_SCALER_IDLE_PROBE_INTERVAL', '30000',
+    'with --kubernetes-api: how often an exporter no workload needs is pulled, to learn which node it serves (ms)'),
+  s(['ready-min-fresh-percent'], 'NVML_EXPORTER_SCALER_READY_MIN_FRESH_PERCENT', '50',
+    '/ready answers 503 while fewer than this percentage of the exporters in use are fresh'),
   s(['log-format'], 'DCGM_EXPORTER_LOG_FORMAT', 'text', 'log format: text or json'),
   { names: ['debug'], kind: 'bool', env: 'DCGM_EXPORTER_DEBUG', defaultText: 'false', help: 'debug logging' },
 ];
+
+function percent(v: RawValue): number {
+  const n = Number(v.value.trim());
+  if (v.value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw new ConfigError(`${v.label} "${v.value}": expected a percentage from 0 to 100`);
+  }
+  return n;
+}
 
 export function scalerHelp(): string {
   return ['Usage: nvml-exporter scaler --exporters host:port,… | --exporters-dns name:port [flags]', '',
@@ -64,6 +86,14 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if ((tlsFiles.cert === null) !== (tlsFiles.key === null)) {
     throw new ConfigError('--exporters-cert-file and --exporters-key-file go together; give both or neither');
   }
+  const grpcTls = { cert: file('grpc-tls-cert-file'), key: file('grpc-tls-key-file'), clientCa: file('grpc-tls-client-ca-file') };
+  if ((grpcTls.cert === null) !== (grpcTls.key === null)) {
+    throw new ConfigError('--grpc-tls-cert-file and --grpc-tls-key-file go together; give both or neither');
+  }
+  if (grpcTls.clientCa !== null && grpcTls.cert === null) {
+    throw new ConfigError('--grpc-tls-client-ca-file needs TLS: give --grpc-tls-cert-file and --grpc-tls-key-file too');
+  }
+  const kubernetesApiRaw = get('kubernetes-api');
   const grpc = str('grpc-address', ':6000');
   const http = str('address', ':9401');
   const debug = get('debug');
@@ -77,6 +107,12 @@ export function parseScalerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     staleAfterMs: positiveInt(str('stale-after', '3000'), 'number of milliseconds'),
     logFormat: oneOf(str('log-format', 'text'), ['text', 'json'] as const),
     debug: debug ? parseBool(debug.value, debug.label) : false,
+    grpcTls: grpcTls.cert === null ? null : { certFile: grpcTls.cert, keyFile: grpcTls.key!, clientCaFile: grpcTls.clientCa },
+    kubernetesApi: kubernetesApiRaw ? parseBool(kubernetesApiRaw.value, kubernetesApiRaw.label) : false,
+    kubernetesApiKubeconfig: file('kubernetes-api-kubeconfig'),
+    workloadIdleTimeoutMs: positiveInt(str('workload-idle-timeout', '120000'), 'number of milliseconds'),
+    idleProbeIntervalMs: positiveInt(str('idle-probe-interval', '30000'), 'number of milliseconds'),
+    readyMinFreshPercent: percent(str('ready-min-fresh-percent', '50')),
     pulls: { scheme, caFile: tlsFiles.ca, certFile: tlsFiles.cert, keyFile: tlsFiles.key, serverName: tlsFiles.serverName, basicAuthFile: file('exporters-basic-auth-file') },
   };
   return { config, warnings: parsed.warnings };

@@ -117,6 +117,25 @@ export interface ScalerConfig {
   debug: boolean;
   /** how pulls reach the exporters (their web config's TLS and basic auth); files are read at start */
   pulls: ScalerPullConfig;
+  /** TLS of the gRPC API (files read at start), null = plaintext */
+  grpcTls: ScalerGrpcTlsConfig | null;
+  /** --kubernetes-api: pull only the nodes of the workloads KEDA asks about (pod informer) */
+  kubernetesApi: boolean;
+  /** --kubernetes-api-kubeconfig: null = the in-cluster configuration */
+  kubernetesApiKubeconfig: string | null;
+  /** with kubernetesApi: a workload not asked about for this long is no longer pulled */
+  workloadIdleTimeoutMs: number;
+  /** with kubernetesApi: an exporter no workload needs is pulled this often (its node may change) */
+  idleProbeIntervalMs: number;
+  /** /ready is 503 while fewer than this percentage of the exporters in use are fresh */
+  readyMinFreshPercent: number;
+}
+
+export interface ScalerGrpcTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** require client certificates signed by this CA */
+  clientCaFile: string | null;
 }
 
 export interface ScalerPullConfig {

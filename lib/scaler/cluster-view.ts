@@ -9,14 +9,21 @@
 // when two endpoints claim the same node (hostname), the one that held it first keeps it, the
 // other is left out, and the conflict is reported (conflicts(), a self-metric) instead of the
 // later silently shadowing the earlier. Pulls speak HTTPS with a CA, a client certificate and
-// basic auth when the exporters' web config asks for them (PullSecurity).
+// basic auth when the exporters' web config asks for them (PullSecurity), over kept-alive
+// connections, and conditionally (If-None-Match): an unchanged document costs a 304.
+//
+// With a demand (the Kubernetes API's pod view, demand.ts), an exporter is pulled only while a
+// workload KEDA asks about runs pods on its node, and only for those pods' GPUs (a scoped
+// request); the others are "idle": probed every idleProbeIntervalMs to learn which node they
+// serve, and neither counted stale nor logged as such.
 import { EventEmitter } from 'node:events';
 import { promises as dnsp } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { joinHostPort, type PeerAddress } from '../contract/address.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
+import { gpusScopeQuery, type GpusScope } from '../contract/gpus-scope.js';
 import { Poller } from '../collect/poller.js';
 import { silentLogger, type Logger } from '../logger.js';
 
@@ -72,8 +79,36 @@ export interface ClusterViewOptions {
   lookup?: (name: string) => Promise<string[]>;
   /** TLS and basic auth for the pulls (default: plain HTTP) */
   security?: PullSecurity;
+  /** which nodes are needed and with which scope (absent: every exporter, whole documents) */
+  demand?: PullDemand | null;
+  /** with a demand: an exporter no workload needs is pulled this often, ms (default 30000) */
+  idleProbeIntervalMs?: number;
   logger?: Logger;
 }
+
+/** What the pulls need, per node (WorkloadDemand implements it). */
+export interface PullDemand {
+  /** the scope to pull `node` with, or null when nothing needs it */
+  scopeFor(node: string): GpusScope | null;
+}
+
+/** Whether a document pulled with `scope` holds every GPU of these pods of `namespace`. */
+function covers(scope: GpusScope | null, namespace: string, pods: ReadonlySet<string>): boolean {
+  if (!scope) return true;
+  if (scope.namespaces.size > 0 && !scope.namespaces.has(namespace)) return false;
+  if (scope.pods.size === 0) return true;
+  for (const p of pods) if (!scope.pods.has(p)) return false;
+  return true;
+}
+
+/** The scope of an idle exporter's stub document: it holds no pod's GPUs. */
+const HOLDS_NOTHING: GpusScope = { namespaces: new Set(), pods: new Set(['']) };
+
+/** Probe and first pulls in flight at once, with a demand. */
+const MAX_CONCURRENT_PROBES = 64;
+
+/** The longest scoped query sent; a longer one falls back to the namespaces alone. */
+const MAX_SCOPE_QUERY = 4096;
 
 export interface ExporterState {
   address: string;
@@ -81,6 +116,8 @@ export interface ExporterState {
   lastSuccessMs: number | null;
   lastError: string | null;
   fresh: boolean;
+  /** no workload needs this exporter now (demand mode): it is only probed */
+  idle: boolean;
 }
 
 interface Entry {
@@ -97,6 +134,14 @@ interface Entry {
   attempted: boolean;
   /** when this endpoint's document first claimed its current hostname (the earlier claim wins) */
   claimedAt: number | null;
+  /** the query of the last successful pull and the entity tag it answered with */
+  query: string;
+  /** the scope of that pull (null: the whole document) */
+  scope: GpusScope | null;
+  etag: string | null;
+  idle: boolean;
+  lastAttemptMs: number;
+  inflight: Promise<void> | null;
 }
 
 /** Checks the exporters' certificate against one fixed name (pods are reached by IP, certificates name the Service). */
@@ -168,9 +213,16 @@ export class ClusterView extends EventEmitter {
   private running = false;
   private readonly security: PullSecurity;
   private readonly conflictsLogged = new Set<string>();
+  private readonly demand: PullDemand | null;
+  readonly idleProbeIntervalMs: number;
+  private readonly agent: HttpAgent;
+  /** pulls answered 304 Not Modified */
+  notModified = 0;
+  private probing = 0;
 
   constructor(opts: ClusterViewOptions) {
     super();
+    this.setMaxListeners(0); // one 'change' listener per open stream, bounded by the gRPC server's maxStreams
     this.security = opts.security ?? { scheme: 'http' };
     this.pullIntervalMs = opts.pullIntervalMs ?? 500;
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 400;
@@ -181,12 +233,20 @@ export class ClusterView extends EventEmitter {
     this.log = opts.logger ?? silentLogger;
     this.staticList = (opts.exporters ?? []).map((p) => p.text);
     this.dns = opts.exportersDns ?? null;
+    this.demand = opts.demand ?? null;
+    this.idleProbeIntervalMs = opts.idleProbeIntervalMs ?? 30_000;
+    // one kept-alive connection per exporter: no TCP (or TLS) handshake per pull
+    const agentOpts = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' as const };
+    const sec = this.security;
+    this.agent = sec.scheme === 'https'
+      ? new HttpsAgent({ ...agentOpts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined })
+      : new HttpAgent(agentOpts);
     if (this.staticList.length === 0 && !this.dns) {
       throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
     }
     const bounds = {
       pullIntervalMs: this.pullIntervalMs, pullTimeoutMs: this.pullTimeoutMs, staleAfterMs: this.staleAfterMs,
-      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes,
+      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes, idleProbeIntervalMs: this.idleProbeIntervalMs,
     };
     for (const [name, v] of Object.entries(bounds)) {
       if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number > 0, got ${v}`);
@@ -230,14 +290,68 @@ export class ClusterView extends EventEmitter {
     this.dnsPoller?.stop();
     if (this.staleTimer) clearInterval(this.staleTimer);
     for (const e of this.entries.values()) this.dropEntry(e);
+    this.agent.destroy();
+  }
+
+  /**
+   * Pulls the exporters of these nodes now (with their current scope) unless a pull with that
+   * scope is fresh, and resolves when they have answered or failed, at most pullTimeoutMs later.
+   * A workload KEDA asks about for the first time is answered from its nodes, not from nothing.
+   */
+  async refresh(namespace: string, nodes: ReadonlyMap<string, ReadonlySet<string>>, maxWaitMs = 2000): Promise<number> {
+    if (!this.running || nodes.size === 0) return 0;
+    const now = Date.now();
+    // current: fresh, and its last document was pulled with a scope that holds these pods
+    const current = (e: Entry) => this.isFresh(e, Date.now()) && covers(e.scope, namespace, nodes.get(e.doc!.hostname)!);
+    // a pull in flight may have started before this workload was wanted (an older scope): then pull again
+    const ensure = async (e: Entry) => {
+      for (let i = 0; i < 3 && !e.removed; i++) {
+        if (e.inflight) await e.inflight;
+        if (current(e)) return;
+        if (!e.inflight) await this.pullOnce(e, true);
+      }
+    };
+    const waits: Promise<void>[] = [];
+    const mine: Entry[] = [];
+    for (const e of this.entries.values()) {
+      if (!e.doc || !nodes.has(e.doc.hostname)) continue;
+      mine.push(e);
+      if (this.isFresh(e, now) && covers(e.scope, namespace, nodes.get(e.doc.hostname)!)) continue;
+      waits.push(ensure(e));
+    }
+    if (waits.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(waits), new Promise<void>((r) => (timer = setTimeout(r, maxWaitMs)))]);
+      clearTimeout(timer);
+    }
+    // answering nodes whose document does not hold the workload's pods yet (a down node is not counted: it is stale)
+    return mine.filter((e) => this.isFresh(e, Date.now()) && !covers(e.scope, namespace, nodes.get(e.doc!.hostname)!)).length;
+  }
+
+  /** The query an entry is pulled with now: '' (whole document) without demand or before its node is known. */
+  private scopeOf(e: Entry): { query: string; scope: GpusScope | null } {
+    if (!this.demand || !e.doc) return { query: '', scope: null };
+    let scope = this.demand.scopeFor(e.doc.hostname);
+    if (!scope) return { query: '', scope: null };
+    let q = gpusScopeQuery(scope);
+    if (q.length > MAX_SCOPE_QUERY) {
+      scope = { namespaces: scope.namespaces, pods: new Set() };
+      q = gpusScopeQuery(scope);
+    }
+    return q.length > MAX_SCOPE_QUERY ? { query: '', scope: null } : { query: q, scope };
+  }
+
+  /** Whether the demand leaves this entry idle (its node is known and nothing needs it). */
+  private isIdle(e: Entry): boolean {
+    return !!this.demand && !!e.doc && this.demand.scopeFor(e.doc.hostname) === null;
   }
 
   /**
    * Fresh documents, one per node. When several endpoints claim the same hostname, the one that
    * claimed it first is used and the others are left out (conflicts() names them).
    */
-  documents(now = Date.now()): GpusDocument[] {
-    return [...this.claims(now).values()].map((c) => c.entry.doc!);
+  documents(now = Date.now(), nodes?: { has(node: string): boolean }): GpusDocument[] {
+    return [...this.claims(now, nodes).values()].map((c) => c.entry.doc!);
   }
 
   /** Nodes claimed by more than one fresh endpoint right now. */
@@ -247,10 +361,10 @@ export class ClusterView extends EventEmitter {
     return out;
   }
 
-  private claims(now: number): Map<string, { entry: Entry; others: string[] }> {
+  private claims(now: number, nodes?: { has(node: string): boolean }): Map<string, { entry: Entry; others: string[] }> {
     const byHost = new Map<string, { entry: Entry; others: string[] }>();
     for (const e of this.entries.values()) {
-      if (!this.isFresh(e, now) || !e.doc) continue;
+      if (!e.doc || (nodes && !nodes.has(e.doc.hostname)) || !this.isFresh(e, now)) continue;
       const prev = byHost.get(e.doc.hostname);
       if (!prev) {
         byHost.set(e.doc.hostname, { entry: e, others: [] });
@@ -280,6 +394,7 @@ export class ClusterView extends EventEmitter {
       lastSuccessMs: e.lastSuccessMs,
       lastError: e.lastError,
       fresh: this.isFresh(e, now),
+      idle: e.idle,
     }));
   }
 
@@ -294,6 +409,8 @@ export class ClusterView extends EventEmitter {
       const fresh = this.isFresh(e, now);
       if (fresh !== e.wasFresh) {
         e.wasFresh = fresh;
+        // an idle exporter ages out by design: no query reads it, nothing to re-evaluate or report
+        if (e.idle) continue;
         changed = true;
         this.log[fresh ? 'info' : 'warn'](fresh ? 'exporter is fresh' : 'exporter is stale: its GPUs are excluded', {
           exporter: e.address,
@@ -331,6 +448,7 @@ export class ClusterView extends EventEmitter {
       const e: Entry = {
         address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
         wasFresh: false, abort: null, removed: false, attempted: false, claimedAt: null,
+        query: '', scope: null, etag: null, idle: false, lastAttemptMs: 0, inflight: null,
         poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
       };
       this.entries.set(addr, e);
@@ -346,22 +464,30 @@ export class ClusterView extends EventEmitter {
   }
 
   /** GET /api/v1/gpus from one endpoint: no redirect is followed, the body is capped as it streams in. */
-  private get(e: Entry, signal: AbortSignal): Promise<IncomingMessage> {
+  private get(e: Entry, query: string, signal: AbortSignal, keepAlive = true): Promise<IncomingMessage> {
     const sec = this.security;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (sec.basicAuth) headers.authorization = `Basic ${Buffer.from(sec.basicAuth).toString('base64')}`;
-    const url = `${sec.scheme}://${e.address}/api/v1/gpus`;
+    if (e.etag && e.query === query && e.doc) headers['if-none-match'] = e.etag;
+    const url = `${sec.scheme}://${e.address}/api/v1/gpus${query ? `?${query}` : ''}`;
     return new Promise((resolve, reject) => {
-      const opts = { signal, headers, agent: false as const };
-      const req = sec.scheme === 'https'
-        ? httpsRequest(url, { ...opts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }, resolve)
-        : httpRequest(url, opts, resolve);
+      // probes of idle exporters do not keep a connection (thousands of idle sockets cost memory)
+      const opts = keepAlive ? { signal, headers, agent: this.agent } : { signal, headers, agent: false as const, ...this.tlsOptions() };
+      const req = sec.scheme === 'https' ? httpsRequest(url, opts, resolve) : httpRequest(url, opts, resolve);
       req.on('error', reject);
       req.end();
     });
   }
 
-  private async fetchDoc(e: Entry): Promise<GpusDocument> {
+  private tlsOptions(): object {
+    const sec = this.security;
+    return sec.scheme === 'https'
+      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
+      : {};
+  }
+
+  /** The exporter's document, or null for 304 Not Modified (the one held is still current). */
+  private async fetchDoc(e: Entry, query: string): Promise<{ doc: GpusDocument; etag: string | null } | null> {
     const ctl = new AbortController();
     e.abort = ctl;
     const timer = setTimeout(() => ctl.abort(new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`)), this.pullTimeoutMs);
@@ -369,11 +495,15 @@ export class ClusterView extends EventEmitter {
     try {
       let res: IncomingMessage;
       try {
-        res = await this.get(e, ctl.signal);
+        res = await this.get(e, query, ctl.signal, !(this.demand && (e.idle || !e.doc)));
       } catch (err) {
         if (timedOut()) throw ctl.signal.reason;
         const er = err as NodeJS.ErrnoException;
         throw new PullError('connect', er.code ? `${er.code}: ${er.message}` : er.message);
+      }
+      if (res.statusCode === 304 && e.etag && e.query === query && e.doc) {
+        res.resume();
+        return null;
       }
       if (res.statusCode !== 200) {
         res.destroy();
@@ -390,24 +520,66 @@ export class ClusterView extends EventEmitter {
       }
       const v = validateGpusDocument(body);
       if (!v.ok) throw new PullError('invalid_document', `not a GPUs document: ${v.error}`);
-      return v.doc;
+      const tag = res.headers.etag;
+      return { doc: v.doc, etag: typeof tag === 'string' && tag.length <= 128 ? tag : null };
     } finally {
       clearTimeout(timer);
       e.abort = null;
     }
   }
 
-  private async pullOnce(e: Entry): Promise<void> {
-    if (e.removed) return;
+  /** One pull of one exporter (the poller's task; `now` = asked for by refresh, not by the timer). */
+  private pullOnce(e: Entry, now = false): Promise<void> {
+    if (e.removed || e.inflight) return e.inflight ?? Promise.resolve();
+    e.idle = this.isIdle(e);
+    // an idle exporter is only probed, to learn which node it serves
+    if (!now && e.idle && Date.now() - e.lastAttemptMs < this.idleProbeIntervalMs) return Promise.resolve();
+    // probes and first pulls (node not known yet) share a few slots: thousands of exporters
+    // appearing at once must not become thousands of connections every interval
+    const probe = !!this.demand && (!e.doc || e.idle);
+    if (probe && !now) {
+      if (this.probing >= MAX_CONCURRENT_PROBES) return Promise.resolve();
+      this.probing++;
+    }
+    const p = this.pullNow(e).finally(() => {
+      e.inflight = null;
+      if (probe && !now) this.probing--;
+    });
+    e.inflight = p;
+    return p;
+  }
+
+  private async pullNow(e: Entry): Promise<void> {
     const t0 = performance.now();
+    e.lastAttemptMs = Date.now();
+    const { query, scope } = this.scopeOf(e);
     try {
-      const doc = await this.fetchDoc(e);
+      const got = await this.fetchDoc(e, query);
       if (e.removed) return;
-      const signature = JSON.stringify(doc.gpus) + (doc.stale ? '#stale' : '');
-      const changed = signature !== e.signature;
-      if (e.doc?.hostname !== doc.hostname || e.claimedAt === null) e.claimedAt = Date.now();
-      e.doc = doc;
-      e.signature = signature;
+      let changed = false;
+      if (got === null) {
+        this.notModified++;
+      } else {
+        const doc = got.doc;
+        const signature = JSON.stringify(doc.gpus) + (doc.stale ? '#stale' : '');
+        changed = signature !== e.signature;
+        if (e.doc?.hostname !== doc.hostname || e.claimedAt === null) e.claimedAt = Date.now();
+        e.doc = doc;
+        e.signature = signature;
+        e.etag = got.etag;
+        e.query = query;
+        e.scope = scope;
+        e.idle = this.isIdle(e);
+        if (e.idle) {
+          // an idle exporter is kept only for its node's name: its GPUs are not held (memory at
+          // thousands of nodes), and a workload that needs it pulls it again
+          e.doc = { ...doc, gpus: [] };
+          e.signature = '';
+          e.etag = null;
+          e.scope = HOLDS_NOTHING;
+        }
+      }
+      const doc = e.doc!;
       e.lastSuccessMs = Date.now();
       e.lastError = doc.stale ? 'the exporter reports its own snapshot as stale' : null;
       const ev: PullEvent = doc.stale
@@ -418,7 +590,7 @@ export class ClusterView extends EventEmitter {
       e.wasFresh = fresh;
       e.attempted = true;
       this.emit('pull', ev);
-      if (changed || flipped) this.emit('change');
+      if ((changed || flipped) && !e.idle) this.emit('change');
     } catch (err) {
       if (e.removed) return;
       const pe = err instanceof PullError ? err : new PullError('connect', (err as Error).message);

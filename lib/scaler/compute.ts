@@ -2,6 +2,7 @@
 // aggregate that decides activation, and the value that makes the HPA's AverageValue rule give the
 // right replica count. docs/keda-scaler.md works through an example.
 import type { GpusDocument, PodAttribution } from '../contract/gpus-document.js';
+import { unitReading } from '../contract/workload-metrics.js';
 import type { ScalerQuery } from './query.js';
 
 export interface Unit {
@@ -46,16 +47,7 @@ export function podNamesIn(docs: readonly GpusDocument[], namespace: string): st
 }
 
 function reading(readings: Record<string, number>, q: ScalerQuery): number | undefined {
-  if (q.percentOfFramebuffer) {
-    const used = readings.DCGM_FI_DEV_FB_USED;
-    const free = readings.DCGM_FI_DEV_FB_FREE;
-    const reserved = readings.DCGM_FI_DEV_FB_RESERVED ?? 0;
-    if (!Number.isFinite(used) || !Number.isFinite(free)) return undefined;
-    const total = used + free + (Number.isFinite(reserved) ? reserved : 0);
-    return total > 0 ? (used / total) * 100 : undefined;
-  }
-  const v = readings[q.field];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  return unitReading(readings, q.field, q.percentOfFramebuffer);
 }
 
 /**

@@ -21,10 +21,15 @@ export type { ScaledObjectRefMsg };
 
 /** Where the scaler reads GPUs from. */
 export interface ScalerSource {
-  /** fresh documents, one per node */
-  documents(): readonly GpusDocument[];
+  /** fresh documents, one per node (with a query: at least the nodes that query needs) */
+  documents(q?: ScalerQuery): readonly GpusDocument[];
   /** called after a pull that changed something; returns the unsubscribe function */
   onChange(listener: () => void): () => void;
+  /**
+   * Called before each evaluation of a query: the cluster view with a pod view marks the workload
+   * as wanted and, the first time, pulls its nodes (bounded by the pull deadline).
+   */
+  prepare?(q: ScalerQuery): Promise<void> | void;
 }
 
 export type RpcMethod = 'IsActive' | 'StreamIsActive' | 'GetMetricSpec' | 'GetMetrics';
@@ -36,6 +41,14 @@ export interface ScalerServerOptions extends ParseOptions {
   onRpc?: (method: RpcMethod, code: string) => void;
   /** bounds (defaults: SCALER_LIMITS) */
   limits?: Partial<ScalerLimits>;
+  /** serve TLS (PEM); with clientCa, every client must present a certificate that CA signed */
+  tls?: ScalerTls | null;
+}
+
+export interface ScalerTls {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer | null;
 }
 
 export interface ScalerLimits {
@@ -69,6 +82,9 @@ export const SCALER_LIMITS: ScalerLimits = {
 
 /** Too much work or too many streams: RESOURCE_EXHAUSTED with the message. */
 class ScalerLimitError extends Error {}
+
+/** The source cannot answer this query correctly right now (e.g. its nodes have not been pulled yet): UNAVAILABLE, KEDA retries. */
+export class ScalerUnavailableError extends Error {}
 
 /** A least-recently-used map with an entry and a byte budget. */
 export class ByteLru<V> {
@@ -143,7 +159,9 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   };
   // Pattern matching runs in fair slices (never one long run on the loop); the rest is linear in the documents.
   const evaluate = async (q: ScalerQuery): Promise<ScalerResult> => {
-    const docs = source.documents();
+    const ready = source.prepare?.(q);
+    if (ready) await ready;
+    const docs = source.documents(q);
     if (q.podRule.matcher.trivial) return compute(docs, q);
     const names = podNamesIn(docs, q.namespace);
     if (names.length > limits.maxPodsPerQuery) {
@@ -155,7 +173,9 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   const fail = (method: RpcMethod, err: unknown): grpc.ServiceError => {
     const code =
-      err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
+      err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT
+        : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED
+          : err instanceof ScalerUnavailableError ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL;
     if (code === grpc.status.INTERNAL) log.error('scaler RPC failed', { method, error: err as Error });
     onRpc(method, statusName(code));
     const e = new Error((err as Error).message) as grpc.ServiceError;
@@ -191,7 +211,9 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     }),
     GetMetrics: unary<{ scaledObjectRef: ScaledObjectRefMsg; metricName: string }, unknown>('GetMetrics', async (req) => {
       const q = queryFor(req.scaledObjectRef);
-      const v = (await evaluate(q)).metricValue;
+      // never negative, never NaN: the HPA would read a negative external metric as a scale-in order
+      const r = (await evaluate(q)).metricValue;
+      const v = Number.isFinite(r) && r > 0 ? r : 0;
       const name = (req.metricName ?? '').length <= 256 ? req.metricName : '';
       return { metricValues: [{ metricName: name || q.metricName, metricValue: toInt(v), metricValueFloat: v }] };
     }),
@@ -267,7 +289,10 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   server.addService(externalScalerApi().service, handlers);
   let socketPath: string | null = null; // removed on close
   // Connections arrive on our own listening socket (capped) and are handed to grpc-js.
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const credentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(opts.tls.clientCa ?? null, [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }], !!opts.tls.clientCa)
+    : grpc.ServerCredentials.createInsecure();
+  const injector = server.createConnectionInjector(credentials);
   const listeners: NetServer[] = [];
   const sockets = new Set<Socket>();
   const listenOn = (bind: (srv: NetServer) => void) =>

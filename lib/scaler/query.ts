@@ -3,20 +3,13 @@
 // keda-gpu-scaler README so its ScaledObjects keep working; docs/keda-scaler.md lists them all.
 // The metadata is untrusted (any tenant that can create a ScaledObject): its size is bounded
 // (METADATA_LIMITS) and podNamePattern is compiled for linear-time matching (pod-pattern.ts).
+import { NAMED_METRICS, type NamedMetric } from '../contract/workload-metrics.js';
 import { compilePodPattern, deploymentMatcher, PodPatternError, type PodNameMatcher } from './pod-pattern.js';
 
 export type Aggregation = 'avg' | 'max' | 'min' | 'sum';
 
-/** The metric names of the seed scaler; anything else must be a DCGM field name. */
-export const NAMED_METRICS = {
-  gpu_utilization: 'DCGM_FI_DEV_GPU_UTIL',
-  memory_utilization: 'DCGM_FI_DEV_MEM_COPY_UTIL',
-  memory_used_mib: 'DCGM_FI_DEV_FB_USED',
-  memory_used_percent: 'DCGM_FI_DEV_FB_USED',
-  power_draw: 'DCGM_FI_DEV_POWER_USAGE',
-  temperature: 'DCGM_FI_DEV_GPU_TEMP',
-} as const;
-export type NamedMetric = keyof typeof NAMED_METRICS;
+// The metric names of the seed scaler (shared with the exporter's /api/v1/workload); anything else must be a DCGM field name.
+export { NAMED_METRICS, type NamedMetric };
 
 /** Default targets of the named metrics when neither targetValue nor a profile gives one. */
 const DEFAULT_TARGET: Record<NamedMetric, number> = {

@@ -4,8 +4,11 @@
 // document has no side effect, except the one the caller hangs on `onMetricsRequest` (the
 // exporter's early kubelet refresh, rate-bounded: docs/architecture.md).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { GPUS_DOCUMENT_SCHEMA, type GpusDocument } from '../contract/gpus-document.js';
+import { GpusScopeError, parseGpusScope, scopeDocument } from '../contract/gpus-scope.js';
+import { workloadValues, type WorkloadValues } from '../contract/workload-metrics.js';
 
 export interface MetricsPage {
   /** the GPU families; the same string while nothing changed ('' for the scaler) */
@@ -23,7 +26,10 @@ export interface RoutesOptions {
   ready(): { ok: boolean; reason: string };
   /** /health: default 200 "OK" (the process is alive); a JSON body is sent as JSON */
   health?(): { status?: number; body: string | object };
-  /** /api/v1/gpus: the document, or null before there is one (503); absent: no such route */
+  /**
+   * /api/v1/gpus: the document, or null before there is one (503); absent: no such route. With it,
+   * /api/v1/workload serves one workload's values on this node (KEDA's metrics-api scaler).
+   */
   gpusDocument?(): GpusDocument | null;
   /** the landing page's heading and links */
   landing: { title: string; description: string; links: readonly (readonly [path: string, what: string])[] };
@@ -173,14 +179,46 @@ export const observabilityRoutes: FastifyPluginAsync<RoutesOptions> = async (app
   });
   const gpusDocument = opts.gpusDocument;
   if (gpusDocument) {
+    const versions = new DocumentVersions();
     app.route({
       method: ['GET', 'HEAD'],
       url: '/api/v1/gpus',
-      schema: { response: { 200: documentSchema, 503: errorSchema } },
-      handler: async (_req, reply) => {
+      schema: { response: { 200: documentSchema, 304: { type: 'null' }, 400: errorSchema, 503: errorSchema } },
+      handler: async (req, reply) => {
+        let scope;
+        try {
+          scope = parseGpusScope(req.query as Record<string, unknown>);
+        } catch (err) {
+          if (err instanceof GpusScopeError) return reply.code(400).send({ error: err.message });
+          throw err;
+        }
+        const full = gpusDocument();
+        if (!full) return reply.code(503).send({ error: 'no sweep has completed yet' });
+        const key = scope ? (req.url.split('?')[1] ?? '') : '';
+        const { doc, etag } = versions.get(full, key, () => (scope ? scopeDocument(full, scope) : full));
+        reply.header('cache-control', 'no-cache').header('etag', etag);
+        if (ifNoneMatch(req.headers['if-none-match'], etag)) return reply.code(304).send();
+        return reply.send(doc);
+      },
+    });
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/api/v1/workload',
+      schema: { response: { 400: errorSchema, 503: errorSchema } },
+      handler: async (req, reply) => {
+        let w: { namespace: string; workload: string };
+        try {
+          w = parseWorkloadQuery(req.query as Record<string, unknown>);
+        } catch (err) {
+          if (err instanceof GpusScopeError) return reply.code(400).send({ error: err.message });
+          throw err;
+        }
         const doc = gpusDocument();
         if (!doc) return reply.code(503).send({ error: 'no sweep has completed yet' });
-        return reply.header('cache-control', 'no-store').send(doc);
+        // a stale snapshot must not look like an idle workload: KEDA's fallback takes over on the error
+        if (doc.stale) return reply.code(503).send({ error: "this node's last sweep is stale: its readings are not current" });
+        const v: WorkloadValues = workloadValues(doc, w.namespace, w.workload);
+        return reply.header('cache-control', 'no-store').send(v);
       },
     });
   }
@@ -194,5 +232,61 @@ export const observabilityRoutes: FastifyPluginAsync<RoutesOptions> = async (app
 
 /** The paths the routes serve (for the 405 answer of the server). */
 export function routePaths(opts: Pick<RoutesOptions, 'gpusDocument'>): string[] {
-  return ['/', '/metrics', '/health', '/ready', ...(opts.gpusDocument ? ['/api/v1/gpus'] : [])];
+  return ['/', '/metrics', '/health', '/ready', ...(opts.gpusDocument ? ['/api/v1/gpus', '/api/v1/workload'] : [])];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** `?namespace=…&workload=…` of /api/v1/workload: both required, single, Kubernetes names. */
+export function parseWorkloadQuery(q: Record<string, unknown>): { namespace: string; workload: string } {
+  for (const k of Object.keys(q)) {
+    if (k !== 'namespace' && k !== 'workload') throw new GpusScopeError(`unknown parameter "${k.slice(0, 64)}": /api/v1/workload takes namespace and workload`);
+  }
+  const one = (k: 'namespace' | 'workload', re: RegExp, what: string): string => {
+    const v = q[k];
+    if (v === undefined || v === '') throw new GpusScopeError(`${k} is required: /api/v1/workload?namespace=<namespace>&workload=<deployment or statefulset name>`);
+    if (typeof v !== 'string') throw new GpusScopeError(`${k} must be given once`);
+    if (!re.test(v)) throw new GpusScopeError(`${k} "${v.slice(0, 64)}" is not ${what}`);
+    return v;
+  };
+  return {
+    namespace: one('namespace', DNS_LABEL, 'a Kubernetes namespace name (lower-case letters, digits and -, at most 63)'),
+    workload: one('workload', DNS_SUBDOMAIN, 'a Kubernetes workload name (lower-case letters, digits, - and ., at most 253)'),
+  };
+}
+
+/** Whether an If-None-Match header names this entity tag (weak comparison, RFC 9110 §13.1.2). */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
+}
+
+/**
+ * The served document (whole or scoped) and its entity tag, per built document and query, so a
+ * scaler that pulls every 500 ms costs one filter and one hash per document, not per request. The
+ * tag is weak and covers what a reader acts on (node, staleness, GPUs with their readings and pods),
+ * not the time fields that move with the clock: an unchanged node answers 304.
+ */
+class DocumentVersions {
+  private forDoc: GpusDocument | null = null;
+  private readonly byQuery = new Map<string, { doc: GpusDocument; etag: string }>();
+
+  get(full: GpusDocument, key: string, build: () => GpusDocument): { doc: GpusDocument; etag: string } {
+    if (this.forDoc !== full) {
+      this.forDoc = full;
+      this.byQuery.clear();
+    }
+    let v = this.byQuery.get(key);
+    if (!v) {
+      const doc = build();
+      const h = createHash('sha1').update(JSON.stringify([doc.apiVersion, doc.hostname, doc.stale, doc.driverVersion, doc.podResources.enabled, doc.podResources.up, doc.gpus]));
+      v = { doc, etag: `W/"${h.digest('base64url').slice(0, 22)}"` };
+      if (this.byQuery.size >= 64) this.byQuery.clear(); // many distinct scopes: bounded, rebuilt on demand
+      this.byQuery.set(key, v);
+    }
+    return v;
+  }
 }

@@ -32,7 +32,7 @@ t.test('every example document validates against its schema, with no unknown fie
 
 t.test('each example folder has a README and at least one manifest', async (t) => {
   const dirs = readdirSync(EXAMPLES).filter((d) => statSync(join(EXAMPLES, d)).isDirectory());
-  t.same(dirs.map((d) => d[0]), ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  t.same(dirs.map((d) => d[0]), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']);
   for (const d of dirs) {
     t.ok(existsSync(join(EXAMPLES, d, 'README.md')), `${d}/README.md`);
     t.ok(listFiles(join(EXAMPLES, d), /\.ya?ml$/).length > 0, `${d} has YAML`);
@@ -44,8 +44,8 @@ t.test('the workload requests a GPU and is what the examples scale', async (t) =
   t.equal(dep.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu'], '1');
   const ns = dep.metadata.namespace;
   const targets = objects.filter((d) => d.kind === 'ScaledObject' || d.kind === 'HorizontalPodAutoscaler') as Any[];
-  const onWorkload = targets.filter((o) => o.metadata.namespace === ns);
-  t.ok(onWorkload.length >= 4, 'examples a, b, c, e scale it');
+  const onWorkload = targets.filter((o) => o.metadata.namespace === ns && o.metadata.name !== 'hpa-test-memory-from-zero');
+  t.ok(onWorkload.length >= 4, 'examples a, b, c, e, g, h, i scale it');
   for (const o of onWorkload) t.equal(o.spec.scaleTargetRef.name, 'hpa-test', `${o.kind} ${o.metadata.name}`);
 });
 
@@ -54,6 +54,7 @@ t.test('prometheus triggers: one-series queries, numeric thresholds, explicit ig
   t.ok(triggers.length >= 2);
   for (const trig of triggers) {
     t.match(trig.metadata.query, /^(avg|sum|max|min)\(/, 'aggregated to one series');
+    t.notMatch(trig.metadata.query, /deployment=/, 'no exporter publishes a deployment label');
     t.ok(Number.isFinite(Number(trig.metadata.threshold)) && Number(trig.metadata.threshold) > 0, 'threshold > 0');
     if (trig.metadata.ignoreNullValues !== undefined) t.match(trig.metadata.ignoreNullValues, /^(true|false)$/);
     t.notMatch(trig.metadata.query, /deployment=/, 'no exporter publishes a deployment label');
@@ -102,4 +103,66 @@ t.test('per-pod usage example (g): the families it uses exist, the panel is vali
   }
   t.match(so.spec.triggers[0].metadata.query, /allocated="true"/, 'the trigger counts only GPUs the replicas were given');
   t.ok(Number(so.spec.triggers[0].metadata.threshold) > 0 && Number(so.spec.triggers[0].metadata.threshold) <= 1, 'a ratio threshold');
+});
+
+t.test("the metrics-api example reads the exporter's /api/v1/workload as KEDA does, with the right HPA arithmetic", async (t) => {
+  const so = findObject(readYamlDocs(join(EXAMPLES, 'h-keda-metrics-api/scaledobject.yaml')), 'ScaledObject') as Any;
+  t.same(validateObject(so), [], 'valid against the KEDA ScaledObject schema');
+  const trig = so.spec.triggers[0];
+  t.equal(trig.type, 'metrics-api');
+  t.equal(trig.metricType, 'AverageValue', 'sum over GPUs against a per-GPU target: AverageValue');
+  t.equal(trig.metadata.aggregateFromKubeServiceEndpoints, 'true');
+  t.equal(trig.metadata.aggregationType, 'sum');
+  t.equal(trig.metadata.format, 'json');
+  const url = new URL(trig.metadata.url);
+  const svc = readYamlDocs(join(ROOT, 'deploy/manifests/base/service.yaml')).find((d) => d.kind === 'Service') as Any;
+  t.equal(url.hostname, `${svc.metadata.name}.nvml-exporter.svc.cluster.local`, 'the exporter Service');
+  const port = svc.spec.ports.find((p: Any) => p.name === 'metrics');
+  t.equal(port.targetPort, 'metrics', "the Service targets the exporter's container port named metrics, 9400");
+  t.equal(url.port, '9400', 'the pod port: KEDA dials each endpoint on the port of the url');
+  t.equal(url.pathname, '/api/v1/workload');
+  t.same(Object.fromEntries(url.searchParams), { namespace: so.metadata.namespace, workload: so.spec.scaleTargetRef.name });
+  // the route answers that URL, and valueLocation finds a number in the answer
+  const { buildServer } = await import('../../lib/server/server.js');
+  const { valueAt } = await import('../helpers/metrics-api-client.js');
+  const doc = {
+    apiVersion: 1 as const, hostname: 'n1', timestamp: new Date().toISOString(), ageSeconds: 0.1, stale: false, driverVersion: '580.65.06',
+    podResources: { enabled: true, up: true, ageSeconds: 0.2 },
+    gpus: [{ gpu: 0, uuid: 'GPU-0', pciBusId: '00000000:10:00.0', device: 'nvidia0', modelName: 'H100', serial: null, migEnabled: false, lost: false,
+      readings: { DCGM_FI_DEV_GPU_UTIL: 72 }, pods: [{ namespace: so.metadata.namespace, pod: `${so.spec.scaleTargetRef.name}-5d8-abcde`, container: 'vllm' }], mig: [] }],
+  };
+  const app = buildServer({ metrics: () => ({ gpuText: '', selfText: '' }), ready: () => ({ ok: true, reason: '' }), gpusDocument: () => doc, landing: { title: 'x', description: 'x', links: [] } });
+  const r = await app.inject(`${url.pathname}${url.search}`);
+  t.equal(r.statusCode, 200);
+  t.equal(valueAt(r.json(), trig.metadata.valueLocation), 72);
+  t.ok(Number(trig.metadata.targetValue) > 0 && Number(trig.metadata.activationTargetValue) >= 0);
+});
+
+t.test('the TLS example: TriggerAuthentication gives caCert, tlsClientCert and tlsClientKey from the cert-manager Secret', async (t) => {
+  const docs = readYamlDocs(join(EXAMPLES, 'i-scaler-tls-cert-manager/scaledobject.yaml'));
+  const ta = findObject(docs, 'TriggerAuthentication') as Any;
+  t.same(ta.spec.secretTargetRef.map((r: Any) => [r.parameter, r.key]), [['caCert', 'ca.crt'], ['tlsClientCert', 'tls.crt'], ['tlsClientKey', 'tls.key']]);
+  const certs = readYamlDocs(join(EXAMPLES, 'i-scaler-tls-cert-manager/certificates.yaml')) as Any[];
+  const client = certs.find((c) => c.kind === 'Certificate' && c.spec.secretName === ta.spec.secretTargetRef[0].name);
+  t.ok(client, 'the Secret is a cert-manager Certificate\'s');
+  t.equal(client.metadata.namespace, ta.metadata.namespace, 'in the TriggerAuthentication\'s namespace');
+  const server = certs.find((c) => c.kind === 'Certificate' && c.spec.secretName === 'nvml-exporter-scaler-grpc-tls');
+  const so = findObject(docs, 'ScaledObject') as Any;
+  const host = so.spec.triggers[0].metadata.scalerAddress.split(':')[0];
+  t.ok(server.spec.dnsNames.includes(host), 'the server certificate names the address KEDA dials');
+  t.equal(so.spec.triggers[0].authenticationRef.name, ta.metadata.name);
+});
+
+t.test('the composite example: scalingModifiers over named triggers, a fallback, activation from zero not on memory', async (t) => {
+  const docs = readYamlDocs(join(EXAMPLES, 'j-keda-composite-safe/scaledobject.yaml')) as Any[];
+  const comp = docs.find((d) => d.metadata.name === 'hpa-test-gpu-and-queue');
+  const names = comp.spec.triggers.map((x: Any) => x.name);
+  for (const n of names) t.match(comp.spec.advanced.scalingModifiers.formula, new RegExp(`\\b${n}\\b`), `the formula uses ${n}`);
+  t.ok(comp.spec.fallback.failureThreshold > 0 && comp.spec.fallback.replicas > 0);
+  t.match(comp.spec.triggers.find((x: Any) => x.type === 'prometheus').metadata.query, /vllm:num_requests_waiting/);
+  const zero = docs.find((d) => d.metadata.name === 'hpa-test-memory-from-zero');
+  t.equal(zero.spec.minReplicaCount, 0);
+  const activator = zero.spec.triggers.find((x: Any) => x.type === 'prometheus');
+  t.equal(activator.metadata.activationThreshold, '0', 'the queue activates from zero');
+  t.match(activator.metadata.query, /or vector\(0\)$/, 'and reads 0, not nothing, when idle');
 });

@@ -59,7 +59,7 @@ t.test("values.yaml has dcgm-exporter's chart keys (4.8.x) and ours", async (t) 
 t.test('every .Values path a template uses exists in values.yaml', async (t) => {
   let count = 0;
   for (const file of ['daemonset.yaml', 'service.yaml', 'servicemonitor.yaml', 'configmap.yaml', 'web-config.yaml', 'tls-secret.yaml',
-    'clusterrole.yaml', 'serviceaccount.yaml', '_helpers.tpl', 'service-nodes.yaml', 'scaler-deployment.yaml']) {
+    'clusterrole.yaml', 'serviceaccount.yaml', '_helpers.tpl', 'service-nodes.yaml', 'scaler-deployment.yaml', 'scaler-ha.yaml']) {
     for (const path of valuesPaths(readFileSync(join(CHART, 'templates', file), 'utf8'))) {
       count++;
       t.ok(lookup(values, path).found, `${file}: .Values.${path}`);
@@ -321,4 +321,43 @@ t.test('the Kubernetes API options: their env, the minimal RBAC (pods, resources
   t.throws(() => renderObjects([], [{ kubernetes: { enablePodLabels: true } }]), /kubernetes.enablePodLabels needs kubernetes.podLabelAllowlistRegex/);
   t.throws(() => renderObjects([], [{ counters: { followConfigMap: true, key: 'counters.csv' } }]), /counters.followConfigMap reads the key metrics/);
   t.throws(() => renderObjects([], [{ kubernetesDRA: { resourceSlices: true } }]), /fallback of kubernetesDRA.enabled/);
+});
+
+t.test('the scaler runs highly available: 2 replicas, spread, a PDB, /ready; gRPC TLS and API access when asked', async (t) => {
+  const flag = (args: string[], name: string) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
+  const docs = renderObjects([], [{ scaler: { enabled: true } }]);
+  for (const d of docs) t.same(validateObject(d), [], objectKey(d));
+  const dep: Any = find(docs, 'Deployment', '-scaler');
+  t.equal(dep.spec.replicas, 2);
+  const term = dep.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  t.equal(term.topologyKey, 'kubernetes.io/hostname');
+  t.same(term.labelSelector.matchLabels, { 'app.kubernetes.io/name': 'nvml-exporter', 'app.kubernetes.io/component': 'scaler' });
+  const pdb: Any = find(docs, 'PodDisruptionBudget', '-scaler');
+  t.equal(pdb.spec.maxUnavailable, 1);
+  t.same(pdb.spec.selector.matchLabels, dep.spec.selector.matchLabels, 'the PDB selects the scaler pods');
+  const c = dep.spec.template.spec.containers[0];
+  t.equal(c.readinessProbe.httpGet.path, '/ready', 'readiness follows the freshness of the view');
+  t.equal(c.livenessProbe.httpGet.path, '/health');
+  t.equal(flag(c.args, '--grpc-tls-cert-file'), undefined);
+  t.notOk(c.args.includes('--kubernetes-api'));
+  t.equal(dep.spec.template.spec.automountServiceAccountToken, false, 'no token without API access');
+  t.notOk(docs.some((d) => d.kind === 'ClusterRole' && String((d.metadata as Any).name).endsWith('-scaler-pods')));
+
+  const tls = renderObjects([], [{ scaler: { enabled: true, grpcTls: { enabled: true, secretName: 'scaler-grpc-tls', clientAuth: true }, kubernetesApi: { enabled: true } } }]);
+  for (const d of tls) t.same(validateObject(d), [], objectKey(d));
+  const td: Any = find(tls, 'Deployment', '-scaler');
+  const tc = td.spec.template.spec.containers[0];
+  t.equal(flag(tc.args, '--grpc-tls-cert-file'), '/etc/nvml-exporter/grpc-tls/tls.crt');
+  t.equal(flag(tc.args, '--grpc-tls-key-file'), '/etc/nvml-exporter/grpc-tls/tls.key');
+  t.equal(flag(tc.args, '--grpc-tls-client-ca-file'), '/etc/nvml-exporter/grpc-tls/ca.crt');
+  t.equal(td.spec.template.spec.volumes.find((v: Any) => v.name === 'grpc-tls').secret.secretName, 'scaler-grpc-tls');
+  t.ok(tc.args.includes('--kubernetes-api'));
+  t.equal(flag(tc.args, '--workload-idle-timeout'), '120000');
+  t.equal(td.spec.template.spec.automountServiceAccountToken, true);
+  const role: Any = find(tls, 'ClusterRole', '-scaler-pods');
+  t.same(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }], 'list/watch pods and nothing else');
+  const binding: Any = find(tls, 'ClusterRoleBinding', '-scaler-pods');
+  t.equal(binding.subjects[0].name, td.spec.template.spec.serviceAccountName);
+  t.ok(find(tls, 'ServiceAccount', '-scaler'));
+  t.throws(() => renderObjects([], [{ scaler: { enabled: true, grpcTls: { enabled: true } } }]), /scaler\.grpcTls\.secretName/);
 });

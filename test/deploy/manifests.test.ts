@@ -17,6 +17,7 @@ const RENDERS = [
   'deploy/manifests/overlays/full',
   'deploy/manifests/overlays/pod-metadata',
   'deploy/manifests/overlays/pod-usage',
+  'deploy/manifests/overlays/keda-scaler-pod-view',
   'deploy/examples/c-aks-managed-prometheus/exporter',
 ];
 
@@ -139,6 +140,15 @@ t.test('the KEDA scaler: Deployment, gRPC Service on 6000, discovery through the
   t.equal(dep.spec.template.spec.securityContext.runAsNonRoot, true);
   t.equal(svc.metadata.namespace, 'nvml-exporter', 'scalerAddress nvml-exporter-scaler.nvml-exporter.svc…');
   t.notOk(docs.some((d) => /Role/.test(String(d.kind))), 'no RBAC');
+  // highly available: two replicas on different nodes, at most one down in a drain, readiness = a fresh view
+  t.equal(dep.spec.replicas, 2);
+  const term = dep.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  t.equal(term.topologyKey, 'kubernetes.io/hostname');
+  t.ok(selects(term.labelSelector.matchLabels, dep.spec.template.metadata.labels), 'the anti-affinity selects the scaler pods');
+  const pdb = findObject(docs, 'PodDisruptionBudget', 'nvml-exporter-scaler') as Any;
+  t.equal(pdb.spec.maxUnavailable, 1);
+  t.ok(selects(pdb.spec.selector.matchLabels, dep.spec.template.metadata.labels), 'the PDB selects the scaler pods');
+  t.equal(c.readinessProbe.httpGet.path, '/ready');
 });
 
 t.test('the AKS overlay keeps the base and selects AKS GPU nodes', opts, async (t) => {
@@ -190,4 +200,19 @@ t.test('the pod-usage overlay: the host /proc read-only, the env vars that switc
   t.notOk(pod.hostPID, 'no host PID namespace');
   t.ok(c.volumeMounts.some((m: Any) => m.name === 'pod-resources'), 'the base mounts are kept');
   t.ok(c.args.includes('-k'), 'the base args are kept');
+});
+
+t.test('the scaler with a pod view: list/watch pods cluster-wide for its ServiceAccount, the token, --kubernetes-api on; none of it without the component', opts, async (t) => {
+  const docs = rendered.get('deploy/manifests/overlays/keda-scaler-pod-view')!;
+  const cr = findObject(docs, 'ClusterRole', 'nvml-exporter-scaler-pods') as Any;
+  t.same(cr.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }], 'pods list/watch only');
+  const crb = findObject(docs, 'ClusterRoleBinding', 'nvml-exporter-scaler-pods') as Any;
+  t.same(crb.subjects, [{ kind: 'ServiceAccount', name: 'nvml-exporter-scaler', namespace: 'nvml-exporter' }]);
+  const dep = findObject(docs, 'Deployment', 'nvml-exporter-scaler') as Any;
+  t.equal(dep.spec.template.spec.automountServiceAccountToken, true);
+  t.equal((findObject(docs, 'ServiceAccount', 'nvml-exporter-scaler') as Any).automountServiceAccountToken, true);
+  t.equal(dep.spec.template.spec.containers[0].env.find((e: Any) => e.name === 'NVML_EXPORTER_SCALER_KUBERNETES_API')?.value, 'true');
+  const plain = rendered.get('deploy/manifests/overlays/keda-scaler')!;
+  t.notOk(plain.some((d) => /Role/.test(String(d.kind))), 'the plain scaler overlay has no RBAC');
+  t.equal((findObject(plain, 'Deployment', 'nvml-exporter-scaler') as Any).spec.template.spec.automountServiceAccountToken, false, 'and no token');
 });

@@ -200,5 +200,5 @@ t.test('an exporter going away: its node turns stale, its GPUs are excluded, /me
   t.match(text, new RegExp(`nvml_scaler_pull_errors_total\\{exporter="${ex.c.address}",reason="connect"\\} [1-9]`));
   t.match(text, /nvml_scaler_gpus 5/);
   const health = await (await fetch(`http://127.0.0.1:${scaler.httpPort}/health`)).json();
-  t.same(health, { status: 'ok', exporters: { total: 3, fresh: 2, stale: 1 } });
+  t.same(health, { status: 'ok', exporters: { total: 3, fresh: 2, stale: 1, idle: 0 }, workloads: { mode: 'all' } });
 });

@@ -1,6 +1,8 @@
 // Test and benchmark helpers for the KEDA scaler: "exporters" (node:http servers on port 0 that
 // serve a GpusDocument the test changes at will), GpusDocument builders, and a KEDA-like gRPC
 // client made from our proto.
+import { createHash } from 'node:crypto';
+import { parseGpusScope, scopeDocument } from '../../lib/contract/gpus-scope.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -10,6 +12,7 @@ import { parseListenAddress, parseListenTarget, parsePeerAddress } from '../../l
 import { startScaler, type RunningScaler, type ScalerStartOptions } from '../../lib/app/scaler.js';
 import { silentLogger } from '../../lib/logger.js';
 import type { ScalerConfig } from '../../lib/config/types.js';
+import type { PodMetadataView } from '../../lib/contract/pod-metadata.js';
 
 export interface TestScalerOptions {
   /** default `127.0.0.1:0` */
@@ -24,6 +27,12 @@ export interface TestScalerOptions {
   isKnownField?: (name: string) => boolean;
   view?: ScalerStartOptions['view'];
   pulls?: ScalerConfig['pulls'];
+  grpcTls?: ScalerConfig['grpcTls'];
+  /** an in-memory pod view: turns on the workload-scoped pulls (as --kubernetes-api does) */
+  podMetadata?: PodMetadataView;
+  workloadIdleTimeoutMs?: number;
+  idleProbeIntervalMs?: number;
+  readyMinFreshPercent?: number;
 }
 
 export interface TestScaler extends RunningScaler {
@@ -44,8 +53,14 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     logFormat: 'text',
     debug: false,
     pulls: o.pulls ?? { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
+    grpcTls: o.grpcTls ?? null,
+    kubernetesApi: o.podMetadata !== undefined,
+    workloadIdleTimeoutMs: o.workloadIdleTimeoutMs ?? 120_000,
+    idleProbeIntervalMs: o.idleProbeIntervalMs ?? 30_000,
+    readyMinFreshPercent: o.readyMinFreshPercent ?? 50,
+    kubernetesApiKubeconfig: null,
   };
-  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view });
+  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view, podMetadata: o.podMetadata });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
 }
 
@@ -92,6 +107,10 @@ export interface FakeExporter {
   doc: GpusDocument;
   /** requests received on /api/v1/gpus */
   requests: number;
+  /** the query strings of those requests ('' for the whole document), latest last, at most 1000 */
+  queries: string[];
+  /** answers 304 Not Modified */
+  notModified: number;
   /** when true, requests are held and never answered (until close) */
   hang: boolean;
   /** requests being held right now */
@@ -106,23 +125,43 @@ export async function startExporter(doc: GpusDocument): Promise<FakeExporter> {
     port: 0,
     doc,
     requests: 0,
+    queries: [],
+    notModified: 0,
     hang: false,
     held,
     close: async () => {},
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url !== '/api/v1/gpus') {
+    const [path, query = ''] = (req.url ?? '').split('?');
+    if (path !== '/api/v1/gpus') {
       res.writeHead(404).end();
       return;
     }
     ex.requests++;
+    ex.queries.push(query);
+    if (ex.queries.length > 1000) ex.queries.shift();
     if (ex.hang) {
       held.add(res);
       res.on('close', () => held.delete(res));
       return;
     }
-    const body = JSON.stringify({ ...ex.doc, timestamp: new Date().toISOString() });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    // as the exporter does: the scope of the query, and a tag over the content (not the clock)
+    let doc = ex.doc;
+    try {
+      const scope = parseGpusScope(Object.fromEntries(new URLSearchParams(query)));
+      if (scope) doc = scopeDocument(doc, scope);
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
+      return;
+    }
+    const etag = `W/"${createHash('sha1').update(JSON.stringify([doc.hostname, doc.stale, doc.gpus])).digest('base64url')}"`;
+    if (req.headers['if-none-match'] === etag) {
+      ex.notModified++;
+      res.writeHead(304, { etag }).end();
+      return;
+    }
+    const body = JSON.stringify({ ...doc, timestamp: new Date().toISOString() });
+    res.writeHead(200, { 'content-type': 'application/json', etag }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   ex.port = (server.address() as AddressInfo).port;
@@ -154,9 +193,9 @@ export interface Ref {
 type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
 /** A client that talks to the scaler the way KEDA does, made from proto/externalscaler.proto. */
-export function scalerClient(target: string): ScalerClient {
+export function scalerClient(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): ScalerClient {
   const Ctor = externalScalerApi();
-  const c = new Ctor(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+  const c = new Ctor(target, credentials, options) as unknown as grpc.Client & Record<string, Unary>;
   const call = <T>(method: string, req: unknown) =>
     new Promise<T>((resolve, reject) => (c[method] as Unary).call(c, req, (err, res) => (err ? reject(err) : resolve(res as T))));
   return {

@@ -313,7 +313,17 @@ t.test('scaler subcommand', async (t) => {
     exportersDns: null,
     pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
     pulls: { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
+    grpcTls: null, kubernetesApi: false, workloadIdleTimeoutMs: 120000, idleProbeIntervalMs: 30000, readyMinFreshPercent: 50,
   });
+  // gRPC TLS, API access and readiness, by flag and by env
+  const ha = parseScalerArgs(['--exporters', 'a:1', '--grpc-tls-cert-file', '/s.crt', '--grpc-tls-key-file', '/s.key', '--grpc-tls-client-ca-file', '/ca.crt',
+    '--kubernetes-api', '--workload-idle-timeout', '60000', '--idle-probe-interval', '10000', '--ready-min-fresh-percent', '90'], {}).config;
+  t.same(ha.grpcTls, { certFile: '/s.crt', keyFile: '/s.key', clientCaFile: '/ca.crt' });
+  t.same([ha.kubernetesApi, ha.workloadIdleTimeoutMs, ha.idleProbeIntervalMs, ha.readyMinFreshPercent], [true, 60000, 10000, 90]);
+  const haEnv = parseScalerArgs([], { NVML_EXPORTER_SCALER_EXPORTERS: 'a:1', NVML_EXPORTER_SCALER_KUBERNETES_API: 'true',
+    NVML_EXPORTER_SCALER_GRPC_TLS_CERT_FILE: '/s.crt', NVML_EXPORTER_SCALER_GRPC_TLS_KEY_FILE: '/s.key' }).config;
+  t.same([haEnv.kubernetesApi, haEnv.grpcTls], [true, { certFile: '/s.crt', keyFile: '/s.key', clientCaFile: null }]);
+  t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--ready-min-fresh-percent', '150'], {}), /--ready-min-fresh-percent "150": expected a percentage from 0 to 100/);
   // pulls from exporters that serve a web config
   const tls = parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-ca-file', '/ca.pem', '--exporters-cert-file', '/c.pem',
     '--exporters-key-file', '/k.pem', '--exporters-server-name', 'nvml-exporter.monitoring.svc', '--exporters-basic-auth-file', '/auth'], {}).config;
