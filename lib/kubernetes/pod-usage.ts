@@ -39,14 +39,8 @@ const MAX_SPAN_S = 300;
 const MAX_COUNTERS = 20000;
 const MAX_LEARNED = 4096;
 
-interface Identity {
-  namespace: string;
-  pod: string;
-  container: string;
-  podUid: string;
-  allocated: boolean;
-  reason: UnattributedReason | null;
-}
+/** Who a process's use is attributed to: the identity columns of a usage row. */
+type Identity = Pick<PodUsageRow, 'namespace' | 'pod' | 'container' | 'podUid' | 'allocated' | 'reason'>;
 
 interface Counters {
   busy: number;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
 import type { Scenario } from '../../lib/nvml/scenario.js';
+import type { Test } from 'tap';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'bin', 'nvml-exporter.js');
@@ -212,4 +213,20 @@ export async function startCommand(opts: {
     },
     stop,
   };
+}
+
+/**
+ * Polls /metrics until `cond` holds and returns that page, asserting on the way that every scrape
+ * was a 200 carrying DCGM_FI_DEV_GPU_UTIL for `gpus` GPUs (a fault elsewhere must never cost a
+ * scrape or a GPU's series).
+ */
+export async function untilServing(t: Test, exp: RunningExporter, gpus: number, cond: (s: Sample[]) => boolean, what: string, limitMs = 15000): Promise<Sample[]> {
+  let bad = 0;
+  const page = await waitUntil(async () => {
+    const r = await scrape(exp.url);
+    if (r.status !== 200 || samplesOf(r.samples, 'DCGM_FI_DEV_GPU_UTIL').length !== gpus) bad++;
+    return cond(r.samples) ? r.samples : undefined;
+  }, what, limitMs, 100);
+  t.equal(bad, 0, `every scrape until "${what}" was a 200 with the ${gpus} GPUs' series`);
+  return page;
 }

@@ -10,7 +10,7 @@
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { startSimKubelet, type SimKubelet, type SimKubeletScenario, type SimPod } from '../../lib/kubernetes/sim-kubelet.js';
-import { scrape, startExporter, samplesOf, valueOf, waitUntil, type RunningExporter, type Sample } from '../helpers/exporter.js';
+import { scrape, startExporter, samplesOf, valueOf, waitUntil, type RunningExporter, type Sample, untilServing } from '../helpers/exporter.js';
 import type { Scenario } from '../../lib/nvml/scenario.js';
 import { socketDir } from '../fixtures/kubelet/node.js';
 
@@ -59,16 +59,7 @@ async function setup(t: Test, scenario: SimKubeletScenario | null, extraArgs: st
 }
 
 /** Scrapes until `cond` holds on the page; returns that page. Every scrape must be a 200 with all three GPUs. */
-async function until(t: Test, exp: RunningExporter, cond: (s: Sample[]) => boolean, what: string, limitMs = 15000): Promise<Sample[]> {
-  let bad = 0;
-  const page = await waitUntil(async () => {
-    const r = await scrape(exp.url);
-    if (r.status !== 200 || samplesOf(r.samples, 'DCGM_FI_DEV_GPU_UTIL').length !== 3) bad++;
-    return cond(r.samples) ? r.samples : undefined;
-  }, what, limitMs, 100);
-  t.equal(bad, 0, `every scrape until "${what}" was a 200 with the 3 GPUs' series`);
-  return page;
-}
+const until = (t: Test, exp: RunningExporter, cond: (s: Sample[]) => boolean, what: string, limitMs = 15000) => untilServing(t, exp, 3, cond, what, limitMs);
 
 t.test('socket missing at start: GPU series without pod labels, up 0, socket_missing; labels once the kubelet appears', async (t) => {
   const { exp, socket } = await setup(t, null);

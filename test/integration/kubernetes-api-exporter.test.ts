@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { startSimKubelet, type SimKubelet, type SimPod } from '../../lib/kubernetes/sim-kubelet.js';
 import { startSimApiServer, type SimApiPod, type SimApiServer } from '../../lib/kubernetes/sim-api-server.js';
-import { scrape, startExporter, samplesOf, valueOf, waitUntil, type RunningExporter, type Sample } from '../helpers/exporter.js';
+import { scrape, startExporter, samplesOf, valueOf, type RunningExporter, type Sample, untilServing } from '../helpers/exporter.js';
 import type { Scenario } from '../../lib/nvml/scenario.js';
 import { socketDir } from '../fixtures/kubelet/node.js';
 
@@ -52,16 +52,7 @@ const apiUp = (s: Sample[]) => valueOf(s, 'nvml_exporter_kubernetes_api_up', { w
 const apiErrors = (s: Sample[], reason: string) => valueOf(s, 'nvml_exporter_kubernetes_api_errors_total', { watch: 'pods', reason }) ?? 0;
 
 /** Scrapes until `cond` holds; every scrape must be a 200 with the three GPUs' series. */
-async function until(t: Test, exp: RunningExporter, cond: (s: Sample[]) => boolean, what: string, limitMs = 20000): Promise<Sample[]> {
-  let bad = 0;
-  const page = await waitUntil(async () => {
-    const r = await scrape(exp.url);
-    if (r.status !== 200 || samplesOf(r.samples, 'DCGM_FI_DEV_GPU_UTIL').length !== 3) bad++;
-    return cond(r.samples) ? r.samples : undefined;
-  }, what, limitMs, 100);
-  t.equal(bad, 0, `every scrape until "${what}" was a 200 with the 3 GPUs' series`);
-  return page;
-}
+const until = (t: Test, exp: RunningExporter, cond: (s: Sample[]) => boolean, what: string, limitMs = 20000) => untilServing(t, exp, 3, cond, what, limitMs);
 
 t.test('allowed pod labels (sanitised), pod_uid and the workload on the pod series; unallocated GPUs stay bare', async (t) => {
   const { exp } = await setup(t);
