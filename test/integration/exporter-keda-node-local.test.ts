@@ -76,7 +76,7 @@ t.test('IPv6 only: the exporter, its node-local scaler, and the cluster scaler l
   t.teardown(() => scaler.close());
   t.equal(scaler.httpAddress, `[::1]:${scaler.httpPort}`);
   const health = await (await fetch(`http://[::1]:${scaler.httpPort}/health`)).json();
-  t.same(health, { status: 'ok', exporters: { total: 1, fresh: 1, stale: 0 } }, "the scaler's HTTP answers on [::1] and pulled the exporter over IPv6");
+  t.same(health, { status: 'ok', exporters: { total: 1, fresh: 1, stale: 0, idle: 0 }, workloads: { mode: 'all' } }, "the scaler's HTTP answers on [::1] and pulled the exporter over IPv6 (whole pulls: no pod view)");
   const cluster = scalerClient(`[::1]:${scaler.grpcPort}`);
   t.teardown(() => cluster.close());
   t.equal(await cluster.isActive({ name: 'x', namespace: 'ai', scalerMetadata: { podNamePattern: '.*' } }), false, "the scaler's gRPC answers on [::1]");
