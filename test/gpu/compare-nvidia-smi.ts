@@ -202,7 +202,8 @@ for (const s of before) {
   const active = links ? (links.match(/Link \d+: [\d.]+ GB\/s/g) ?? []).length : null;
   const bw = pv('DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL');
   add(g, 'DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', bw, active === null ? '(nvlink -s failed)' : `${active} active links`,
-    active === null ? null : active > 0 ? bw === 0 : bw === undefined, 'info', 'a first (--once) sample is 0 where there is NVLink; no series without');
+    active === null ? null : active > 0 ? bw !== undefined && bw >= 0 : bw === undefined, 'info',
+    'a rate ≥ 0 where there is NVLink (--once takes a second sweep on a GPM GPU, so it may be measured; else the first sample is 0); no series without');
   const virt = at(q, 'GPU Virtualization Mode', 'Virtualization Mode');
   const lic = at(q, 'vGPU Software Licensed Product', 'License Status');
   const wantLic = lic !== undefined ? (/^Licensed/.test(lic) ? 1 : 0) : virt === 'None' ? 0 : null;
