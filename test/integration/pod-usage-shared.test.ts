@@ -157,3 +157,52 @@ t.test('time-sharing on a GPU and on a MIG instance, with pod metadata', async (
   t.ok(migBytes > 0, 'MIG pods accrue byte-seconds');
   t.ok((row(s2, 'energy_joules_total', { pod: 'c' }) ?? 0) > 0, 'MIG pods get the MIG GPU\'s energy by memory share');
 });
+
+// A shared DRA claim: pods e and f both use claim `shared-gpu`, whose one device NVIDIA's DRA driver
+// names gpu-0 (the GPU with minor 0, resolved through NVML). Each pod gets its own usage, as on a
+// time-sliced device-plugin GPU.
+t.test('a shared DRA claim: two pods on one GPU through one claim each get their own values', async (t) => {
+  const { socket, cleanup } = socketDir();
+  const dir = mkdtempSync(join(tmpdir(), 'nvx-shared-dra-'));
+  const proc = join(dir, 'proc');
+  writeProcTree(proc, [
+    { pid: 7101, layout: 'systemd-v2-containerd', podUid: uid(5), containerId: cid(5) },
+    { pid: 7201, layout: 'systemd-v2-containerd', podUid: uid(6), containerId: cid(6) },
+  ]);
+  const scenario = join(dir, 'scenario.txt');
+  writeScenario(scenario, { gpus: [{ uuid: GPU, processes: [{ pid: 7101, sm: 25, mem: 3 * GIB }, { pid: 7201, sm: 35, mem: 5 * GIB }] }] });
+  process.env.NVML_SIM_SCENARIO = scenario;
+  const claimed = (name: string): SimPod => ({
+    namespace: 'serve', name,
+    containers: [{ name: 'model', devices: [], dra: [{ claim: 'shared-gpu', devices: [{ driver: 'gpu.nvidia.com', pool: 'test-node', device: 'gpu-0' }] }] }],
+  });
+  const kubelet = await startSimKubelet(socket, { pods: [claimed('e'), claimed('f')] });
+  const port = await freePort();
+  const cli = parseCli(['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '200', '-k', '--kubernetes-virtual-gpus',
+    '--kubernetes-enable-dra', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', '--host-proc', proc,
+    '-f', join(process.cwd(), 'etc', 'default-counters.csv')], { NODE_NAME: 'test-node' });
+  if (cli.kind !== 'run') throw new Error('expected a run config');
+  const exp = await startExporter(cli.config, { logger: silentLogger, podMetadata: new PodsInMemory([meta(5, 'e'), meta(6, 'f')]) });
+  t.teardown(async () => {
+    await exp.close();
+    await kubelet.stop();
+    cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const s = await waitUntil(async () => {
+    const r = await scrape(url);
+    // utilisation needs two process reads (it is weighted over the span between them)
+    return (valueOf(r.samples, 'nvml_exporter_pod_gpu_sm_utilization_ratio', { pod: 'e' }) ?? 0) > 0
+      && (valueOf(r.samples, 'nvml_exporter_pod_gpu_sm_utilization_ratio', { pod: 'f' }) ?? 0) > 0 ? r.samples : undefined;
+  }, 'per-pod rows with utilisation for e and f');
+  t.equal(valueOf(s, 'nvml_exporter_pod_gpu_memory_used_bytes', { pod: 'e', container: 'model', allocated: 'true', UUID: GPU }), 3 * GIB);
+  t.equal(valueOf(s, 'nvml_exporter_pod_gpu_memory_used_bytes', { pod: 'f', container: 'model', allocated: 'true', UUID: GPU }), 5 * GIB);
+  t.equal(valueOf(s, 'nvml_exporter_pod_gpu_sm_utilization_ratio', { pod: 'e' }), 0.25);
+  t.equal(valueOf(s, 'nvml_exporter_pod_gpu_sm_utilization_ratio', { pod: 'f' }), 0.35);
+  const util = samplesOf(s, 'DCGM_FI_DEV_GPU_UTIL', { gpu: '0' });
+  t.same(util.map((x) => [x.labels.pod, x.value, x.labels.dra_claim_name, x.labels.dra_device_name]).sort(),
+    [['e', 25, 'shared-gpu', 'gpu-0'], ['f', 35, 'shared-gpu', 'gpu-0']], 'one vgpu series per claim pod, each its own GPU_UTIL, with the dra_* labels');
+  const device = exp.collector.current()!.sweep.devices[0]!.readings.gpuUtil!;
+  t.ok(Math.abs(25 + 35 - device) <= 3, `the pods' SM 60 % vs the GPU's ${device} %`);
+});
