@@ -313,7 +313,7 @@ t.test('scaler subcommand', async (t) => {
     exportersDns: null,
     pullIntervalMs: 250, pullTimeoutMs: 400, staleAfterMs: 3000, logFormat: 'text', debug: false,
     pulls: { scheme: 'http', caFile: null, certFile: null, keyFile: null, serverName: null, basicAuthFile: null },
-    grpcTls: null, kubernetesApi: false, workloadIdleTimeoutMs: 120000, idleProbeIntervalMs: 30000, readyMinFreshPercent: 50,
+    grpcTls: null, kubernetesApi: false, kubernetesApiKubeconfig: null, workloadIdleTimeoutMs: 120000, idleProbeIntervalMs: 30000, readyMinFreshPercent: 50,
   });
   // gRPC TLS, API access and readiness, by flag and by env
   const ha = parseScalerArgs(['--exporters', 'a:1', '--grpc-tls-cert-file', '/s.crt', '--grpc-tls-key-file', '/s.key', '--grpc-tls-client-ca-file', '/ca.crt',
@@ -323,6 +323,9 @@ t.test('scaler subcommand', async (t) => {
   const haEnv = parseScalerArgs([], { NVML_EXPORTER_SCALER_EXPORTERS: 'a:1', NVML_EXPORTER_SCALER_KUBERNETES_API: 'true',
     NVML_EXPORTER_SCALER_GRPC_TLS_CERT_FILE: '/s.crt', NVML_EXPORTER_SCALER_GRPC_TLS_KEY_FILE: '/s.key' }).config;
   t.same([haEnv.kubernetesApi, haEnv.grpcTls], [true, { certFile: '/s.crt', keyFile: '/s.key', clientCaFile: null }]);
+  t.equal(parseScalerArgs(['--exporters', 'a:1', '--kubernetes-api', '--kubernetes-api-kubeconfig', '/etc/k/config'], {}).config.kubernetesApiKubeconfig,
+    '/etc/k/config', 'the scaler can name its API server with a kubeconfig');
+  t.equal(parseScalerArgs([], { NVML_EXPORTER_SCALER_EXPORTERS: 'a:1', NVML_EXPORTER_SCALER_KUBERNETES_API_KUBECONFIG: '/k' }).config.kubernetesApiKubeconfig, '/k');
   t.throws(() => parseScalerArgs(['--exporters', 'a:1', '--ready-min-fresh-percent', '150'], {}), /--ready-min-fresh-percent "150": expected a percentage from 0 to 100/);
   // pulls from exporters that serve a web config
   const tls = parseScalerArgs(['--exporters', 'a:1', '--exporters-scheme', 'https', '--exporters-ca-file', '/ca.pem', '--exporters-cert-file', '/c.pem',
