@@ -123,6 +123,8 @@ async function runCase(c: Case): Promise<Record<string, string>> {
   writeScenario(scenarioPath, c.scenario);
   const port = await freePort();
   const args = ['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '1000', '--enable-exporter-metrics'];
+  // BENCH_EXPORTER_ARGS: extra exporter flags, e.g. `-f /path/old-counters.csv` to compare like with like
+  if (process.env.BENCH_EXPORTER_ARGS) args.push(...process.env.BENCH_EXPORTER_ARGS.trim().split(/\s+/));
   let kubelet: Awaited<ReturnType<typeof startSimKubelet>> | null = null;
   let apiServer: Awaited<ReturnType<typeof startSimApiServer>> | null = null;
   let podCount = 0;
