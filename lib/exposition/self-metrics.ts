@@ -172,7 +172,10 @@ export function createSelfMetrics(src: SelfMetricsSources): SelfMetrics {
       const all = statuses();
       let k = '';
       for (const [w, x] of Object.entries(all)) {
-        k += `${w}:${x.up}:${x.lastContactMs === null ? '-' : Math.floor((now() - x.lastContactMs) / 1000)}:${JSON.stringify(x.errorsByReason)};`;
+        // error counts only grow: their sum changes whenever one does (no JSON per scrape)
+        let errors = 0;
+        for (const n of Object.values(x.errorsByReason)) errors += n;
+        k += `${w}:${x.up}:${x.lastContactMs === null ? '-' : Math.floor((now() - x.lastContactMs) / 1000)}:${errors};`;
       }
       return k;
     });

@@ -4,7 +4,7 @@
 // sampling error; with --kubernetes-virtual-gpus the per-pod `vgpu` series of DCGM_FI_DEV_GPU_UTIL
 // and DCGM_FI_DEV_FB_USED carry each pod's own usage. The exporter runs in this process
 // (lib/app/exporter.ts) so the view can be handed to it; it serves /metrics over HTTP as always.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,34 +64,49 @@ const NVML: Scenario = {
 };
 const pod = (name: string, id: string): SimPod => ({ namespace: 'serve', name, containers: [{ name: 'model', devices: [{ resource: 'nvidia.com/gpu', ids: [id] }] }] });
 
-t.test('time-sharing on a GPU and on a MIG instance, with pod metadata', async (t) => {
+/**
+ * The exporter (in process) on a simulated NVML `nvml`, a simulated kubelet with `pods`, a fake /proc
+ * with `procs`, and `metadata` as the Kubernetes API's pod view: -k --kubernetes-virtual-gpus, 200 ms
+ * sweeps and refreshes, plus `extraArgs`. Everything is torn down with the test.
+ */
+async function startShared(t: Test, o: { nvml: Scenario; pods: SimPod[]; procs: Parameters<typeof writeProcTree>[1]; metadata: PodMeta[]; extraArgs?: string[] }) {
   const { socket, cleanup } = socketDir();
   const dir = mkdtempSync(join(tmpdir(), 'nvx-shared-'));
   const proc = join(dir, 'proc');
-  writeProcTree(proc, [
-    { pid: 6101, layout: 'systemd-v2-containerd', podUid: uid(1), containerId: cid(1) },
-    { pid: 6102, layout: 'systemd-v2-containerd', podUid: uid(1), containerId: cid(1) },
-    { pid: 6201, layout: 'cgroupfs-v1', podUid: uid(2), containerId: cid(2) },
-    { pid: 6301, layout: 'systemd-v2-crio', podUid: uid(3), containerId: cid(3) },
-    { pid: 6401, layout: 'cgroupfs-v2', podUid: uid(4), containerId: cid(4) },
-  ]);
+  writeProcTree(proc, o.procs);
   const scenario = join(dir, 'scenario.txt');
-  writeScenario(scenario, NVML);
+  writeScenario(scenario, o.nvml);
   process.env.NVML_SIM_SCENARIO = scenario;
-  const kubelet = await startSimKubelet(socket, { pods: [pod('a', `${GPU}::0`), pod('b', `${GPU}::1`), pod('c', `${MIG}::0`), pod('d', `${MIG}::1`)] });
+  const kubelet = await startSimKubelet(socket, { pods: o.pods });
   const port = await freePort();
   const cli = parseCli(['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '200', '-k', '--kubernetes-virtual-gpus',
-    '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', '--host-proc', proc, '-f', join(process.cwd(), 'etc', 'default-counters.csv')], { NODE_NAME: 'test-node' });
+    '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', '--host-proc', proc,
+    '-f', join(process.cwd(), 'etc', 'default-counters.csv'), ...(o.extraArgs ?? [])], { NODE_NAME: 'test-node' });
   if (cli.kind !== 'run') throw new Error('expected a run config');
-  t.ok(cli.config.podUsage, '--kubernetes-virtual-gpus with -k reads processes');
-  const exp = await startExporter(cli.config, { logger: silentLogger, podMetadata: new PodsInMemory([meta(1, 'a'), meta(2, 'b'), meta(3, 'c'), meta(4, 'd')]) });
+  const exp = await startExporter(cli.config, { logger: silentLogger, podMetadata: new PodsInMemory(o.metadata) });
   t.teardown(async () => {
     await exp.close();
     await kubelet.stop();
     cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
-  const url = `http://127.0.0.1:${port}`;
+  return { exp, config: cli.config, url: `http://127.0.0.1:${port}` };
+}
+
+t.test('time-sharing on a GPU and on a MIG instance, with pod metadata', async (t) => {
+  const { exp, config, url } = await startShared(t, {
+    nvml: NVML,
+    pods: [pod('a', `${GPU}::0`), pod('b', `${GPU}::1`), pod('c', `${MIG}::0`), pod('d', `${MIG}::1`)],
+    procs: [
+      { pid: 6101, layout: 'systemd-v2-containerd', podUid: uid(1), containerId: cid(1) },
+      { pid: 6102, layout: 'systemd-v2-containerd', podUid: uid(1), containerId: cid(1) },
+      { pid: 6201, layout: 'cgroupfs-v1', podUid: uid(2), containerId: cid(2) },
+      { pid: 6301, layout: 'systemd-v2-crio', podUid: uid(3), containerId: cid(3) },
+      { pid: 6401, layout: 'cgroupfs-v2', podUid: uid(4), containerId: cid(4) },
+    ],
+    metadata: [meta(1, 'a'), meta(2, 'b'), meta(3, 'c'), meta(4, 'd')],
+  });
+  t.ok(config.podUsage, '--kubernetes-virtual-gpus with -k reads processes');
   const row = (s: Sample[], name: string, labels: Record<string, string>): number | undefined => valueOf(s, `nvml_exporter_pod_gpu_${name}`, labels);
 
   const s = await waitUntil(async () => {
@@ -162,34 +177,20 @@ t.test('time-sharing on a GPU and on a MIG instance, with pod metadata', async (
 // names gpu-0 (the GPU with minor 0, resolved through NVML). Each pod gets its own usage, as on a
 // time-sliced device-plugin GPU.
 t.test('a shared DRA claim: two pods on one GPU through one claim each get their own values', async (t) => {
-  const { socket, cleanup } = socketDir();
-  const dir = mkdtempSync(join(tmpdir(), 'nvx-shared-dra-'));
-  const proc = join(dir, 'proc');
-  writeProcTree(proc, [
-    { pid: 7101, layout: 'systemd-v2-containerd', podUid: uid(5), containerId: cid(5) },
-    { pid: 7201, layout: 'systemd-v2-containerd', podUid: uid(6), containerId: cid(6) },
-  ]);
-  const scenario = join(dir, 'scenario.txt');
-  writeScenario(scenario, { gpus: [{ uuid: GPU, processes: [{ pid: 7101, sm: 25, mem: 3 * GIB }, { pid: 7201, sm: 35, mem: 5 * GIB }] }] });
-  process.env.NVML_SIM_SCENARIO = scenario;
   const claimed = (name: string): SimPod => ({
     namespace: 'serve', name,
     containers: [{ name: 'model', devices: [], dra: [{ claim: 'shared-gpu', devices: [{ driver: 'gpu.nvidia.com', pool: 'test-node', device: 'gpu-0' }] }] }],
   });
-  const kubelet = await startSimKubelet(socket, { pods: [claimed('e'), claimed('f')] });
-  const port = await freePort();
-  const cli = parseCli(['-a', `127.0.0.1:${port}`, '--nvml-library', simulatedLibraryPath(), '-c', '200', '-k', '--kubernetes-virtual-gpus',
-    '--kubernetes-enable-dra', '--pod-resources-kubelet-socket', socket, '--pod-resources-refresh-interval', '200', '--host-proc', proc,
-    '-f', join(process.cwd(), 'etc', 'default-counters.csv')], { NODE_NAME: 'test-node' });
-  if (cli.kind !== 'run') throw new Error('expected a run config');
-  const exp = await startExporter(cli.config, { logger: silentLogger, podMetadata: new PodsInMemory([meta(5, 'e'), meta(6, 'f')]) });
-  t.teardown(async () => {
-    await exp.close();
-    await kubelet.stop();
-    cleanup();
-    rmSync(dir, { recursive: true, force: true });
+  const { exp, url } = await startShared(t, {
+    nvml: { gpus: [{ uuid: GPU, processes: [{ pid: 7101, sm: 25, mem: 3 * GIB }, { pid: 7201, sm: 35, mem: 5 * GIB }] }] },
+    pods: [claimed('e'), claimed('f')],
+    procs: [
+      { pid: 7101, layout: 'systemd-v2-containerd', podUid: uid(5), containerId: cid(5) },
+      { pid: 7201, layout: 'systemd-v2-containerd', podUid: uid(6), containerId: cid(6) },
+    ],
+    metadata: [meta(5, 'e'), meta(6, 'f')],
+    extraArgs: ['--kubernetes-enable-dra'],
   });
-  const url = `http://127.0.0.1:${port}`;
   const s = await waitUntil(async () => {
     const r = await scrape(url);
     // utilisation needs two process reads (it is weighted over the span between them)
