@@ -27,13 +27,12 @@ import { buildServer, type ServerOptions } from '../server/server.js';
 import type { PodAttributor, RefreshEvent } from '../kubernetes/attribution.js';
 import type { PodUsageTracker } from '../kubernetes/pod-usage.js';
 import type { PodMetadataView } from '../contract/pod-metadata.js';
-import { renderPodUsage } from '../exposition/pod-usage.js';
 import { stat } from 'node:fs/promises';
 import type { ScalerGrpcServer } from '../scaler/grpc-server.js';
 import type { ChangeSignal } from '../scaler/node-local.js';
 import { packageVersion } from '../package-root.js';
 import type { Logger } from '../logger.js';
-import { prepareSimulation, type Simulation } from './simulation.js';
+import type { Simulation } from './simulation.js';
 import type { NodeApi } from '../kubernetes/api/node-api.js';
 import type { Informer } from '../kubernetes/api/informer.js';
 import type { TrimmedConfigMap } from '../kubernetes/api/watched-objects.js';
@@ -102,6 +101,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
   scalerModules?.catch(() => {}); // awaited (and reported) below
   let sim: Simulation | null = null;
   if (config.simulate !== null) {
+    const { prepareSimulation } = await import('./simulation.js'); // the demo's world: not loaded in production
     sim = prepareSimulation(config.simulate, config.kubernetes ? config.podResourcesSocket : null, log);
     cleanups.push(() => sim?.remove());
   }
@@ -200,8 +200,14 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     });
   }
   let podUsage: PodUsageTracker | null = null;
+  let renderPodUsage: typeof import('../exposition/pod-usage.js').renderPodUsage | null = null;
   if (config.podUsage) {
-    const [{ PodUsageTracker }, { ProcCgroupReader }] = await Promise.all([import('../kubernetes/pod-usage.js'), import('../kubernetes/proc-cgroup.js')]);
+    const [{ PodUsageTracker }, { ProcCgroupReader }, rendering] = await Promise.all([
+      import('../kubernetes/pod-usage.js'),
+      import('../kubernetes/proc-cgroup.js'),
+      import('../exposition/pod-usage.js'),
+    ]);
+    renderPodUsage = rendering.renderPodUsage;
     podUsage = new PodUsageTracker({
       resolver: new ProcCgroupReader(config.hostProc),
       pods: () => attributor?.current() ?? null,
@@ -261,7 +267,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     if (!snap) return '';
     const usage = podUsage?.current() ?? null;
     const gpu = renderer.render(snap, selection, pods(), usage);
-    if (!usage) return gpu;
+    if (!usage || !renderPodUsage) return gpu;
     const usageText = renderPodUsage(usage, snap, { ...podUsageOptions, labelRows: selection.labels });
     if (gpu !== joined.gpu || usageText !== joined.usage) joined = { gpu, usage: usageText, text: gpu + usageText };
     return joined.text;

@@ -1451,3 +1451,18 @@ export function acceptedNames(): string[] {
   for (const e of DCGM_EXPORTER_FIELDS) if (EXPORTER_TAGS_TO_482.has(e.since)) out.add(e.name);
   return [...out].sort();
 }
+
+/**
+ * What the exporter reads at run time from etc/dcgm-field-catalogue.json (lib/fields/catalogue.ts):
+ * the names, ids, types and entity levels of these facts, without their bases and notes.
+ * `npm run catalogue:update` writes the file from this; fields-catalogue-file.test.ts compares them.
+ */
+export function catalogueFromFacts(): import('./catalogue.js').CatalogueData {
+  return {
+    fields: DCGM_FIELDS.map((f) => [f.id, f.name, f.type, f.entity, f.aliases ?? []] as const),
+    renames: DCGM_RENAMES.map((r) => [r.id, r.from, r.to] as const),
+    nonField: [...DCGM_NON_FIELD_NAMES],
+    legacy: [...DCGM_LEGACY_NAMES],
+    exporter: DCGM_EXPORTER_FIELDS.map((e) => e.name),
+  };
+}

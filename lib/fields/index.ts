@@ -14,7 +14,8 @@ import { CONFIG_FIELDS } from './config-fields.js';
 import { UNAVAILABLE_FIELDS } from './unavailable.js';
 export { MAX_CLOCK_EVENT_SAMPLES, clockEventSamplesNeeded } from '../collect/clock-events.js';
 import { GPM_FIELDS } from './gpm-fields.js';
-import { DCGM_EXPORTER_FIELDS, DCGM_FIELDS, DCGM_LEGACY_NAMES, DCGM_NON_FIELD_NAMES, DCGM_RENAMES, type DcgmFieldFact } from './dcgm-field-table.js';
+import { readCatalogue, type CatalogueData } from './catalogue.js';
+import type { DcgmEntity, DcgmValueType } from './dcgm-field-table.js';
 import type { FieldDef, UnavailableField, ValueField } from './types.js';
 
 export type { FieldDef, LabelField, UnavailableField, ValueField, CsvType, ValueFormat } from './types.js';
@@ -33,28 +34,95 @@ export { LABEL_FIELDS, UNAVAILABLE_FIELDS };
  */
 const NOT_ALIASES: ReadonlySet<string> = new Set(['DCGM_FI_DEV_GPU_UTIL_RATIO']);
 
-const FACT_BY_ID = new Map<number, DcgmFieldFact>();
-for (const f of DCGM_FIELDS) if (!FACT_BY_ID.has(f.id)) FACT_BY_ID.set(f.id, f);
-
-/** Every name DCGM gives field `id` (its current name and older ones), except NOT_ALIASES. */
-function dcgmNames(id: number): string[] {
-  const names = new Set<string>();
-  for (const f of DCGM_FIELDS) if (f.id === id) [f.name, ...(f.aliases ?? [])].forEach((n) => names.add(n));
-  for (const r of DCGM_RENAMES) if (r.id === id) [r.from, r.to].forEach((n) => names.add(n));
-  for (const [legacy, current] of DCGM_LEGACY_NAMES) if (names.has(current)) names.add(legacy);
-  return [...names].filter((n) => !NOT_ALIASES.has(n));
+/** What the reason for an unserved field is decided from. */
+interface Fact {
+  id: number;
+  type: DcgmValueType;
+  entity: DcgmEntity;
 }
 
-const BY_NAME = new Map<string, FieldDef>();
-const add = (n: string, f: FieldDef) => {
-  if (!BY_NAME.has(n)) BY_NAME.set(n, f);
-};
-for (const f of [...VALUE_FIELDS, ...LABEL_FIELDS]) {
-  add(f.name, f);
-  for (const n of f.aliases ?? []) add(n, f);
-  if (f.id < 9000) for (const n of dcgmNames(f.id)) add(n, f); // every DCGM spelling of a served field
+/**
+ * The DCGM names of the catalogue file, indexed. Built when a name outside the served fields is
+ * looked up (reading a counters CSV: at start and on a reload) and held only through a WeakRef, so
+ * it is collected once the CSV has been read (catalogue.ts says why).
+ */
+class NameIndex {
+  /** every DCGM name (current, older, renamed, legacy) → the field it names; the first entry wins */
+  readonly byName = new Map<string, Fact>();
+  /** every DCGM spelling of each field id */
+  readonly namesById = new Map<number, Set<string>>();
+  readonly nonField: ReadonlyMap<string, number>;
+  readonly exporter: ReadonlySet<string>;
+
+  constructor(d: CatalogueData) {
+    const byId = new Map<number, Fact>();
+    const spell = (id: number, n: string) => {
+      let set = this.namesById.get(id);
+      if (!set) this.namesById.set(id, (set = new Set()));
+      set.add(n);
+    };
+    const name = (n: string, f: Fact) => {
+      if (!this.byName.has(n)) this.byName.set(n, f);
+    };
+    for (const [id, canonical, type, entity, aliases] of d.fields) {
+      const f: Fact = { id, type, entity };
+      if (!byId.has(id)) byId.set(id, f);
+      for (const n of [canonical, ...aliases]) {
+        spell(id, n);
+        name(n, f);
+      }
+    }
+    for (const [id, from, to] of d.renames) {
+      spell(id, from);
+      spell(id, to);
+      const f = byId.get(id);
+      if (f) {
+        name(from, f);
+        name(to, f);
+      }
+    }
+    for (const [legacy, current] of d.legacy) {
+      const f = this.byName.get(current);
+      if (f) {
+        name(legacy, f);
+        spell(f.id, legacy);
+      }
+    }
+    this.nonField = new Map(d.nonField);
+    this.exporter = new Set(d.exporter);
+  }
+
+  /** Every name DCGM gives field `id` (its current name and older ones), except NOT_ALIASES. */
+  dcgmNames(id: number): string[] {
+    return [...(this.namesById.get(id) ?? [])].filter((n) => !NOT_ALIASES.has(n));
+  }
 }
-for (const f of UNAVAILABLE_FIELDS) for (const n of [f.name, ...(f.aliases ?? [])]) add(n, f);
+
+let nameIndexRef: WeakRef<NameIndex> | null = null;
+function nameIndex(): NameIndex {
+  const held = nameIndexRef?.deref();
+  if (held) return held;
+  const built = new NameIndex(readCatalogue());
+  nameIndexRef = new WeakRef(built);
+  return built;
+}
+
+/** The served fields (and the listed unavailable ones) under every DCGM name: resident, small. */
+const BY_NAME = servedByName();
+function servedByName(): Map<string, FieldDef> {
+  const byName = new Map<string, FieldDef>();
+  const names = nameIndex();
+  const add = (n: string, f: FieldDef) => {
+    if (!byName.has(n)) byName.set(n, f);
+  };
+  for (const f of [...VALUE_FIELDS, ...LABEL_FIELDS]) {
+    add(f.name, f);
+    for (const n of f.aliases ?? []) add(n, f);
+    if (f.id < 9000) for (const n of names.dcgmNames(f.id)) add(n, f); // every DCGM spelling of a served field
+  }
+  for (const f of UNAVAILABLE_FIELDS) for (const n of [f.name, ...(f.aliases ?? [])]) add(n, f);
+  return byName;
+}
 
 /** Why a DCGM field that NVML could give is not read, where a specific NVML call is known. */
 const NOT_READ: ReadonlyMap<number, string> = new Map([
@@ -75,7 +143,7 @@ const NOT_READ: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** The reason a known DCGM field is not served, from what DCGM's field table says about it. */
-function reasonFor(f: DcgmFieldFact): string {
+function reasonFor(f: Fact): string {
   const specific = NOT_READ.get(f.id);
   if (specific) return specific;
   switch (f.entity) {
@@ -102,17 +170,6 @@ function reasonFor(f: DcgmFieldFact): string {
   return f.type === 'string' ? 'a string attribute not read from NVML by this exporter' : 'no NVML reading of this exporter provides it';
 }
 
-const FACT_BY_NAME = new Map<string, DcgmFieldFact>();
-for (const f of DCGM_FIELDS) for (const n of [f.name, ...(f.aliases ?? [])]) if (!FACT_BY_NAME.has(n)) FACT_BY_NAME.set(n, f);
-for (const r of DCGM_RENAMES) {
-  const f = FACT_BY_ID.get(r.id);
-  if (f) for (const n of [r.from, r.to]) if (!FACT_BY_NAME.has(n)) FACT_BY_NAME.set(n, f);
-}
-for (const [legacy, current] of DCGM_LEGACY_NAMES) {
-  const f = FACT_BY_NAME.get(current);
-  if (f && !FACT_BY_NAME.has(legacy)) FACT_BY_NAME.set(legacy, f);
-}
-
 /**
  * The catalogue entry for a CSV name, matched exactly as dcgm-exporter does; undefined when the
  * name is not a DCGM field name at all.
@@ -121,20 +178,20 @@ export function lookupField(name: string): FieldDef | undefined {
   const served = BY_NAME.get(name);
   if (served) return served;
   const un = (id: number, reason: string): UnavailableField => ({ kind: 'unavailable', name, id, type: 'gauge', help: '', unit: '', reason });
-  const fact = FACT_BY_NAME.get(name);
+  const index = nameIndex();
+  const fact = index.byName.get(name);
   if (fact) return un(fact.id, reasonFor(fact));
-  const marker = DCGM_NON_FIELD_NAMES.get(name);
+  const marker = index.nonField.get(name);
   if (marker !== undefined) return un(marker, marker === 0 ? 'the null field (DCGM_FI_UNKNOWN) has no value' : 'a DCGM field-range marker, not a field');
-  if (DCGM_EXPORTER_FIELDS.some((f) => f.name === name)) return un(9000, 'an exporter-owned metric this exporter does not implement');
+  if (index.exporter.has(name)) return un(9000, 'an exporter-owned metric this exporter does not implement');
   if (/^DCGM_FI_PROF_[A-Z0-9_]+$/.test(name)) return un(1000, 'a DCGM profiling (DCP) metric of a newer DCGM with no NVML GPM metric this release maps it to');
   return undefined;
 }
 
 /** All names the catalogue knows, served or not. */
 export function knownFieldNames(): string[] {
-  const names = new Set<string>([...BY_NAME.keys(), ...FACT_BY_NAME.keys(), ...DCGM_NON_FIELD_NAMES.keys()]);
-  for (const f of DCGM_EXPORTER_FIELDS) names.add(f.name);
-  return [...names];
+  const index = nameIndex();
+  return [...new Set<string>([...BY_NAME.keys(), ...index.byName.keys(), ...index.nonField.keys(), ...index.exporter])];
 }
 
 function distance(a: string, b: string): number {
