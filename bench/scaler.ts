@@ -15,6 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import type { GpusDocument } from '../lib/contract/gpus-document.js';
 import { gpu, gpusDoc, pod, scalerClient, startExporter, startTestScaler, type FakeExporter, type Ref } from '../test/integration/scaler-harness.js';
 import { MemoryPodView } from '../test/helpers/pod-view.js';
@@ -94,6 +95,12 @@ async function scalerChild(n: number, scoped: boolean, addresses: string[]): Pro
   }
   const s = await startTestScaler({ exporters: addresses, podMetadata: pods, pullTimeoutMs: PULL_TIMEOUT_MS });
   process.on('message', (m: { kind: string }) => {
+    if (m.kind === 'exit') process.exit(0); // writes the CPU profile when one is being taken
+    if (m.kind === 'heap') {
+      if (PROFILE_DIR) writeHeapSnapshot(`${PROFILE_DIR}/scaler-${n}.heapsnapshot`);
+      process.send!({ kind: 'heap' });
+      return;
+    }
     if (m.kind !== 'status') return;
     const all = s.view.exporters();
     process.send!({ kind: 'status', known: all.filter((e) => e.doc).length, idle: all.filter((e) => e.idle).length, fresh: all.filter((e) => e.fresh).length });
@@ -103,7 +110,12 @@ async function scalerChild(n: number, scoped: boolean, addresses: string[]): Pro
 
 // ---- parent ----------------------------------------------------------------------------------------
 const self = fileURLToPath(import.meta.url);
-const child = (args: string[]) => fork(self, args, { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+/** BENCH_SCALER_PROFILE=<dir>: the scaler child writes a CPU profile (and, at the end of the window, a heap snapshot) there */
+const PROFILE_DIR = process.env.BENCH_SCALER_PROFILE ?? '';
+const child = (args: string[], profile = false) => fork(self, args, {
+  execArgv: ['--import', 'tsx', ...(profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
+  serialization: 'advanced',
+});
 function next<T>(c: ChildProcess, kind: string): Promise<T> {
   return new Promise((resolve) => {
     const on = (m: { kind: string }) => {
@@ -142,7 +154,7 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   const addrs = new Array<string>(n);
   for (const e of exps) for (const [i, a] of (await next<{ addresses: [number, string][] }>(e, 'addresses')).addresses) addrs[i] = a;
   progress(`${n} exporters up`);
-  const scaler = child(['--scaler', String(n), scoped ? 'scoped' : 'full']);
+  const scaler = child(['--scaler', String(n), scoped ? 'scoped' : 'full'], true);
   const ownerOf = (node: number) => exps[node % EXPORTER_PROCS];
   await next(scaler, 'hello');
   scaler.send({ kind: 'addresses', addresses: addrs });
@@ -214,6 +226,11 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
     rssMax = Math.max(rssMax, procStat(scaler.pid!).rssMB);
   }
   const s1 = procStat(scaler.pid!);
+  if (PROFILE_DIR && process.env.BENCH_SCALER_HEAP) {
+    const h = next(scaler, 'heap');
+    scaler.send({ kind: 'heap' });
+    await h;
+  }
   const secs = (performance.now() - t0) / 1000;
   const c1 = await counts();
   const needed = new Set<number>();
@@ -279,6 +296,9 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   await poll;
   for (const s of streams) s.cancel();
   client.close();
+  const exited = new Promise((r) => scaler.once('exit', r));
+  scaler.send({ kind: 'exit' });
+  await Promise.race([exited, sleep(10_000)]);
   scaler.kill();
   for (const e of exps) e.kill();
   await sleep(1000);
