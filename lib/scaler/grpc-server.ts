@@ -47,8 +47,11 @@ export type RpcMethod = 'IsActive' | 'StreamIsActive' | 'GetMetricSpec' | 'GetMe
 export interface ScalerServerOptions extends ParseOptions {
   source: ScalerSource;
   logger?: Logger;
-  /** called once per finished RPC with its gRPC status code name (OK, INVALID_ARGUMENT, …) */
-  onRpc?: (method: RpcMethod, code: string) => void;
+  /**
+   * called once per finished RPC with its gRPC status code name (OK, INVALID_ARGUMENT, …) and, for
+   * a unary RPC, the seconds from its handler's start to its answer (this process's own time for it)
+   */
+  onRpc?: (method: RpcMethod, code: string, seconds?: number) => void;
   /** bounds (defaults: SCALER_LIMITS) */
   limits?: Partial<ScalerLimits>;
   /** serve TLS (PEM); with clientCa, every client must present a certificate that CA signed */
@@ -196,13 +199,13 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     return compute(docs, q, (n) => matched.has(n));
   };
 
-  const fail = (method: RpcMethod, err: unknown): grpc.ServiceError => {
+  const fail = (method: RpcMethod, err: unknown, t0?: number): grpc.ServiceError => {
     const code =
       err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT
         : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED
           : err instanceof ScalerUnavailableError ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL;
     if (code === grpc.status.INTERNAL) log.error('scaler RPC failed', { method, error: err as Error });
-    onRpc(method, statusName(code));
+    onRpc(method, statusName(code), t0 === undefined ? undefined : (performance.now() - t0) / 1000);
     const e = new Error((err as Error).message) as grpc.ServiceError;
     e.code = code;
     e.details = (err as Error).message;
@@ -211,19 +214,20 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   function unary<Req, Res>(method: RpcMethod, handle: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const t0 = performance.now();
       let res: Promise<Res>;
       try {
         res = Promise.resolve(handle(call.request));
       } catch (err) {
-        callback(fail(method, err));
+        callback(fail(method, err, t0));
         return;
       }
       res.then(
         (v) => {
-          onRpc(method, 'OK');
+          onRpc(method, 'OK', (performance.now() - t0) / 1000);
           callback(null, v);
         },
-        (err: unknown) => callback(fail(method, err)),
+        (err: unknown) => callback(fail(method, err, t0)),
       );
     };
   }
