@@ -214,7 +214,7 @@ function readCapped(res: IncomingMessage, max: number): Promise<string> {
     });
     res.on('error', fail);
     res.on('aborted', () => fail(new PullError('connect', 'the exporter closed the connection in the middle of the document')));
-    res.on('close', () => fail(new PullError('connect', 'the connection closed in the middle of the document')));
+    res.on('close', () => settled || fail(new PullError('connect', 'the connection closed in the middle of the document')));
   });
 }
 
