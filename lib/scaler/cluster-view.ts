@@ -158,7 +158,7 @@ interface Entry {
   indexedAs: string | null;
   /** the next pull comes after a share of the interval (a new phase), not a whole interval */
   respread: boolean;
-  /** that share, in [0.5, 1): fixed per entry, spread evenly over the entries */
+  /** that share, in [0, 1): fixed per entry, spread evenly over the entries */
   share: number;
   /** waiting for a probe slot */
   queued: boolean;
@@ -218,9 +218,9 @@ function readCapped(res: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-/** The i-th of a sequence spread evenly over [0.5, 1) (golden-ratio steps): the share of an interval that sets a new phase. */
+/** The i-th of a sequence spread evenly over [0, 1) (golden-ratio steps): the share of an interval that sets a new phase. */
 function spreadShare(i: number): number {
-  return 0.5 + 0.5 * ((i * 0.6180339887498949) % 1);
+  return (i * 0.6180339887498949) % 1;
 }
 
 const NO_ENTRIES: readonly Entry[] = [];
@@ -631,10 +631,14 @@ export class ClusterView extends EventEmitter {
     this.unattempted--;
   }
 
-  /** When the entry's next pull is due after its last: an interval, or a share of one for a new phase. */
+  /**
+   * When the entry's next pull is due after its last: an interval, or for a new phase one and a
+   * share more (never sooner than an interval; the phases of entries that started together end up
+   * spread evenly over the whole interval).
+   */
   private nextDue(e: Entry): number {
     const period = e.idle ? this.idleProbeIntervalMs : this.pullIntervalMs;
-    return e.lastAttemptMs + period * (e.respread ? e.share : 1);
+    return e.lastAttemptMs + period * (e.respread ? 1 + e.share : 1);
   }
 
   /** The scheduler's call: the entry's time has come. */

@@ -34,7 +34,7 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   await until(() => scaler.view.exporters().every((e) => e.idle), 'every exporter probed once and idle');
   const probes = idle.map((e) => scaler.view.nextPullAt(e.address)!);
   for (const at of probes) {
-    t.ok(at >= started + probeMs / 2 && at <= Date.now() + probeMs, `the next probe is within 0.5–1 probe interval (${at - started} ms after start)`);
+    t.ok(at >= started + probeMs && at <= Date.now() + 2 * probeMs, `the next probe is 1–2 probe intervals after the first (${at - started} ms after start)`);
   }
   t.equal(new Set(probes).size, probes.length, 'each idle exporter has its own phase: the probes do not come in a burst');
   const before = [a, ...idle].map((e) => e.requests);
@@ -47,7 +47,7 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   await sleep(1000);
   const rate = (a.requests - r0) / ((Date.now() - t0) / 1000);
   t.ok(rate >= 3 && rate <= 15, `node-a, now needed, is pulled about every 100 ms (${rate.toFixed(1)}/s)`);
-  t.ok(scaler.view.nextPullAt(a.address) === undefined || scaler.view.nextPullAt(a.address)! <= Date.now() + 100, 'its next pull is at most one interval away');
+  t.ok(scaler.view.nextPullAt(a.address) === undefined || scaler.view.nextPullAt(a.address)! <= Date.now() + 200, 'its next pull is at most two intervals away');
   t.same(idle.map((e) => e.requests), before.slice(1), 'the idle exporters are still not pulled');
   t.same(idle.map((e) => scaler.view.nextPullAt(e.address)), probes, 'and their probes have not moved');
 
