@@ -195,6 +195,7 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   await next(scaler, 'hello');
   scaler.send({ kind: 'addresses', addresses: addrs });
   const { grpcPort } = await next<{ grpcPort: number }>(scaler, 'ready');
+  const readyAt = Date.now();
   const status = async () => {
     const st = next<{ known: number; idle: number; fresh: number }>(scaler, 'status');
     scaler.send({ kind: 'status' });
@@ -242,7 +243,9 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
     }
   })();
   progress('workloads asked about');
-  await sleep(5000); // warm-up
+  // warm-up; with the pod view, until the idle probes (30 s apart, the first re-probes spread over
+  // 30–60 s after the start) are in their steady state, so that the window holds their share
+  await sleep(Math.max(5000, scoped ? readyAt + 35_000 - Date.now() : 0));
 
   const counts = async () => {
     const all = new Map<number, [number, number]>();
@@ -389,7 +392,7 @@ function report(runs: Figures[]): void {
     `4 processes. The scaler: its own process (with the environment and node flags of the command's #! line: ${Object.entries(BIN.env).map(([k, v]) => `${k}=${v}`).join(' ')} ${BIN.flags.join(' ')}), default intervals (pull 500 ms, deadline ${PULL_TIMEOUT_MS} ms, idle probe 30 s, workload idle timeout 120 s),`,
     '"with the pod view" = an in-memory PodMetadataView of the same layout (what the Kubernetes API informer gives it); "whole pulls" = no pod view (today\'s full pull of',
     `every exporter). KEDA-like client in the bench process: ${WORKLOADS} StreamIsActive streams open, GetMetrics + IsActive for every workload once a second (30 × KEDA's default`,
-    `polling), during a ${WINDOW_S} s window in which the scaler's CPU (utime + stime from /proc) and RSS (VmRSS, sampled every 500 ms) are read; then ${CALLS} sequential`,
+    `polling), during a ${WINDOW_S} s window (with the pod view, from 35 s after the scaler started: the idle probes in their steady state) in which the scaler's CPU (utime + stime from /proc) and RSS (VmRSS, sampled every 500 ms) are read; then ${CALLS} sequential`,
     `GetMetrics (latency; beside it, the same calls in the scaler's own time from its \`nvml_scaler_rpc_duration_seconds\` histogram, handler start to answer, and its event-loop delay) and ${TRIALS} change trials (one GPU of a workload changes at a random point of the pull cycle; time until GetMetrics, polled every 5 ms, answers the new`,
     'value, and until the StreamIsActive push).',
     '',
