@@ -110,6 +110,11 @@ export function viewSource(view: ClusterView, demand: WorkloadDemand | null = nu
       view.on('change', listener);
       return () => view.off('change', listener);
     },
+    // a workload not asked about yet may run anywhere: every change concerns it
+    affects: demand ? (q, node) => demand.nodesFor(q)?.has(node) ?? true : undefined,
+    // the documents (any change of a node in use moves the view's version) and, with a pod view,
+    // the workload's nodes (a new map whenever the pod index is rebuilt)
+    version: (q) => (demand ? [view.version, demand.nodesFor(q)] : [view.version]),
   };
 }
 

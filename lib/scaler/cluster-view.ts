@@ -1,7 +1,8 @@
 // One view of every GPU in the cluster: discovers the exporters (a static list or all A/AAAA
-// records of a headless Service, re-resolved periodically), pulls each one's /api/v1/gpus on its own
-// Poller with a deadline, at most one pull in flight per exporter, and keeps the last good document
-// with its time. Every pulled document is bounded in size while it is read and validated against
+// records of a headless Service, re-resolved periodically), pulls each one's /api/v1/gpus with a
+// deadline, at most one pull in flight per exporter, and keeps the last good document with its time.
+// One scheduler (a DueQueue: one timer, a heap of due times) runs every exporter's pulls: each has
+// one due time, so thousands of idle exporters cost heap slots, not timers that wake every interval. Every pulled document is bounded in size while it is read and validated against
 // the contract's JSON Schema before it is used: a bad document excludes only its own node, counted
 // by reason. Nothing here blocks a reader: RPCs read documents() from memory.
 //
@@ -15,16 +16,20 @@
 // With a demand (the Kubernetes API's pod view, demand.ts), an exporter is pulled only while a
 // workload KEDA asks about runs pods on its node, and only for those pods' GPUs (a scoped
 // request); the others are "idle": probed every idleProbeIntervalMs to learn which node they
-// serve, and neither counted stale nor logged as such.
+// serve, and neither counted stale nor logged as such. Readers reach a node's document through an
+// index by hostname, so an RPC costs the workload's nodes, not the cluster's; the freshness sweep
+// looks only at the exporters in use. Pulls of a node that becomes needed, and idle probes, are
+// spread over their interval so that they do not arrive in bursts.
 import { EventEmitter } from 'node:events';
 import { promises as dnsp } from 'node:dns';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { joinHostPort, type PeerAddress } from '../contract/address.js';
+import { joinHostPort, parsePeerAddress, type PeerAddress } from '../contract/address.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
 import { gpusScopeQuery, type GpusScope } from '../contract/gpus-scope.js';
 import { Poller } from '../collect/poller.js';
+import { DueQueue } from './due-queue.js';
 import { silentLogger, type Logger } from '../logger.js';
 
 export type PullErrorReason = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'invalid_json' | 'invalid_document' | 'stale_snapshot';
@@ -90,6 +95,10 @@ export interface ClusterViewOptions {
 export interface PullDemand {
   /** the scope to pull `node` with, or null when nothing needs it */
   scopeFor(node: string): GpusScope | null;
+  /** the nodes some workload needs */
+  neededNodes(): Iterable<string>;
+  /** changes whenever neededNodes() or a scope may have changed */
+  readonly version: number;
 }
 
 /** Whether a document pulled with `scope` holds every GPU of these pods of `namespace`. */
@@ -122,13 +131,16 @@ export interface ExporterState {
 
 interface Entry {
   address: string;
+  /** host and port of the requests */
+  host: string;
+  port: number;
   doc: GpusDocument | null;
   signature: string;
   lastSuccessMs: number | null;
   lastError: string | null;
   wasFresh: boolean;
-  poller: Poller;
-  abort: AbortController | null;
+  /** ends the request in flight */
+  cancel: (() => void) | null;
   removed: boolean;
   /** one pull has finished (either way) */
   attempted: boolean;
@@ -142,6 +154,14 @@ interface Entry {
   idle: boolean;
   lastAttemptMs: number;
   inflight: Promise<void> | null;
+  /** the hostname this entry is indexed under (its document's), null before it answered */
+  indexedAs: string | null;
+  /** the next pull comes after a share of the interval (a new phase), not a whole interval */
+  respread: boolean;
+  /** that share, in [0, 1): fixed per entry, spread evenly over the entries */
+  share: number;
+  /** waiting for a probe slot */
+  queued: boolean;
 }
 
 /** Checks the exporters' certificate against one fixed name (pods are reached by IP, certificates name the Service). */
@@ -194,8 +214,17 @@ function readCapped(res: IncomingMessage, max: number): Promise<string> {
     });
     res.on('error', fail);
     res.on('aborted', () => fail(new PullError('connect', 'the exporter closed the connection in the middle of the document')));
+    res.on('close', () => settled || fail(new PullError('connect', 'the connection closed in the middle of the document')));
   });
 }
+
+/** The i-th of a sequence spread evenly over [0, 1) (golden-ratio steps): the share of an interval that sets a new phase. */
+function spreadShare(i: number): number {
+  return (i * 0.6180339887498949) % 1;
+}
+
+const NO_ENTRIES: readonly Entry[] = [];
+const NO_PODS: ReadonlySet<string> = new Set();
 
 export class ClusterView extends EventEmitter {
   readonly pullIntervalMs: number;
@@ -209,7 +238,7 @@ export class ClusterView extends EventEmitter {
   private readonly lookup: (name: string) => Promise<string[]>;
   private readonly log: Logger;
   private dnsPoller: Poller | null = null;
-  private staleTimer: NodeJS.Timeout | null = null;
+  private housekeeping: NodeJS.Timeout | null = null;
   private running = false;
   private readonly security: PullSecurity;
   private readonly conflictsLogged = new Set<string>();
@@ -218,7 +247,28 @@ export class ClusterView extends EventEmitter {
   private readonly agent: HttpAgent;
   /** pulls answered 304 Not Modified */
   notModified = 0;
+  /**
+   * Changes whenever documents() may answer differently for a node in use: a changed document, a
+   * node turning fresh or stale (seen by the sweep), an exporter added, removed or turned idle, the
+   * demand. A reader may keep what it computed from the documents while this stays the same.
+   */
+  version = 0;
   private probing = 0;
+  /** hostname → the entries whose document claims it (nearly always one) */
+  private readonly byHost = new Map<string, Entry[]>();
+  /** the entries that are not idle: what the freshness sweep looks at */
+  private readonly inUse = new Set<Entry>();
+  /** every entry's next pull */
+  private readonly queue: DueQueue<Entry>;
+  /** probes waiting for a slot, oldest first */
+  private readonly waiting = new Set<Entry>();
+  private demandVersion = -1;
+  private entriesMade = 0;
+  /** entries not tried once yet (the first round waits for none) */
+  private unattempted = 0;
+  private readonly authHeader: string | undefined;
+  /** TLS options of requests made without the agent */
+  private readonly tlsOpts: object;
 
   constructor(opts: ClusterViewOptions) {
     super();
@@ -241,6 +291,11 @@ export class ClusterView extends EventEmitter {
     this.agent = sec.scheme === 'https'
       ? new HttpsAgent({ ...agentOpts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined })
       : new HttpAgent(agentOpts);
+    this.authHeader = sec.basicAuth ? `Basic ${Buffer.from(sec.basicAuth).toString('base64')}` : undefined;
+    this.tlsOpts = sec.scheme === 'https'
+      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
+      : {};
+    this.queue = new DueQueue({ run: (e) => this.due(e) });
     if (this.staticList.length === 0 && !this.dns) {
       throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
     }
@@ -261,9 +316,10 @@ export class ClusterView extends EventEmitter {
       this.dnsPoller = new Poller({ intervalMs: this.dnsRefreshMs, task: () => this.resolve() });
       await this.dnsPoller.start();
     }
-    // a node that stops answering turns stale even while its pull is still hanging
-    this.staleTimer = setInterval(() => this.checkFreshness(), Math.max(50, Math.min(this.pullIntervalMs, this.staleAfterMs / 4)));
-    this.staleTimer.unref();
+    // a node that stops answering turns stale even while its pull is still hanging; the nodes a
+    // changed demand needs are pulled at once
+    this.housekeeping = setInterval(() => this.housekeep(), Math.max(50, Math.min(this.pullIntervalMs, this.staleAfterMs / 4)));
+    this.housekeeping.unref();
     await this.firstRound(Math.min(this.pullTimeoutMs, 2000) + 50);
   }
 
@@ -271,7 +327,7 @@ export class ClusterView extends EventEmitter {
   private firstRound(maxMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        if (![...this.entries.values()].every((e) => e.attempted)) return;
+        if (this.unattempted > 0) return;
         cleanup();
       };
       const timer = setTimeout(() => cleanup(), maxMs);
@@ -288,7 +344,8 @@ export class ClusterView extends EventEmitter {
   stop(): void {
     this.running = false;
     this.dnsPoller?.stop();
-    if (this.staleTimer) clearInterval(this.staleTimer);
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    this.queue.stop();
     for (const e of this.entries.values()) this.dropEntry(e);
     this.agent.destroy();
   }
@@ -301,23 +358,25 @@ export class ClusterView extends EventEmitter {
   async refresh(namespace: string, nodes: ReadonlyMap<string, ReadonlySet<string>>, maxWaitMs = 2000): Promise<number> {
     if (!this.running || nodes.size === 0) return 0;
     const now = Date.now();
+    const podsOf = (e: Entry) => nodes.get(e.doc!.hostname) ?? NO_PODS;
     // current: fresh, and its last document was pulled with a scope that holds these pods
-    const current = (e: Entry) => this.isFresh(e, Date.now()) && covers(e.scope, namespace, nodes.get(e.doc!.hostname)!);
+    const current = (e: Entry) => this.isFresh(e, Date.now()) && covers(e.scope, namespace, podsOf(e));
     // a pull in flight may have started before this workload was wanted (an older scope): then pull again
     const ensure = async (e: Entry) => {
       for (let i = 0; i < 3 && !e.removed; i++) {
         if (e.inflight) await e.inflight;
         if (current(e)) return;
-        if (!e.inflight) await this.pullOnce(e, true);
+        if (!e.inflight) await this.pullOnce(e);
       }
     };
     const waits: Promise<void>[] = [];
     const mine: Entry[] = [];
-    for (const e of this.entries.values()) {
-      if (!e.doc || !nodes.has(e.doc.hostname)) continue;
-      mine.push(e);
-      if (this.isFresh(e, now) && covers(e.scope, namespace, nodes.get(e.doc.hostname)!)) continue;
-      waits.push(ensure(e));
+    for (const node of nodes.keys()) {
+      for (const e of this.byHost.get(node) ?? NO_ENTRIES) {
+        mine.push(e);
+        if (this.isFresh(e, now) && covers(e.scope, namespace, podsOf(e))) continue;
+        waits.push(ensure(e));
+      }
     }
     if (waits.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -325,7 +384,7 @@ export class ClusterView extends EventEmitter {
       clearTimeout(timer);
     }
     // answering nodes whose document does not hold the workload's pods yet (a down node is not counted: it is stale)
-    return mine.filter((e) => this.isFresh(e, Date.now()) && !covers(e.scope, namespace, nodes.get(e.doc!.hostname)!)).length;
+    return mine.filter((e) => this.isFresh(e, Date.now()) && !covers(e.scope, namespace, podsOf(e))).length;
   }
 
   /** The query an entry is pulled with now: '' (whole document) without demand or before its node is known. */
@@ -346,45 +405,97 @@ export class ClusterView extends EventEmitter {
     return !!this.demand && !!e.doc && this.demand.scopeFor(e.doc.hostname) === null;
   }
 
+  /** Marks an entry idle or in use; the next pull after a change starts a new phase. */
+  private setIdle(e: Entry, idle: boolean): void {
+    if (e.idle === idle) return;
+    e.idle = idle;
+    e.respread = true;
+    this.version++;
+    if (idle) {
+      this.inUse.delete(e);
+    } else if (!e.removed) {
+      this.inUse.add(e);
+      // an idle exporter aged out silently; in use again, its freshness is taken as it is now
+      e.wasFresh = this.isFresh(e, Date.now());
+    }
+  }
+
+  /** Files the entry under the hostname its document claims. */
+  private index(e: Entry, host: string | null): void {
+    if (e.indexedAs === host) return;
+    if (e.indexedAs !== null) {
+      const list = this.byHost.get(e.indexedAs);
+      const rest = list ? list.filter((x) => x !== e) : [];
+      if (rest.length > 0) this.byHost.set(e.indexedAs, rest);
+      else this.byHost.delete(e.indexedAs);
+    }
+    e.indexedAs = host;
+    if (host !== null) {
+      const list = this.byHost.get(host);
+      if (list) list.push(e);
+      else this.byHost.set(host, [e]);
+    }
+    this.version++;
+  }
+
   /**
-   * Fresh documents, one per node. When several endpoints claim the same hostname, the one that
-   * claimed it first is used and the others are left out (conflicts() names them).
+   * Fresh documents, one per node (with `nodes`: only of those nodes, found through the index).
+   * When several endpoints claim the same hostname, the one that claimed it first is used and the
+   * others are left out (conflicts() names them).
    */
-  documents(now = Date.now(), nodes?: { has(node: string): boolean }): GpusDocument[] {
-    return [...this.claims(now, nodes).values()].map((c) => c.entry.doc!);
+  documents(now = Date.now(), nodes?: ReadonlyMap<string, unknown> | ReadonlySet<string>): GpusDocument[] {
+    const out: GpusDocument[] = [];
+    for (const host of nodes ? nodes.keys() : this.byHost.keys()) {
+      const c = this.claimOf(host, now);
+      if (c) out.push(c.entry.doc!);
+    }
+    return out;
   }
 
   /** Nodes claimed by more than one fresh endpoint right now. */
   conflicts(now = Date.now()): HostnameConflict[] {
     const out: HostnameConflict[] = [];
-    for (const [hostname, c] of this.claims(now)) if (c.others.length > 0) out.push({ hostname, kept: c.entry.address, ignored: c.others });
+    for (const host of this.byHost.keys()) {
+      const c = this.claimOf(host, now);
+      if (c && c.others.length > 0) out.push({ hostname: host, kept: c.entry.address, ignored: c.others });
+    }
     return out;
   }
 
-  private claims(now: number, nodes?: { has(node: string): boolean }): Map<string, { entry: Entry; others: string[] }> {
-    const byHost = new Map<string, { entry: Entry; others: string[] }>();
-    for (const e of this.entries.values()) {
-      if (!e.doc || (nodes && !nodes.has(e.doc.hostname)) || !this.isFresh(e, now)) continue;
-      const prev = byHost.get(e.doc.hostname);
-      if (!prev) {
-        byHost.set(e.doc.hostname, { entry: e, others: [] });
+  /** The fresh endpoint whose document is used for a node, and the other fresh endpoints claiming it. */
+  private claimOf(host: string, now: number): { entry: Entry; others: string[] } | null {
+    const list = this.byHost.get(host);
+    if (!list) return null;
+    let best: Entry | null = null;
+    let others: string[] | null = null;
+    for (const e of list) {
+      if (!this.isFresh(e, now)) continue;
+      if (!best) {
+        best = e;
         continue;
       }
+      others ??= [];
       // the earlier claim keeps the node (ties: the lower address, so the answer is stable)
-      const earlier = (e.claimedAt ?? Infinity) < (prev.entry.claimedAt ?? Infinity)
-        || ((e.claimedAt ?? Infinity) === (prev.entry.claimedAt ?? Infinity) && e.address < prev.entry.address);
-      if (earlier) byHost.set(e.doc.hostname, { entry: e, others: [...prev.others, prev.entry.address] });
-      else prev.others.push(e.address);
+      const earlier = (e.claimedAt ?? Infinity) < (best.claimedAt ?? Infinity)
+        || ((e.claimedAt ?? Infinity) === (best.claimedAt ?? Infinity) && e.address < best.address);
+      if (earlier) {
+        others.push(best.address);
+        best = e;
+      } else {
+        others.push(e.address);
+      }
     }
-    for (const [hostname, c] of byHost) {
-      if (c.others.length === 0) continue;
-      const key = `${hostname}|${c.entry.address}|${c.others.join(',')}`;
-      if (this.conflictsLogged.has(key)) continue;
-      if (this.conflictsLogged.size > 1000) this.conflictsLogged.clear();
-      this.conflictsLogged.add(key);
-      this.log.warn('two exporters claim the same node: the first claim is kept, the others are left out', { hostname, kept: c.entry.address, ignored: c.others.join(',') });
-    }
-    return byHost;
+    if (!best) return null;
+    if (others) this.logConflict(host, best.address, others);
+    return { entry: best, others: others ?? [] };
+  }
+
+  private logConflict(hostname: string, kept: string, ignored: string[]): void {
+    const key = `${hostname}|${kept}|${ignored.join(',')}`;
+    if (this.conflictsLogged.has(key)) return;
+    if (this.conflictsLogged.size > 1000) this.conflictsLogged.clear();
+    this.conflictsLogged.add(key);
+    this.log.warn('two exporters claim the same node: the first claim is kept, the others are left out', { hostname, kept, ignored: ignored.join(',') });
   }
 
   exporters(now = Date.now()): ExporterState[] {
@@ -398,27 +509,66 @@ export class ClusterView extends EventEmitter {
     }));
   }
 
+  /** When the next pull of this exporter is due (ms since epoch), undefined while one is in flight or it waits for a probe slot. */
+  nextPullAt(address: string): number | undefined {
+    const e = this.entries.get(address);
+    return e ? this.queue.dueAt(e) : undefined;
+  }
+
   private isFresh(e: Entry, now: number): boolean {
     return e.lastSuccessMs !== null && now - e.lastSuccessMs <= this.staleAfterMs && !!e.doc && !e.doc.stale;
   }
 
-  private checkFreshness(): void {
+  private housekeep(): void {
+    if (this.demand) this.reconcile();
+    this.checkFreshness();
+  }
+
+  /** After the demand changed: the nodes it needs now are pulled at once, the others go back to probes. */
+  private reconcile(): void {
+    const v = this.demand!.version;
+    if (v === this.demandVersion) return;
+    this.demandVersion = v;
+    this.version++;
+    // a workload's nodes may have changed: every reader evaluates again
+    this.emit('change', null);
     const now = Date.now();
-    let changed = false;
-    for (const e of this.entries.values()) {
-      const fresh = this.isFresh(e, now);
-      if (fresh !== e.wasFresh) {
-        e.wasFresh = fresh;
-        // an idle exporter ages out by design: no query reads it, nothing to re-evaluate or report
-        if (e.idle) continue;
-        changed = true;
-        this.log[fresh ? 'info' : 'warn'](fresh ? 'exporter is fresh' : 'exporter is stale: its GPUs are excluded', {
-          exporter: e.address,
-          lastError: e.lastError,
-        });
+    for (const node of this.demand!.neededNodes()) {
+      for (const e of this.byHost.get(node) ?? NO_ENTRIES) {
+        if (!e.idle || e.removed) continue;
+        this.setIdle(e, false);
+        if (e.queued) {
+          this.waiting.delete(e);
+          e.queued = false;
+        }
+        if (!e.inflight) this.queue.schedule(e, now);
       }
     }
-    if (changed) this.emit('change');
+    for (const e of [...this.inUse]) {
+      if (e.inflight || !this.isIdle(e)) continue;
+      this.setIdle(e, true);
+      this.queue.schedule(e, this.nextDue(e));
+    }
+  }
+
+  /** The freshness sweep, over the exporters in use only: an idle one ages out by design. */
+  private checkFreshness(): void {
+    const now = Date.now();
+    for (const e of this.inUse) this.checkEntry(e, now);
+  }
+
+  private checkEntry(e: Entry, now: number): void {
+    const fresh = this.isFresh(e, now);
+    if (fresh === e.wasFresh) return;
+    e.wasFresh = fresh;
+    // an idle exporter ages out by design: no query reads it, nothing to re-evaluate or report
+    if (e.idle) return;
+    this.version++;
+    this.log[fresh ? 'info' : 'warn'](fresh ? 'exporter is fresh' : 'exporter is stale: its GPUs are excluded', {
+      exporter: e.address,
+      lastError: e.lastError,
+    });
+    this.emit('change', e.indexedAs);
   }
 
   private async resolve(): Promise<void> {
@@ -443,61 +593,150 @@ export class ClusterView extends EventEmitter {
         changed = true;
       }
     }
+    const now = Date.now();
     for (const addr of want) {
       if (this.entries.has(addr)) continue;
+      const peer = parsePeerAddress(addr, 'exporter');
       const e: Entry = {
-        address: addr, doc: null, signature: '', lastSuccessMs: null, lastError: null,
-        wasFresh: false, abort: null, removed: false, attempted: false, claimedAt: null,
+        address: addr, host: peer.host, port: peer.port, doc: null, signature: '', lastSuccessMs: null, lastError: null,
+        wasFresh: false, cancel: null, removed: false, attempted: false, claimedAt: null,
         query: '', scope: null, etag: null, idle: false, lastAttemptMs: 0, inflight: null,
-        poller: new Poller({ intervalMs: this.pullIntervalMs, task: () => this.pullOnce(e) }),
+        indexedAs: null, respread: true, share: spreadShare(this.entriesMade++), queued: false,
       };
       this.entries.set(addr, e);
-      if (this.running) void e.poller.start();
+      this.inUse.add(e);
+      this.unattempted++;
+      if (this.running) this.queue.schedule(e, now);
     }
-    if (changed) this.emit('change');
+    if (changed) {
+      this.version++;
+      this.emit('change', null);
+    }
   }
 
   private dropEntry(e: Entry): void {
+    if (e.removed) return;
     e.removed = true;
-    e.poller.stop();
-    e.abort?.abort();
+    this.queue.delete(e);
+    this.waiting.delete(e);
+    this.inUse.delete(e);
+    this.index(e, null);
+    if (!e.attempted) this.unattempted--;
+    e.cancel?.();
   }
 
-  /** GET /api/v1/gpus from one endpoint: no redirect is followed, the body is capped as it streams in. */
-  private get(e: Entry, query: string, signal: AbortSignal, keepAlive = true): Promise<IncomingMessage> {
-    const sec = this.security;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (sec.basicAuth) headers.authorization = `Basic ${Buffer.from(sec.basicAuth).toString('base64')}`;
-    if (e.etag && e.query === query && e.doc) headers['if-none-match'] = e.etag;
-    const url = `${sec.scheme}://${e.address}/api/v1/gpus${query ? `?${query}` : ''}`;
-    return new Promise((resolve, reject) => {
-      // probes of idle exporters do not keep a connection (thousands of idle sockets cost memory)
-      const opts = keepAlive ? { signal, headers, agent: this.agent } : { signal, headers, agent: false as const, ...this.tlsOptions() };
-      const req = sec.scheme === 'https' ? httpsRequest(url, opts, resolve) : httpRequest(url, opts, resolve);
-      req.on('error', reject);
-      req.end();
+  private markAttempted(e: Entry): void {
+    if (e.attempted) return;
+    e.attempted = true;
+    this.unattempted--;
+  }
+
+  /**
+   * When the entry's next pull is due after its last: an interval, or for a new phase one and a
+   * share more (never sooner than an interval; the phases of entries that started together end up
+   * spread evenly over the whole interval).
+   */
+  private nextDue(e: Entry): number {
+    const period = e.idle ? this.idleProbeIntervalMs : this.pullIntervalMs;
+    return e.lastAttemptMs + period * (e.respread ? 1 + e.share : 1);
+  }
+
+  /** The scheduler's call: the entry's time has come. */
+  private due(e: Entry): void {
+    if (e.removed || !this.running || e.inflight) return; // a pull in flight schedules the next when it ends
+    this.setIdle(e, this.isIdle(e));
+    // an idle exporter is only probed, to learn which node it serves
+    if (e.idle) {
+      const at = this.nextDue(e);
+      if (Date.now() < at) {
+        this.queue.schedule(e, at);
+        return;
+      }
+    }
+    // probes and first pulls (node not known yet) share a few slots: thousands of exporters
+    // appearing at once must not become thousands of connections at once
+    const probe = !!this.demand && (!e.doc || e.idle);
+    if (probe && this.probing >= MAX_CONCURRENT_PROBES) {
+      if (!e.queued) {
+        e.queued = true;
+        this.waiting.add(e);
+      }
+      return;
+    }
+    void this.pull(e, probe);
+  }
+
+  /** Pulls now (asked for by refresh, whatever the schedule); the pull in flight when there is one. */
+  private pullOnce(e: Entry): Promise<void> {
+    if (e.removed) return Promise.resolve();
+    return e.inflight ?? this.pull(e, false);
+  }
+
+  private pull(e: Entry, probe: boolean): Promise<void> {
+    if (probe) this.probing++;
+    if (e.queued) {
+      this.waiting.delete(e);
+      e.queued = false;
+    }
+    const p = this.pullNow(e).finally(() => {
+      e.inflight = null;
+      if (probe) {
+        this.probing--;
+        this.nextProbes();
+      }
+      if (e.removed || !this.running) return;
+      const at = this.nextDue(e);
+      e.respread = false;
+      this.queue.schedule(e, at);
     });
+    e.inflight = p;
+    return p;
   }
 
-  private tlsOptions(): object {
-    const sec = this.security;
-    return sec.scheme === 'https'
-      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
-      : {};
+  /** Starts the probes waiting for a slot, oldest first. */
+  private nextProbes(): void {
+    for (const e of this.waiting) {
+      if (this.probing >= MAX_CONCURRENT_PROBES) return;
+      this.waiting.delete(e);
+      e.queued = false;
+      this.due(e);
+    }
+  }
+
+  /** GET /api/v1/gpus from one endpoint: no redirect is followed (the body is capped as it streams in, by the caller). */
+  private send(e: Entry, query: string, keepAlive: boolean, onResponse: (res: IncomingMessage) => void): ClientRequest {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.authHeader) headers.authorization = this.authHeader;
+    if (e.etag && e.query === query && e.doc) headers['if-none-match'] = e.etag;
+    const path = query ? `/api/v1/gpus?${query}` : '/api/v1/gpus';
+    // probes of idle exporters do not keep a connection (thousands of idle sockets cost memory)
+    const opts: RequestOptions = keepAlive
+      ? { host: e.host, port: e.port, path, headers, agent: this.agent }
+      : { host: e.host, port: e.port, path, headers, agent: false, ...this.tlsOpts };
+    const req = this.security.scheme === 'https' ? httpsRequest(opts, onResponse) : httpRequest(opts, onResponse);
+    req.end();
+    return req;
   }
 
   /** The exporter's document, or null for 304 Not Modified (the one held is still current). */
   private async fetchDoc(e: Entry, query: string): Promise<{ doc: GpusDocument; etag: string | null } | null> {
-    const ctl = new AbortController();
-    e.abort = ctl;
-    const timer = setTimeout(() => ctl.abort(new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`)), this.pullTimeoutMs);
-    const timedOut = () => ctl.signal.aborted && ctl.signal.reason instanceof PullError;
+    const ctl: { req: ClientRequest | null; timedOut: boolean } = { req: null, timedOut: false };
+    const timeout = () => new PullError('timeout', `no answer within ${this.pullTimeoutMs} ms`);
+    const timer = setTimeout(() => {
+      ctl.timedOut = true;
+      ctl.req?.destroy(timeout());
+    }, this.pullTimeoutMs);
+    e.cancel = () => ctl.req?.destroy(new PullError('connect', 'the exporter was removed'));
     try {
       let res: IncomingMessage;
       try {
-        res = await this.get(e, query, ctl.signal, !(this.demand && (e.idle || !e.doc)));
+        res = await new Promise<IncomingMessage>((resolve, reject) => {
+          ctl.req = this.send(e, query, !(this.demand && (e.idle || !e.doc)), resolve);
+          ctl.req.on('error', reject);
+        });
       } catch (err) {
-        if (timedOut()) throw ctl.signal.reason;
+        if (ctl.timedOut) throw timeout();
+        if (err instanceof PullError) throw err;
         const er = err as NodeJS.ErrnoException;
         throw new PullError('connect', er.code ? `${er.code}: ${er.message}` : er.message);
       }
@@ -514,7 +753,7 @@ export class ClusterView extends EventEmitter {
       try {
         body = JSON.parse(await readCapped(res, this.maxDocumentBytes));
       } catch (err) {
-        if (timedOut()) throw ctl.signal.reason;
+        if (ctl.timedOut) throw timeout();
         if (err instanceof PullError) throw err;
         throw new PullError('invalid_json', `body is not JSON: ${(err as Error).message}`);
       }
@@ -524,29 +763,8 @@ export class ClusterView extends EventEmitter {
       return { doc: v.doc, etag: typeof tag === 'string' && tag.length <= 128 ? tag : null };
     } finally {
       clearTimeout(timer);
-      e.abort = null;
+      e.cancel = null;
     }
-  }
-
-  /** One pull of one exporter (the poller's task; `now` = asked for by refresh, not by the timer). */
-  private pullOnce(e: Entry, now = false): Promise<void> {
-    if (e.removed || e.inflight) return e.inflight ?? Promise.resolve();
-    e.idle = this.isIdle(e);
-    // an idle exporter is only probed, to learn which node it serves
-    if (!now && e.idle && Date.now() - e.lastAttemptMs < this.idleProbeIntervalMs) return Promise.resolve();
-    // probes and first pulls (node not known yet) share a few slots: thousands of exporters
-    // appearing at once must not become thousands of connections every interval
-    const probe = !!this.demand && (!e.doc || e.idle);
-    if (probe && !now) {
-      if (this.probing >= MAX_CONCURRENT_PROBES) return Promise.resolve();
-      this.probing++;
-    }
-    const p = this.pullNow(e).finally(() => {
-      e.inflight = null;
-      if (probe && !now) this.probing--;
-    });
-    e.inflight = p;
-    return p;
   }
 
   private async pullNow(e: Entry): Promise<void> {
@@ -569,7 +787,8 @@ export class ClusterView extends EventEmitter {
         e.etag = got.etag;
         e.query = query;
         e.scope = scope;
-        e.idle = this.isIdle(e);
+        this.index(e, doc.hostname);
+        this.setIdle(e, this.isIdle(e));
         if (e.idle) {
           // an idle exporter is kept only for its node's name: its GPUs are not held (memory at
           // thousands of nodes), and a workload that needs it pulls it again
@@ -588,17 +807,20 @@ export class ClusterView extends EventEmitter {
       const fresh = this.isFresh(e, Date.now());
       const flipped = fresh !== e.wasFresh;
       e.wasFresh = fresh;
-      e.attempted = true;
+      this.markAttempted(e);
       this.emit('pull', ev);
-      if ((changed || flipped) && !e.idle) this.emit('change');
+      if ((changed || flipped) && !e.idle) {
+        this.version++;
+        this.emit('change', doc.hostname);
+      }
     } catch (err) {
       if (e.removed) return;
       const pe = err instanceof PullError ? err : new PullError('connect', (err as Error).message);
       e.lastError = `${pe.reason}: ${pe.message}`;
       this.log.debug('pull failed', { exporter: e.address, reason: pe.reason, error: pe.message });
-      e.attempted = true;
+      this.markAttempted(e);
       this.emit('pull', { exporter: e.address, ok: false, durationMs: performance.now() - t0, reason: pe.reason, message: pe.message } satisfies PullEvent);
-      this.checkFreshness();
+      if (this.inUse.has(e)) this.checkEntry(e, Date.now());
     }
   }
 }

@@ -39,6 +39,7 @@ export class WorkloadDemand {
   /** node name → the scope of its pull */
   private scopes = new Map<string, GpusScope>();
   private scopesDirty = true;
+  private scopesVersion = 0;
 
   constructor(
     readonly pods: PodMetadataView,
@@ -83,9 +84,23 @@ export class WorkloadDemand {
   }
 
   /** Nodes some workload needs. */
-  neededNodes(): ReadonlySet<string> {
+  neededNodes(): Iterable<string> {
     this.scopeFor('');
-    return new Set(this.scopes.keys());
+    return this.scopes.keys();
+  }
+
+  /** Changes whenever the nodes needed or their scopes may have changed (it brings the index up to date first). */
+  get version(): number {
+    this.scopeFor('');
+    return this.scopesVersion;
+  }
+
+  /**
+   * The nodes running q's pods as last indexed, without marking q as asked about; null when q is
+   * not wanted. The map is replaced, never changed in place, when the pod view changes.
+   */
+  nodesFor(q: ScalerQuery): ReadonlyMap<string, ReadonlySet<string>> | null {
+    return this.wanted.get(key(q))?.nodes ?? null;
   }
 
   private expiredAt = 0;
@@ -155,5 +170,6 @@ export class WorkloadDemand {
     }
     this.scopes = scopes;
     this.scopesDirty = false;
+    this.scopesVersion++;
   }
 }

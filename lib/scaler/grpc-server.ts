@@ -23,8 +23,18 @@ export type { ScaledObjectRefMsg };
 export interface ScalerSource {
   /** fresh documents, one per node (with a query: at least the nodes that query needs) */
   documents(q?: ScalerQuery): readonly GpusDocument[];
-  /** called after a pull that changed something; returns the unsubscribe function */
-  onChange(listener: () => void): () => void;
+  /**
+   * called after a pull that changed something, with the node it changed (null or absent: any may
+   * have); returns the unsubscribe function
+   */
+  onChange(listener: (node?: string | null) => void): () => void;
+  /** whether a change of `node` can change q's answer (absent: every change can) */
+  affects?(q: ScalerQuery, node: string): boolean;
+  /**
+   * What q's answer depends on, compared item by item (===) with the last evaluation's: while it
+   * is the same, the last result is the answer. Absent: every evaluation computes.
+   */
+  version?(q: ScalerQuery): readonly unknown[];
   /**
    * Called before each evaluation of a query: the cluster view with a pod view marks the workload
    * as wanted and, the first time, pulls its nodes (bounded by the pull deadline).
@@ -37,8 +47,11 @@ export type RpcMethod = 'IsActive' | 'StreamIsActive' | 'GetMetricSpec' | 'GetMe
 export interface ScalerServerOptions extends ParseOptions {
   source: ScalerSource;
   logger?: Logger;
-  /** called once per finished RPC with its gRPC status code name (OK, INVALID_ARGUMENT, …) */
-  onRpc?: (method: RpcMethod, code: string) => void;
+  /**
+   * called once per finished RPC with its gRPC status code name (OK, INVALID_ARGUMENT, …) and, for
+   * a unary RPC, the seconds from its handler's start to its answer (this process's own time for it)
+   */
+  onRpc?: (method: RpcMethod, code: string, seconds?: number) => void;
   /** bounds (defaults: SCALER_LIMITS) */
   limits?: Partial<ScalerLimits>;
   /** serve TLS (PEM); with clientCa, every client must present a certificate that CA signed */
@@ -143,6 +156,9 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   const queries = new ByteLru<ScalerQuery>(limits.queryCacheEntries, limits.queryCacheBytes);
   const streams = new Set<() => void>();
   const matcher = new FairMatcher();
+  // the last result per query, kept while the source's version for it is unchanged
+  const results = new WeakMap<ScalerQuery, { version: readonly unknown[]; result: ScalerResult }>();
+  const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
   // a query per distinct (name, namespace, metadata), parsed once: the metadata is bounded before
   // the key is built, and the cache is an LRU with a byte budget
@@ -157,10 +173,22 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     }
     return q;
   };
-  // Pattern matching runs in fair slices (never one long run on the loop); the rest is linear in the documents.
+  // Pattern matching runs in fair slices (never one long run on the loop); the rest is linear in the
+  // query's documents. While nothing the answer depends on has changed, the last result is the answer.
   const evaluate = async (q: ScalerQuery): Promise<ScalerResult> => {
     const ready = source.prepare?.(q);
     if (ready) await ready;
+    // read before the documents: a change while computing makes the next evaluation compute again
+    const version = source.version?.(q);
+    if (version) {
+      const last = results.get(q);
+      if (last && same(last.version, version)) return last.result;
+    }
+    const result = await computeFor(q);
+    if (version) results.set(q, { version, result });
+    return result;
+  };
+  const computeFor = async (q: ScalerQuery): Promise<ScalerResult> => {
     const docs = source.documents(q);
     if (q.podRule.matcher.trivial) return compute(docs, q);
     const names = podNamesIn(docs, q.namespace);
@@ -171,13 +199,13 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
     return compute(docs, q, (n) => matched.has(n));
   };
 
-  const fail = (method: RpcMethod, err: unknown): grpc.ServiceError => {
+  const fail = (method: RpcMethod, err: unknown, t0?: number): grpc.ServiceError => {
     const code =
       err instanceof ScalerParamError ? grpc.status.INVALID_ARGUMENT
         : err instanceof ScalerLimitError ? grpc.status.RESOURCE_EXHAUSTED
           : err instanceof ScalerUnavailableError ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL;
     if (code === grpc.status.INTERNAL) log.error('scaler RPC failed', { method, error: err as Error });
-    onRpc(method, statusName(code));
+    onRpc(method, statusName(code), t0 === undefined ? undefined : (performance.now() - t0) / 1000);
     const e = new Error((err as Error).message) as grpc.ServiceError;
     e.code = code;
     e.details = (err as Error).message;
@@ -186,19 +214,20 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   function unary<Req, Res>(method: RpcMethod, handle: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const t0 = performance.now();
       let res: Promise<Res>;
       try {
         res = Promise.resolve(handle(call.request));
       } catch (err) {
-        callback(fail(method, err));
+        callback(fail(method, err, t0));
         return;
       }
       res.then(
         (v) => {
-          onRpc(method, 'OK');
+          onRpc(method, 'OK', (performance.now() - t0) / 1000);
           callback(null, v);
         },
-        (err: unknown) => callback(fail(method, err)),
+        (err: unknown) => callback(fail(method, err, t0)),
       );
     };
   }
@@ -257,7 +286,11 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
           }
         });
       };
-      const unsubscribe = source.onChange(() => send(false));
+      // only changes of the workload's own nodes make it evaluate again
+      const unsubscribe = source.onChange((node) => {
+        if (node !== null && node !== undefined && source.affects && !source.affects(q, node)) return;
+        send(false);
+      });
       const keepalive = setInterval(() => send(true), q.pollIntervalSeconds * 1000);
       keepalive.unref();
       const cleanup = () => {

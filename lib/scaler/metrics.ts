@@ -6,7 +6,7 @@ import type { RpcMethod } from './grpc-server.js';
 
 export interface ScalerMetrics {
   registry: Registry;
-  onRpc(method: RpcMethod, code: string): void;
+  onRpc(method: RpcMethod, code: string, seconds?: number): void;
 }
 
 export function createScalerMetrics(view: ClusterView): ScalerMetrics {
@@ -78,6 +78,13 @@ export function createScalerMetrics(view: ClusterView): ScalerMetrics {
     labelNames: ['method', 'code'],
     registers: [registry],
   });
+  const rpcDuration = new Histogram({
+    name: 'nvml_scaler_rpc_duration_seconds',
+    help: 'Time from the start of a unary RPC\'s handler to its answer (the scaler\'s own work for it, not the wait for the event loop before it), by method.',
+    labelNames: ['method'],
+    buckets: [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5],
+    registers: [registry],
+  });
   void exporters;
   void up;
   void lastSuccess;
@@ -87,5 +94,11 @@ export function createScalerMetrics(view: ClusterView): ScalerMetrics {
     pullDuration.observe(ev.durationMs / 1000);
     if (!ev.ok) pullErrors.inc({ exporter: ev.exporter, reason: ev.reason ?? 'connect' });
   });
-  return { registry, onRpc: (method, code) => rpcs.inc({ method, code }) };
+  return {
+    registry,
+    onRpc: (method, code, seconds) => {
+      rpcs.inc({ method, code });
+      if (seconds !== undefined) rpcDuration.observe({ method }, seconds);
+    },
+  };
 }

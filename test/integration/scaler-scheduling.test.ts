@@ -1,0 +1,154 @@
+// How the cluster scaler spends its time at scale: one scheduler for every pull (idle exporters are
+// not pulled, their probes and new phases spread over the interval), each query's last result kept
+// while nothing it depends on changed, streams woken only by their workload's nodes; and what KEDA
+// sees when the scaler cannot be reached (the ScaledObject's fallback starts from these errors).
+import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import { parseListenTarget } from '../../lib/contract/address.js';
+import type { GpusDocument } from '../../lib/contract/gpus-document.js';
+import { createScalerServer, type ScalerSource } from '../../lib/scaler/grpc-server.js';
+import { MemoryPodView } from '../helpers/pod-view.js';
+import { gpu, gpusDoc, pod, scalerClient, startExporter, startTestScaler, until, type FakeExporter } from './scaler-harness.js';
+
+const util = (v: number) => ({ DCGM_FI_DEV_GPU_UTIL: v });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('one scheduler: idle exporters wait for their spread probes, needed ones are pulled every interval', async (t) => {
+  const a = await startExporter(gpusDoc('node-a', [gpu(0, util(60), [pod('ai', 'web-5d8-aaaaa')])]));
+  const idle: FakeExporter[] = [];
+  for (const n of ['node-b', 'node-c', 'node-d']) idle.push(await startExporter(gpusDoc(n, [gpu(0, util(50), [pod('batch', `${n}-job`)])])));
+  const pods = new MemoryPodView();
+  pods.set({ namespace: 'ai', name: 'web-5d8-aaaaa', nodeName: 'node-a' });
+  const probeMs = 60_000;
+  const started = Date.now();
+  const scaler = await startTestScaler({
+    exporters: [a, ...idle].map((e) => e.address), podMetadata: pods, pullIntervalMs: 100, pullTimeoutMs: 1000, idleProbeIntervalMs: probeMs,
+  });
+  const client = scalerClient(`127.0.0.1:${scaler.grpcPort}`);
+  t.teardown(async () => {
+    client.close();
+    await scaler.close();
+    for (const e of [a, ...idle]) await e.close();
+  });
+
+  await until(() => scaler.view.exporters().every((e) => e.idle), 'every exporter probed once and idle');
+  const probes = idle.map((e) => scaler.view.nextPullAt(e.address)!);
+  for (const at of probes) {
+    t.ok(at >= started + probeMs && at <= Date.now() + 2 * probeMs, `the next probe is 1–2 probe intervals after the first (${at - started} ms after start)`);
+  }
+  t.equal(new Set(probes).size, probes.length, 'each idle exporter has its own phase: the probes do not come in a burst');
+  const before = [a, ...idle].map((e) => e.requests);
+  await sleep(500);
+  t.same([a, ...idle].map((e) => e.requests), before, 'no workload asked about: nobody is pulled');
+
+  t.equal((await client.getMetrics({ name: 'web', namespace: 'ai', scalerMetadata: {} }))[0].metricValueFloat, 60);
+  const t0 = Date.now();
+  const r0 = a.requests;
+  await sleep(1000);
+  const rate = (a.requests - r0) / ((Date.now() - t0) / 1000);
+  t.ok(rate >= 3 && rate <= 15, `node-a, now needed, is pulled about every 100 ms (${rate.toFixed(1)}/s)`);
+  t.ok(scaler.view.nextPullAt(a.address) === undefined || scaler.view.nextPullAt(a.address)! <= Date.now() + 200, 'its next pull is at most two intervals away');
+  t.same(idle.map((e) => e.requests), before.slice(1), 'the idle exporters are still not pulled');
+  t.same(idle.map((e) => scaler.view.nextPullAt(e.address)), probes, 'and their probes have not moved');
+
+  // a change on the needed node reaches GetMetrics (the kept result is dropped when the document changes)
+  a.doc = gpusDoc('node-a', [gpu(0, util(20), [pod('ai', 'web-5d8-aaaaa')])]);
+  await until(async () => (await client.getMetrics({ name: 'web', namespace: 'ai', scalerMetadata: {} }))[0].metricValueFloat === 20, 'the new value');
+});
+
+/** A source whose documents and version the test sets, counting what the server asks of it. */
+function fakeSource(doc: GpusDocument) {
+  const state = { doc, version: 1, documents: 0, prepares: 0, listeners: new Set<(node?: string | null) => void>() };
+  const source: ScalerSource = {
+    documents: () => {
+      state.documents++;
+      return [state.doc];
+    },
+    prepare: () => {
+      state.prepares++;
+    },
+    onChange(listener) {
+      state.listeners.add(listener);
+      return () => state.listeners.delete(listener);
+    },
+    affects: (_q, node) => node === state.doc.hostname,
+    version: () => [state.version],
+  };
+  return { state, source, change: (node: string | null) => { for (const l of state.listeners) l(node); } };
+}
+
+t.test('a query\'s last result is the answer while the source\'s version is unchanged', async (t) => {
+  const f = fakeSource(gpusDoc('node-a', [gpu(0, util(40), [pod('ai', 'web-5d8-aaaaa')])]));
+  const server = createScalerServer({ source: f.source });
+  const port = await server.listen(parseListenTarget('127.0.0.1:0', 'test'));
+  const client = scalerClient(`127.0.0.1:${port}`);
+  t.teardown(async () => {
+    client.close();
+    await server.close();
+  });
+  const web = { name: 'web', namespace: 'ai', scalerMetadata: {} };
+  for (let i = 0; i < 3; i++) t.equal((await client.getMetrics(web))[0].metricValueFloat, 40);
+  t.equal(await client.isActive(web), true);
+  t.equal(f.state.documents, 1, 'four answers, the documents read once');
+  t.equal(f.state.prepares, 4, 'every RPC still prepares (marks the workload wanted, pulls its nodes the first time)');
+
+  // the documents change but the version does not: the kept result stands (the version is the contract)
+  f.state.doc = gpusDoc('node-a', [gpu(0, util(90), [pod('ai', 'web-5d8-aaaaa')])]);
+  t.equal((await client.getMetrics(web))[0].metricValueFloat, 40);
+  f.state.version++;
+  t.equal((await client.getMetrics(web))[0].metricValueFloat, 90, 'a new version: computed again');
+  t.equal(f.state.documents, 2);
+  const other = { name: 'web', namespace: 'ai', scalerMetadata: { aggregation: 'max' } };
+  t.equal((await client.getMetrics(other))[0].metricValueFloat, 90, 'another query has its own result');
+  t.equal(f.state.documents, 3);
+});
+
+t.test('a stream evaluates again for changes of its own nodes only', async (t) => {
+  const f = fakeSource(gpusDoc('node-a', [gpu(0, util(5), [pod('ai', 'web-5d8-aaaaa')])]));
+  const server = createScalerServer({ source: f.source });
+  const port = await server.listen(parseListenTarget('127.0.0.1:0', 'test'));
+  const client = scalerClient(`127.0.0.1:${port}`);
+  const pushes: boolean[] = [];
+  const stream = client.streamIsActive({ name: 'web', namespace: 'ai', scalerMetadata: { activationThreshold: '50' } });
+  stream.on('data', (m: { result: boolean }) => pushes.push(m.result));
+  stream.on('error', () => {});
+  t.teardown(async () => {
+    stream.cancel();
+    client.close();
+    await server.close();
+  });
+  await until(() => pushes.length === 1, 'the first answer');
+  t.same(pushes, [false]);
+  const prepared = f.state.prepares;
+  f.state.doc = gpusDoc('node-a', [gpu(0, util(80), [pod('ai', 'web-5d8-aaaaa')])]);
+  f.state.version++;
+  f.change('node-z');
+  await sleep(200);
+  t.equal(f.state.prepares, prepared, 'a change of a node the workload does not run on: no evaluation');
+  t.same(pushes, [false]);
+  f.change('node-a');
+  await until(() => pushes.length === 2, 'a change of its node: evaluated and pushed');
+  t.same(pushes, [false, true]);
+  f.state.doc = gpusDoc('node-a', [gpu(0, util(1), [pod('ai', 'web-5d8-aaaaa')])]);
+  f.state.version++;
+  f.change(null);
+  await until(() => pushes.length === 3, 'a change of any node (null): evaluated');
+  t.same(pushes, [false, true, false]);
+});
+
+t.test('the scaler unreachable: KEDA gets UNAVAILABLE (what starts the ScaledObject\'s fallback)', async (t) => {
+  const a = await startExporter(gpusDoc('node-a', [gpu(0, util(60), [pod('ai', 'web-5d8-aaaaa')])]));
+  const scaler = await startTestScaler({ exporters: [a.address], pullIntervalMs: 100 });
+  const client = scalerClient(`127.0.0.1:${scaler.grpcPort}`);
+  t.teardown(async () => {
+    client.close();
+    await a.close();
+  });
+  const web = { name: 'web', namespace: 'ai', scalerMetadata: {} };
+  t.equal((await client.getMetrics(web))[0].metricValueFloat, 60, 'answers while it runs');
+  await scaler.close();
+  for (const [what, call] of [['GetMetrics', () => client.getMetrics(web)], ['IsActive', () => client.isActive(web)]] as const) {
+    const err = await (call() as Promise<unknown>).then(() => null, (e: grpc.ServiceError) => e);
+    t.equal(err?.code, grpc.status.UNAVAILABLE, `${what}: UNAVAILABLE once the scaler is gone`);
+  }
+});
