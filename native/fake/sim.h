@@ -151,8 +151,8 @@ struct nvmlGpuInstance_st {
 };
 
 /* sim_parse.c */
-/* Parses `text` into `out` (fills defaults). Returns 0, or the 1-based line of the first error
- * with a message in `err`. */
+/* Parses `text` into `out`, which must come zeroed (calloc), and fills defaults. Returns 0, or the
+ * 1-based line of the first error with a message in `err`. sim_default_scenario: the same for `out`. */
 int sim_parse(const char *text, sim_scenario_t *out, char *err, size_t errlen);
 void sim_default_scenario(sim_scenario_t *out, int ngpus);
 /* A scenario value (number, wave, ramp, unsupported) from words t[0..n), t[0] the key; 0 or -1 with err. */
