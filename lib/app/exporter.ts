@@ -15,7 +15,7 @@ import { bindTcp, describeListen, joinHostPort } from '../contract/address.js';
 import { ConfigError } from '../contract/errors.js';
 import type { PodMap } from '../contract/pods.js';
 import type { Config } from '../config/types.js';
-import { Nvml } from '../nvml/index.js';
+import { Nvml, releaseFreeMemory } from '../nvml/index.js';
 import { Collector } from '../collect/collector.js';
 import { loadCounters, loadDefaultCounters, parseCounters, selectionNeedsGpm, selectionNeedsPcieThroughput, withTransition, type FieldSelection } from '../fields/counters.js';
 import { GENERATION_DEFAULTS } from '../fields/generations.js';
@@ -280,6 +280,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       selection = await loadSelection(config, log, countersSource ? countersSource.text() : null);
       reloads.emit('reload', true);
       log.info('counters reloaded', { file: counterSourceName });
+      releaseFreeMemory(); // what reading the CSV and the catalogue freed
       return true;
     } catch (err) {
       reloads.emit('reload', false);
@@ -365,6 +366,13 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
     });
 
   }
+
+  // Startup is done: give the C heap's freed pages back (native/addon.cc), now and once more after
+  // the first sweeps and scrapes have compiled what they use.
+  releaseFreeMemory();
+  const settle = setTimeout(() => releaseFreeMemory(), 10_000);
+  settle.unref();
+  cleanups.push(() => clearTimeout(settle));
 
   return {
     app,

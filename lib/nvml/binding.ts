@@ -38,6 +38,8 @@ export interface RawBinding {
   defaultLibrary: string;
   /** the readings in the order of a packed sweep (must equal READING_KEYS) */
   readingKeys: string[];
+  /** glibc malloc_trim(0): true when pages went back to the system (native/addon.cc says why) */
+  releaseFreeMemory(): boolean;
 }
 
 export { packageRoot };

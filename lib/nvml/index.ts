@@ -12,6 +12,19 @@ export * from './types.js';
 
 export const DEFAULT_SWEEP_DEADLINE_MS = 5000;
 
+/**
+ * Returns the C heap's free pages to the system (glibc malloc_trim through the addon; native/addon.cc
+ * says why). True when something was returned; false where there was nothing to return, malloc is
+ * not glibc's, or the addon cannot be loaded.
+ */
+export function releaseFreeMemory(): boolean {
+  try {
+    return loadBinding().releaseFreeMemory();
+  } catch {
+    return false;
+  }
+}
+
 interface InFlight {
   promise: Promise<SweepResult>;
   resolve: (r: SweepResult) => void;
