@@ -24,10 +24,13 @@ autocannon="$here/node_modules/.bin/autocannon"
 
 one() { # tree args...
   local tree=$1; shift
-  local port=$((20000 + RANDOM % 20000))
+  # $RANDOM repeats in each $(...) subshell: mix in the subshell's own pid so two starts differ
+  local port=$((20000 + (BASHPID * 7919 + RANDOM) % 20000))
   NVML_SIM_SCENARIO=$work/scenario.txt "$tree/dist/bin/nvml-exporter.js" --nvml-library "$tree/build/Release/nvml_sim.so" \
     -a "127.0.0.1:$port" -c 1000 -f "$counters" "$@" >/dev/null 2>&1 &
   local pid=$!
+  sleep 0.5
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; echo "bench:rss: $tree/dist/bin/nvml-exporter.js exited at start (port $port)" >&2; exit 1; }
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.1; done
   sleep 3
   local rest after
