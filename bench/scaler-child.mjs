@@ -42,6 +42,8 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
     logger: silentLogger,
     isKnownField: (f) => lookupField(f)?.kind === 'value',
     podMetadata: pods ? new PodList(pods) : undefined,
+    // BENCH_SCALER_PULLS=in-process: the pulls on the main thread, for comparison (the command runs them in its worker)
+    pulls: process.env.BENCH_SCALER_PULLS === 'in-process' ? 'in-process' : 'worker',
   });
   const httpPort = s.http.server.address().port;
   // how long callbacks wait for the main thread's event loop (what a request waits before its handler runs)
