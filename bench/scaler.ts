@@ -4,22 +4,22 @@
 // figure is the scaler's own:
 //  - exporters: 4 child processes, each serving N/4 node:http servers (the harness exporter: scoped
 //    /api/v1/gpus and ETag/304 as the real exporter answers them), counting requests per node;
-//  - the scaler: one child process (`startScaler`, default intervals), with an in-memory pod view of
-//    the same layout (what the Kubernetes API informer gives it) or, for comparison, none (every
-//    exporter pulled whole);
+//  - the scaler: one child process, the compiled scaler from dist/ as the command runs it
+//    (bench/scaler-child.mjs: the command's flag parser, default intervals, the #! line's environment
+//    and node flags, no TypeScript loader; `npm run build:ts` first when dist/ is older than the
+//    sources), with an in-memory pod view of the same layout (what the Kubernetes API informer gives
+//    it) or, for comparison, none (every exporter pulled whole);
 //  - this process: the KEDA-like client. It keeps one StreamIsActive stream per workload open and asks
 //    GetMetrics + IsActive about each workload once a second (KEDA's default is every 30 s), reads the
 //    scaler's CPU and RSS from /proc, then measures GetMetrics latency and change-to-answer time.
 // The machine is shared (2 cores, other work running): the load average is reported with each size.
-import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { writeHeapSnapshot } from 'node:v8';
 import type { GpusDocument } from '../lib/contract/gpus-document.js';
-import { gpu, gpusDoc, pod, scalerClient, startExporter, startTestScaler, type FakeExporter, type Ref } from '../test/integration/scaler-harness.js';
-import { MemoryPodView } from '../test/helpers/pod-view.js';
+import { gpu, gpusDoc, pod, scalerClient, startExporter, type FakeExporter, type Ref } from '../test/integration/scaler-harness.js';
 import { updateBenchmarks } from './report.js';
 
 const GPUS = 8;
@@ -87,49 +87,6 @@ async function exportersChild(n: number, part: number): Promise<void> {
   process.send!({ kind: 'addresses', addresses: [...mine].map(([i, e]) => [i, e.address]) });
 }
 
-// ---- child: the scaler --------------------------------------------------------------------------
-async function scalerChild(n: number, scoped: boolean, addresses: string[]): Promise<void> {
-  let pods: MemoryPodView | undefined;
-  if (scoped) {
-    pods = new MemoryPodView();
-    layout(n).forEach((slots, i) => slots.forEach((s) => pods!.set({ namespace: s.namespace, name: s.podName, nodeName: `gpu-node-${i}` })));
-  }
-  const s = await startTestScaler({ exporters: addresses, podMetadata: pods, pullTimeoutMs: PULL_TIMEOUT_MS });
-  // how long callbacks wait for this process's event loop (what a request waits before its handler runs)
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  process.on('message', (m: { kind: string }) => {
-    if (m.kind === 'own-reset') {
-      loop.reset();
-      process.send!({ kind: 'own-reset' });
-      return;
-    }
-    if (m.kind === 'own') {
-      // the scaler's own time per GetMetrics (its self-metric) and the event loop's delay since the reset
-      void fetch(`http://127.0.0.1:${s.httpPort}/metrics`).then((r) => r.text()).then((text) => {
-        const buckets: [number, number][] = [];
-        for (const [, labels, n] of text.matchAll(/^nvml_scaler_rpc_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
-          if (!labels.includes('method="GetMetrics"')) continue;
-          const le = /le="([^"]+)"/.exec(labels)![1];
-          buckets.push([le === '+Inf' ? Infinity : Number(le), Number(n)]);
-        }
-        process.send!({ kind: 'own', buckets, loopP50: loop.percentile(50) / 1e6, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 });
-      });
-      return;
-    }
-    if (m.kind === 'exit') process.exit(0); // writes the CPU profile when one is being taken
-    if (m.kind === 'heap') {
-      if (PROFILE_DIR) writeHeapSnapshot(`${PROFILE_DIR}/scaler-${n}.heapsnapshot`);
-      process.send!({ kind: 'heap' });
-      return;
-    }
-    if (m.kind !== 'status') return;
-    const all = s.view.exporters();
-    process.send!({ kind: 'status', known: all.filter((e) => e.doc).length, idle: all.filter((e) => e.idle).length, fresh: all.filter((e) => e.fresh).length });
-  });
-  process.send!({ kind: 'ready', grpcPort: s.grpcPort });
-}
-
 // ---- parent ----------------------------------------------------------------------------------------
 const self = fileURLToPath(import.meta.url);
 /** BENCH_SCALER_PROFILE=<dir>: the scaler child writes a CPU profile (and, at the end of the window, a heap snapshot) there */
@@ -143,11 +100,33 @@ function binRuntime(): { env: Record<string, string>; flags: string[] } {
   return { env, flags: words.slice(at + 1) };
 }
 const BIN = binRuntime();
-const child = (args: string[], scaler = false) => fork(self, args, {
-  execArgv: ['--import', 'tsx', ...(scaler ? BIN.flags : []), ...(scaler && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
-  env: scaler ? { ...process.env, ...BIN.env } : process.env,
+const child = (args: string[]) => fork(self, args, { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+const SCALER_CHILD = fileURLToPath(new URL('./scaler-child.mjs', import.meta.url));
+/** The compiled scaler, with the #! line's environment and node flags and nothing else. */
+const scalerChild = (n: number) => fork(SCALER_CHILD, [String(n)], {
+  execArgv: [...BIN.flags, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
+  env: { ...process.env, ...BIN.env },
   serialization: 'advanced',
 });
+
+/** Builds dist/ (npm run build:ts) when a source under lib/ or bin/ is newer than the compiled scaler. */
+function ensureBuilt(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = join(root, 'dist/lib/app/scaler.js');
+  const newest = (dir: string): number => {
+    let m = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) m = Math.max(m, newest(p));
+      else if (e.name.endsWith('.ts')) m = Math.max(m, statSync(p).mtimeMs);
+    }
+    return m;
+  };
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(newest(join(root, 'lib')), newest(join(root, 'bin')))) return;
+  process.stderr.write('[bench] dist/ is older than the sources: npm run build:ts\n');
+  const r = spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build:ts failed');
+}
 function next<T>(c: ChildProcess, kind: string): Promise<T> {
   return new Promise((resolve) => {
     const on = (m: { kind: string }) => {
@@ -190,10 +169,11 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   const addrs = new Array<string>(n);
   for (const e of exps) for (const [i, a] of (await next<{ addresses: [number, string][] }>(e, 'addresses')).addresses) addrs[i] = a;
   progress(`${n} exporters up`);
-  const scaler = child(['--scaler', String(n), scoped ? 'scoped' : 'full'], true);
+  const scaler = scalerChild(n);
   const ownerOf = (node: number) => exps[node % EXPORTER_PROCS];
   await next(scaler, 'hello');
-  scaler.send({ kind: 'addresses', addresses: addrs });
+  const pods = scoped ? nodes.flatMap((slots, i) => slots.map((sl) => [sl.namespace, sl.podName, `gpu-node-${i}`])) : null;
+  scaler.send({ addresses: addrs, pods, pullTimeoutMs: PULL_TIMEOUT_MS });
   const { grpcPort } = await next<{ grpcPort: number }>(scaler, 'ready');
   const readyAt = Date.now();
   const status = async () => {
@@ -368,6 +348,7 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
 }
 
 async function main(): Promise<void> {
+  ensureBuilt();
   const runs: Figures[] = [];
   // the section is written after every size, so a size that cannot finish leaves the others
   for (const [n, scoped] of [...SIZES.map((n) => [n, true] as const), ...FULL_SIZES.map((n) => [n, false] as const)]) {
@@ -389,11 +370,11 @@ function report(runs: Figures[]): void {
     '',
     `Layout: N nodes × ${GPUS} GPUs; ${WORKLOADS} scaled workloads × ${REPLICAS} one-GPU replicas (${WORKLOADS * REPLICAS} GPUs), each workload's replicas on ${REPLICAS} nodes spread`,
     'over the cluster, every other GPU running an unscaled pod. Exporters: the test harness\'s (scoped `/api/v1/gpus`, ETag/304), N/4 node:http servers in each of',
-    `4 processes. The scaler: its own process (with the environment and node flags of the command's #! line: ${Object.entries(BIN.env).map(([k, v]) => `${k}=${v}`).join(' ')} ${BIN.flags.join(' ')}), default intervals (pull 500 ms, deadline ${PULL_TIMEOUT_MS} ms, idle probe 30 s, workload idle timeout 120 s),`,
+    `4 processes. The scaler: its own process, the compiled scaler from dist/ (bench/scaler-child.mjs: the command's flag parser, no TypeScript loader) with the environment and node flags of the command's #! line (${Object.entries(BIN.env).map(([k, v]) => `${k}=${v}`).join(' ')} ${BIN.flags.join(' ')}); its pulls run in its worker thread, whose CPU and memory the figures include; default intervals (pull 500 ms, deadline ${PULL_TIMEOUT_MS} ms, idle probe 30 s, workload idle timeout 120 s),`,
     '"with the pod view" = an in-memory PodMetadataView of the same layout (what the Kubernetes API informer gives it); "whole pulls" = no pod view (today\'s full pull of',
     `every exporter). KEDA-like client in the bench process: ${WORKLOADS} StreamIsActive streams open, GetMetrics + IsActive for every workload once a second (30 × KEDA's default`,
     `polling), during a ${WINDOW_S} s window (with the pod view, from 35 s after the scaler started: the idle probes in their steady state) in which the scaler's CPU (utime + stime from /proc) and RSS (VmRSS, sampled every 500 ms) are read; then ${CALLS} sequential`,
-    `GetMetrics (latency; beside it, the same calls in the scaler's own time from its \`nvml_scaler_rpc_duration_seconds\` histogram, handler start to answer, and its event-loop delay) and ${TRIALS} change trials (one GPU of a workload changes at a random point of the pull cycle; time until GetMetrics, polled every 5 ms, answers the new`,
+    `GetMetrics (latency; beside it, the same calls in the scaler's own time from its \`nvml_scaler_rpc_duration_seconds\` histogram, handler start to answer, and its main thread's event-loop delay) and ${TRIALS} change trials (one GPU of a workload changes at a random point of the pull cycle; time until GetMetrics, polled every 5 ms, answers the new`,
     'value, and until the StreamIsActive push).',
     '',
     head,
@@ -431,12 +412,6 @@ if (process.send) process.on('disconnect', () => process.exit(0));
 if (argv.includes('--exporters')) {
   const i = argv.indexOf('--exporters');
   await exportersChild(Number(argv[i + 1]), Number(argv[i + 2]));
-} else if (argv.includes('--scaler')) {
-  const i = argv.indexOf('--scaler');
-  const n = Number(argv[i + 1]);
-  const scoped = argv[i + 2] === 'scoped';
-  process.once('message', (m: { addresses: string[] }) => void scalerChild(n, scoped, m.addresses));
-  process.send!({ kind: 'hello' });
 } else {
   await main();
 }

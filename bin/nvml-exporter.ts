@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   if (parsed.kind === 'scaler') {
     const { runScaler } = await import('../lib/app/scaler.js'); // gRPC: loaded only for the scaler
     const { lookupField } = await import('../lib/fields/index.js');
-    return runScaler(parsed.config, { logger, signal: stop.signal, isKnownField: (n) => lookupField(n)?.kind === 'value' });
+    return runScaler(parsed.config, { logger, signal: stop.signal, debug: parsed.config.debug, isKnownField: (n) => lookupField(n)?.kind === 'value' });
   }
   const { runExporter } = await import('../lib/app/exporter.js');
   return runExporter(parsed.config, { logger, signal: stop.signal, hangups: process, onAbandonedStart: () => (abandoned = true) });

@@ -11,6 +11,7 @@ import { FileReadError, readRegularFile } from '../contract/files.js';
 import type { ScalerPullConfig } from '../config/types.js';
 import { createScalerServer, ScalerUnavailableError, type ScalerGrpcServer, type ScalerSource, type ScalerTls } from '../scaler/grpc-server.js';
 import { WorkloadDemand } from '../scaler/demand.js';
+import { RemoteClusterView, type ScalerView } from '../scaler/remote-view.js';
 import type { PodMetadataView } from '../contract/pod-metadata.js';
 import { createSecureContext } from 'node:tls';
 import { createScalerMetrics } from '../scaler/metrics.js';
@@ -20,8 +21,15 @@ import type { Logger } from '../logger.js';
 
 export interface ScalerStartOptions extends ParseOptions {
   logger: Logger;
-  /** test seams of the cluster view (DNS lookup, refresh period, document cap) */
+  /** test seams of the cluster view (DNS lookup, refresh period, document cap); a lookup function keeps the pulls in this thread */
   view?: Pick<ClusterViewOptions, 'lookup' | 'dnsRefreshMs' | 'maxDocumentBytes'>;
+  /**
+   * Where the pulls run: 'worker' (default, the command's): a worker thread, so that no pull waits
+   * in line with a gRPC answer; 'in-process': on this thread (tests that reach into the view).
+   */
+  pulls?: 'worker' | 'in-process';
+  /** --debug: the pull worker forwards its debug lines */
+  debug?: boolean;
   /**
    * The pods of the cluster (the Kubernetes API's informer, or a test's in-memory view). Given, or
    * loaded by --kubernetes-api through `loadPodMetadata`, it turns on the workload-scoped pulls.
@@ -84,7 +92,9 @@ export async function loadGrpcTls(c: ScalerConfig['grpcTls']): Promise<ScalerTls
 }
 
 export interface RunningScaler {
-  view: ClusterView;
+  view: ScalerView;
+  /** resolves when the pull worker has died (the view is then empty); never while it runs */
+  failed: Promise<Error>;
   grpc: ScalerGrpcServer;
   /** the bound gRPC port (1 for a unix socket) */
   grpcPort: number;
@@ -95,7 +105,7 @@ export interface RunningScaler {
 }
 
 /** The cluster view as the gRPC service's source; with a demand, each query marks its workload wanted and pulls its nodes first. */
-export function viewSource(view: ClusterView, demand: WorkloadDemand | null = null): ScalerSource {
+export function viewSource(view: ScalerView, demand: WorkloadDemand | null = null): ScalerSource {
   return {
     // with a pod view, only the query's nodes: a node its pods left no longer counts, even while its last document is fresh
     documents: (q) => (demand && q ? view.documents(Date.now(), demand.touch(q)) : view.documents()),
@@ -152,7 +162,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
   if (opts.podMetadata) pods = { view: opts.podMetadata, stop: () => {} };
   else if (config.kubernetesApi) pods = await (opts.loadPodMetadata ?? ((l: Logger) => loadPodInformer(l, config.kubernetesApiKubeconfig)))(log);
   const demand = pods ? new WorkloadDemand(pods.view, { idleTimeoutMs: config.workloadIdleTimeoutMs }) : null;
-  const view = new ClusterView({
+  const viewOpts = {
     security,
     demand,
     idleProbeIntervalMs: config.idleProbeIntervalMs,
@@ -163,7 +173,10 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     staleAfterMs: config.staleAfterMs,
     logger: log,
     ...opts.view,
-  });
+  };
+  const inProcess = opts.pulls === 'in-process' || !!opts.view?.lookup;
+  const view: ScalerView = inProcess ? new ClusterView(viewOpts) : new RemoteClusterView({ ...viewOpts, debug: opts.debug });
+  const failed = new Promise<Error>((resolve) => view.once('failed', resolve));
   const metrics = createScalerMetrics(view);
   const grpc = createScalerServer({ source: viewSource(view, demand), logger: log, onRpc: metrics.onRpc, isKnownField: opts.isKnownField, tls });
   let started = false;
@@ -216,6 +229,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
   log.info('KEDA external scaler listening', { grpc: describeListen(config.grpcAddress), grpcPort, http: httpAddress, exporters: view.exporters().length });
   return {
     view,
+    failed,
     grpc,
     grpcPort,
     http,
@@ -245,15 +259,26 @@ export function readiness(all: readonly { fresh: boolean; idle: boolean }[], min
 }
 
 /** The scaler command's lifecycle: resolves to the exit code once `signal` aborts (1 when it cannot start). */
-export async function runScaler(config: ScalerConfig, opts: ScalerStartOptions & { signal: AbortSignal }): Promise<number> {
+export async function runScaler(config: ScalerConfig, opts: ScalerStartOptions & { signal: AbortSignal; onStart?: (s: RunningScaler) => void }): Promise<number> {
   let s: RunningScaler;
   try {
     s = await startScaler(config, opts);
+    opts.onStart?.(s);
   } catch (err) {
     opts.logger.error((err as Error).message);
     return err instanceof ConfigError ? 2 : 1;
   }
-  if (!opts.signal.aborted) await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+  let failure: Error | null = null;
+  if (!opts.signal.aborted) {
+    failure = await Promise.race([
+      new Promise<null>((resolve) => opts.signal.addEventListener('abort', () => resolve(null), { once: true })),
+      s.failed,
+    ]);
+  }
+  if (failure) {
+    // a view that no longer moves must not keep answering: exit, and let the pod be restarted
+    opts.logger.error('the pull worker stopped; exiting rather than serving a view that is no longer pulled', { error: failure.message });
+  }
   await s.close();
-  return 0;
+  return failure ? 1 : 0;
 }

@@ -89,6 +89,74 @@ export interface ClusterViewOptions {
   /** with a demand: an exporter no workload needs is pulled this often, ms (default 30000) */
   idleProbeIntervalMs?: number;
   logger?: Logger;
+  /** called whenever what readers see of an exporter may have changed (entryState() answers it): the pull worker's batches */
+  onEntry?: (address: string) => void;
+}
+
+/** What readers see of one exporter: what the pull worker sends the main thread. */
+export interface EntryState {
+  address: string;
+  /** the node its document claims (null before it answered) */
+  hostname: string | null;
+  doc: GpusDocument | null;
+  /** the scope of the last successful pull (null: the whole document) */
+  scope: GpusScope | null;
+  lastSuccessMs: number | null;
+  lastError: string | null;
+  idle: boolean;
+  claimedAt: number | null;
+}
+
+/** The options that must hold whether the view runs here or in the pull worker. */
+export function checkViewOptions(o: Pick<ClusterViewOptions, 'exporters' | 'exportersDns' | 'pullIntervalMs' | 'pullTimeoutMs' | 'staleAfterMs' | 'dnsRefreshMs' | 'maxDocumentBytes' | 'idleProbeIntervalMs'>): void {
+  if ((o.exporters ?? []).length === 0 && !o.exportersDns) {
+    throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
+  }
+  const bounds = {
+    pullIntervalMs: o.pullIntervalMs ?? 500, pullTimeoutMs: o.pullTimeoutMs ?? 400, staleAfterMs: o.staleAfterMs ?? 3000,
+    dnsRefreshMs: o.dnsRefreshMs ?? 10_000, maxDocumentBytes: o.maxDocumentBytes ?? 4 * 1024 * 1024, idleProbeIntervalMs: o.idleProbeIntervalMs ?? 30_000,
+  };
+  for (const [name, v] of Object.entries(bounds)) {
+    if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number > 0, got ${v}`);
+  }
+}
+
+/**
+ * Of the endpoints claiming one node, the fresh one whose document is used and the other fresh
+ * ones: the earlier claim keeps the node (ties: the lower address, so the answer is stable).
+ */
+export function pickClaim<T extends { address: string; claimedAt: number | null }>(list: readonly T[], fresh: (e: T) => boolean): { entry: T; others: string[] } | null {
+  let best: T | null = null;
+  let others: string[] | null = null;
+  for (const e of list) {
+    if (!fresh(e)) continue;
+    if (!best) {
+      best = e;
+      continue;
+    }
+    others ??= [];
+    const earlier = (e.claimedAt ?? Infinity) < (best.claimedAt ?? Infinity)
+      || ((e.claimedAt ?? Infinity) === (best.claimedAt ?? Infinity) && e.address < best.address);
+    if (earlier) {
+      others.push(best.address);
+      best = e;
+    } else {
+      others.push(e.address);
+    }
+  }
+  return best ? { entry: best, others: others ?? [] } : null;
+}
+
+/** Logs each conflict (node, kept, ignored) once. */
+export function conflictLogger(log: Logger): (hostname: string, kept: string, ignored: string[]) => void {
+  const logged = new Set<string>();
+  return (hostname, kept, ignored) => {
+    const key = `${hostname}|${kept}|${ignored.join(',')}`;
+    if (logged.has(key)) return;
+    if (logged.size > 1000) logged.clear();
+    logged.add(key);
+    log.warn('two exporters claim the same node: the first claim is kept, the others are left out', { hostname, kept, ignored: ignored.join(',') });
+  };
 }
 
 /** What the pulls need, per node (WorkloadDemand implements it). */
@@ -102,7 +170,7 @@ export interface PullDemand {
 }
 
 /** Whether a document pulled with `scope` holds every GPU of these pods of `namespace`. */
-function covers(scope: GpusScope | null, namespace: string, pods: ReadonlySet<string>): boolean {
+export function covers(scope: GpusScope | null, namespace: string, pods: ReadonlySet<string>): boolean {
   if (!scope) return true;
   if (scope.namespaces.size > 0 && !scope.namespaces.has(namespace)) return false;
   if (scope.pods.size === 0) return true;
@@ -241,7 +309,8 @@ export class ClusterView extends EventEmitter {
   private housekeeping: NodeJS.Timeout | null = null;
   private running = false;
   private readonly security: PullSecurity;
-  private readonly conflictsLogged = new Set<string>();
+  private readonly logConflict: (hostname: string, kept: string, ignored: string[]) => void;
+  private readonly onEntry: ((address: string) => void) | null;
   private readonly demand: PullDemand | null;
   readonly idleProbeIntervalMs: number;
   private readonly agent: HttpAgent;
@@ -296,16 +365,9 @@ export class ClusterView extends EventEmitter {
       ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
       : {};
     this.queue = new DueQueue({ run: (e) => this.due(e) });
-    if (this.staticList.length === 0 && !this.dns) {
-      throw new Error('no exporters to pull: give --exporters host:port,… or --exporters-dns <headless-service>:9400');
-    }
-    const bounds = {
-      pullIntervalMs: this.pullIntervalMs, pullTimeoutMs: this.pullTimeoutMs, staleAfterMs: this.staleAfterMs,
-      dnsRefreshMs: this.dnsRefreshMs, maxDocumentBytes: this.maxDocumentBytes, idleProbeIntervalMs: this.idleProbeIntervalMs,
-    };
-    for (const [name, v] of Object.entries(bounds)) {
-      if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a number > 0, got ${v}`);
-    }
+    this.onEntry = opts.onEntry ?? null;
+    this.logConflict = conflictLogger(this.log);
+    checkViewOptions(opts);
   }
 
   /** Adds the exporters (resolving DNS once) and starts pulling; resolves after the first round. */
@@ -409,6 +471,7 @@ export class ClusterView extends EventEmitter {
   private setIdle(e: Entry, idle: boolean): void {
     if (e.idle === idle) return;
     e.idle = idle;
+    this.onEntry?.(e.address);
     e.respread = true;
     this.version++;
     if (idle) {
@@ -430,6 +493,7 @@ export class ClusterView extends EventEmitter {
       else this.byHost.delete(e.indexedAs);
     }
     e.indexedAs = host;
+    this.onEntry?.(e.address);
     if (host !== null) {
       const list = this.byHost.get(host);
       if (list) list.push(e);
@@ -466,36 +530,19 @@ export class ClusterView extends EventEmitter {
   private claimOf(host: string, now: number): { entry: Entry; others: string[] } | null {
     const list = this.byHost.get(host);
     if (!list) return null;
-    let best: Entry | null = null;
-    let others: string[] | null = null;
-    for (const e of list) {
-      if (!this.isFresh(e, now)) continue;
-      if (!best) {
-        best = e;
-        continue;
-      }
-      others ??= [];
-      // the earlier claim keeps the node (ties: the lower address, so the answer is stable)
-      const earlier = (e.claimedAt ?? Infinity) < (best.claimedAt ?? Infinity)
-        || ((e.claimedAt ?? Infinity) === (best.claimedAt ?? Infinity) && e.address < best.address);
-      if (earlier) {
-        others.push(best.address);
-        best = e;
-      } else {
-        others.push(e.address);
-      }
-    }
-    if (!best) return null;
-    if (others) this.logConflict(host, best.address, others);
-    return { entry: best, others: others ?? [] };
+    const c = pickClaim(list, (e) => this.isFresh(e, now));
+    if (c && c.others.length > 0) this.logConflict(host, c.entry.address, c.others);
+    return c;
   }
 
-  private logConflict(hostname: string, kept: string, ignored: string[]): void {
-    const key = `${hostname}|${kept}|${ignored.join(',')}`;
-    if (this.conflictsLogged.has(key)) return;
-    if (this.conflictsLogged.size > 1000) this.conflictsLogged.clear();
-    this.conflictsLogged.add(key);
-    this.log.warn('two exporters claim the same node: the first claim is kept, the others are left out', { hostname, kept, ignored: ignored.join(',') });
+  /** What readers see of one exporter now; null when it is not (or no longer) in the list. */
+  entryState(address: string): EntryState | null {
+    const e = this.entries.get(address);
+    if (!e || e.removed) return null;
+    return {
+      address: e.address, hostname: e.indexedAs, doc: e.doc, scope: e.scope, lastSuccessMs: e.lastSuccessMs,
+      lastError: e.lastError, idle: e.idle, claimedAt: e.claimedAt,
+    };
   }
 
   exporters(now = Date.now()): ExporterState[] {
@@ -617,6 +664,7 @@ export class ClusterView extends EventEmitter {
   private dropEntry(e: Entry): void {
     if (e.removed) return;
     e.removed = true;
+    this.onEntry?.(e.address);
     this.queue.delete(e);
     this.waiting.delete(e);
     this.inUse.delete(e);
@@ -808,6 +856,7 @@ export class ClusterView extends EventEmitter {
       const flipped = fresh !== e.wasFresh;
       e.wasFresh = fresh;
       this.markAttempted(e);
+      this.onEntry?.(e.address);
       this.emit('pull', ev);
       if ((changed || flipped) && !e.idle) {
         this.version++;
@@ -819,6 +868,7 @@ export class ClusterView extends EventEmitter {
       e.lastError = `${pe.reason}: ${pe.message}`;
       this.log.debug('pull failed', { exporter: e.address, reason: pe.reason, error: pe.message });
       this.markAttempted(e);
+      this.onEntry?.(e.address);
       this.emit('pull', { exporter: e.address, ok: false, durationMs: performance.now() - t0, reason: pe.reason, message: pe.message } satisfies PullEvent);
       if (this.inUse.has(e)) this.checkEntry(e, Date.now());
     }

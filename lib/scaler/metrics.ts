@@ -1,7 +1,8 @@
 // The scaler's own /metrics: exporter freshness, pulls, RPCs and the GPUs in view. Its own
 // registry, no default process metrics.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClusterView, PullEvent } from './cluster-view.js';
+import type { PullEvent } from './cluster-view.js';
+import type { ScalerView } from './remote-view.js';
 import type { RpcMethod } from './grpc-server.js';
 
 export interface ScalerMetrics {
@@ -9,7 +10,7 @@ export interface ScalerMetrics {
   onRpc(method: RpcMethod, code: string, seconds?: number): void;
 }
 
-export function createScalerMetrics(view: ClusterView): ScalerMetrics {
+export function createScalerMetrics(view: ScalerView): ScalerMetrics {
   const registry = new Registry();
   const exporters = new Gauge({
     name: 'nvml_scaler_exporters',

@@ -116,7 +116,7 @@ t.test('no redirects; two endpoints claiming one node: the first claim is kept a
   // with the real one in view first, a newcomer never takes the node
   const late = await startExporter(gpusDoc('node-a', [gpu(0, util(0), [pod('ai', 'web-1')])]));
   t.teardown(() => late.close());
-  const scaler3 = await startTestScaler({ exporters: [real.address], pullIntervalMs: 50, pullTimeoutMs: 1000, staleAfterMs: 60000 });
+  const scaler3 = await startTestScaler({ exporters: [real.address], pullIntervalMs: 50, pullTimeoutMs: 1000, staleAfterMs: 60000, pullMode: 'in-process' }); // changes the list by hand
   t.teardown(async () => { await scaler3.close(); });
   await until(() => scaler3.view.documents().length === 1, 'the real node in view');
   (scaler3.view as unknown as { setExporters(l: string[]): void }).setExporters([real.address, late.address]);

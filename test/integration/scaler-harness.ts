@@ -33,6 +33,8 @@ export interface TestScalerOptions {
   workloadIdleTimeoutMs?: number;
   idleProbeIntervalMs?: number;
   readyMinFreshPercent?: number;
+  /** where the pulls run (default: the command's, a worker thread) */
+  pullMode?: ScalerStartOptions['pulls'];
 }
 
 export interface TestScaler extends RunningScaler {
@@ -60,7 +62,7 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     readyMinFreshPercent: o.readyMinFreshPercent ?? 50,
     kubernetesApiKubeconfig: null,
   };
-  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view, podMetadata: o.podMetadata });
+  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view, podMetadata: o.podMetadata, pulls: o.pullMode });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
 }
 

@@ -6,6 +6,7 @@ import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { parseListenTarget } from '../../lib/contract/address.js';
 import type { GpusDocument } from '../../lib/contract/gpus-document.js';
+import type { ClusterView } from '../../lib/scaler/cluster-view.js';
 import { createScalerServer, type ScalerSource } from '../../lib/scaler/grpc-server.js';
 import { MemoryPodView } from '../helpers/pod-view.js';
 import { gpu, gpusDoc, pod, scalerClient, startExporter, startTestScaler, until, type FakeExporter } from './scaler-harness.js';
@@ -23,7 +24,9 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   const started = Date.now();
   const scaler = await startTestScaler({
     exporters: [a, ...idle].map((e) => e.address), podMetadata: pods, pullIntervalMs: 100, pullTimeoutMs: 1000, idleProbeIntervalMs: probeMs,
+    pullMode: 'in-process', // reads the schedule (nextPullAt)
   });
+  const view = scaler.view as ClusterView;
   const client = scalerClient(`127.0.0.1:${scaler.grpcPort}`);
   t.teardown(async () => {
     client.close();
@@ -32,7 +35,7 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   });
 
   await until(() => scaler.view.exporters().every((e) => e.idle), 'every exporter probed once and idle');
-  const probes = idle.map((e) => scaler.view.nextPullAt(e.address)!);
+  const probes = idle.map((e) => view.nextPullAt(e.address)!);
   for (const at of probes) {
     t.ok(at >= started + probeMs && at <= Date.now() + 2 * probeMs, `the next probe is 1–2 probe intervals after the first (${at - started} ms after start)`);
   }
@@ -47,9 +50,9 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   await sleep(1000);
   const rate = (a.requests - r0) / ((Date.now() - t0) / 1000);
   t.ok(rate >= 3 && rate <= 15, `node-a, now needed, is pulled about every 100 ms (${rate.toFixed(1)}/s)`);
-  t.ok(scaler.view.nextPullAt(a.address) === undefined || scaler.view.nextPullAt(a.address)! <= Date.now() + 200, 'its next pull is at most two intervals away');
+  t.ok(view.nextPullAt(a.address) === undefined || view.nextPullAt(a.address)! <= Date.now() + 200, 'its next pull is at most two intervals away');
   t.same(idle.map((e) => e.requests), before.slice(1), 'the idle exporters are still not pulled');
-  t.same(idle.map((e) => scaler.view.nextPullAt(e.address)), probes, 'and their probes have not moved');
+  t.same(idle.map((e) => view.nextPullAt(e.address)), probes, 'and their probes have not moved');
 
   // a change on the needed node reaches GetMetrics (the kept result is dropped when the document changes)
   a.doc = gpusDoc('node-a', [gpu(0, util(20), [pod('ai', 'web-5d8-aaaaa')])]);
