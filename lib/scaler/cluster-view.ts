@@ -147,6 +147,28 @@ export function pickClaim<T extends { address: string; claimedAt: number | null 
   return best ? { entry: best, others: others ?? [] } : null;
 }
 
+type Claim = { entry: { address: string; doc?: GpusDocument | null }; others: string[] } | null;
+
+/** The documents of the nodes `hosts` that some fresh endpoint claims, by a view's claim rule. */
+export function claimedDocuments(hosts: Iterable<string>, claimOf: (host: string) => Claim): GpusDocument[] {
+  const out: GpusDocument[] = [];
+  for (const host of hosts) {
+    const c = claimOf(host);
+    if (c?.entry.doc) out.push(c.entry.doc);
+  }
+  return out;
+}
+
+/** The nodes of `hosts` claimed by more than one fresh endpoint, by a view's claim rule. */
+export function claimConflicts(hosts: Iterable<string>, claimOf: (host: string) => Claim): HostnameConflict[] {
+  const out: HostnameConflict[] = [];
+  for (const host of hosts) {
+    const c = claimOf(host);
+    if (c && c.others.length > 0) out.push({ hostname: host, kept: c.entry.address, ignored: c.others });
+  }
+  return out;
+}
+
 /** Logs each conflict (node, kept, ignored) once. */
 export function conflictLogger(log: Logger): (hostname: string, kept: string, ignored: string[]) => void {
   const logged = new Set<string>();
@@ -508,22 +530,12 @@ export class ClusterView extends EventEmitter {
    * others are left out (conflicts() names them).
    */
   documents(now = Date.now(), nodes?: ReadonlyMap<string, unknown> | ReadonlySet<string>): GpusDocument[] {
-    const out: GpusDocument[] = [];
-    for (const host of nodes ? nodes.keys() : this.byHost.keys()) {
-      const c = this.claimOf(host, now);
-      if (c) out.push(c.entry.doc!);
-    }
-    return out;
+    return claimedDocuments(nodes ? nodes.keys() : this.byHost.keys(), (host) => this.claimOf(host, now));
   }
 
   /** Nodes claimed by more than one fresh endpoint right now. */
   conflicts(now = Date.now()): HostnameConflict[] {
-    const out: HostnameConflict[] = [];
-    for (const host of this.byHost.keys()) {
-      const c = this.claimOf(host, now);
-      if (c && c.others.length > 0) out.push({ hostname: host, kept: c.entry.address, ignored: c.others });
-    }
-    return out;
+    return claimConflicts(this.byHost.keys(), (host) => this.claimOf(host, now));
   }
 
   /** The fresh endpoint whose document is used for a node, and the other fresh endpoints claiming it. */

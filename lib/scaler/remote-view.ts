@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import {
-  checkViewOptions, conflictLogger, covers, pickClaim,
+  checkViewOptions, claimConflicts, claimedDocuments, conflictLogger, covers, pickClaim,
   type ClusterViewOptions, type EntryState, type ExporterState, type HostnameConflict, type PullDemand, type PullEvent,
 } from './cluster-view.js';
 import type { GpusDocument } from '../contract/gpus-document.js';
@@ -240,21 +240,11 @@ export class RemoteClusterView extends EventEmitter implements ScalerView {
   }
 
   documents(now = Date.now(), nodes?: ReadonlyMap<string, unknown> | ReadonlySet<string>): GpusDocument[] {
-    const out: GpusDocument[] = [];
-    for (const host of nodes ? nodes.keys() : this.byHost.keys()) {
-      const c = this.claimOf(host, now);
-      if (c) out.push(c.entry.doc!);
-    }
-    return out;
+    return claimedDocuments(nodes ? nodes.keys() : this.byHost.keys(), (host) => this.claimOf(host, now));
   }
 
   conflicts(now = Date.now()): HostnameConflict[] {
-    const out: HostnameConflict[] = [];
-    for (const host of this.byHost.keys()) {
-      const c = this.claimOf(host, now);
-      if (c && c.others.length > 0) out.push({ hostname: host, kept: c.entry.address, ignored: c.others });
-    }
-    return out;
+    return claimConflicts(this.byHost.keys(), (host) => this.claimOf(host, now));
   }
 
   exporters(now = Date.now()): ExporterState[] {
