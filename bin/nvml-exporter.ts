@@ -36,8 +36,8 @@ async function main(): Promise<number> {
   process.on('SIGHUP', () => {}); // the exporter's root listens for reloads; elsewhere SIGHUP changes nothing
   if (parsed.kind === 'scaler') {
     const { runScaler } = await import('../lib/app/scaler.js'); // gRPC: loaded only for the scaler
-    const { lookupField } = await import('../lib/fields/index.js');
-    return runScaler(parsed.config, { logger, signal: stop.signal, debug: parsed.config.debug, isKnownField: (n) => lookupField(n)?.kind === 'value' });
+    const { servedFieldName } = await import('../lib/fields/index.js');
+    return runScaler(parsed.config, { logger, signal: stop.signal, debug: parsed.config.debug, fieldName: servedFieldName });
   }
   const { runExporter } = await import('../lib/app/exporter.js');
   return runExporter(parsed.config, { logger, signal: stop.signal, hangups: process, onAbandonedStart: () => (abandoned = true) });

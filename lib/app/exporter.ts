@@ -19,7 +19,7 @@ import { Nvml, releaseFreeMemory } from '../nvml/index.js';
 import { Collector } from '../collect/collector.js';
 import { loadCounters, loadDefaultCounters, parseCounters, selectionNeedsGpm, selectionNeedsPcieThroughput, withTransition, type FieldSelection } from '../fields/counters.js';
 import { GENERATION_DEFAULTS } from '../fields/generations.js';
-import { lookupField } from '../fields/index.js';
+import { servedFieldName } from '../fields/index.js';
 import { GpuPageRenderer } from '../exposition/render.js';
 import { buildGpusDocument } from '../exposition/gpus-json.js';
 import { createSelfMetrics } from '../exposition/self-metrics.js';
@@ -328,7 +328,7 @@ async function start(config: Config, opts: StartOptions, cleanups: (() => Promis
       const [{ createScalerServer }, { nodeLocalSource }] = await scalerModules!; // gRPC: loaded only when asked for
       const signals: ChangeSignal[] = [{ emitter: collector, event: 'snapshot' }];
       if (attributor) signals.push({ emitter: attributor, event: 'refresh', changed: (e) => (e as RefreshEvent).changed });
-      const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, isKnownField: (n) => lookupField(n)?.kind === 'value' });
+      const scaler: ScalerGrpcServer = createScalerServer({ source: nodeLocalSource(gpusDocument, signals), logger: log, fieldName: servedFieldName });
       try {
         await scaler.listen(config.kedaScalerAddress);
       } catch (err) {

@@ -178,7 +178,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
   const view: ScalerView = inProcess ? new ClusterView(viewOpts) : new RemoteClusterView({ ...viewOpts, debug: opts.debug });
   const failed = new Promise<Error>((resolve) => view.once('failed', resolve));
   const metrics = createScalerMetrics(view);
-  const grpc = createScalerServer({ source: viewSource(view, demand), logger: log, onRpc: metrics.onRpc, isKnownField: opts.isKnownField, tls });
+  const grpc = createScalerServer({ source: viewSource(view, demand), logger: log, onRpc: metrics.onRpc, fieldName: opts.fieldName, tls });
   let started = false;
   const http = buildServer({
     metrics: async () => ({ gpuText: '', selfText: await metrics.registry.metrics() }),

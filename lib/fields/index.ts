@@ -188,6 +188,16 @@ export function lookupField(name: string): FieldDef | undefined {
   return undefined;
 }
 
+/**
+ * The name the GPU document (/api/v1/gpus) keys a served value field by — its first name — for any
+ * name of that field (an older or newer DCGM name, a legacy lower-case name); undefined when the
+ * name is not a served value field. The KEDA scalers resolve a trigger's metricType with it.
+ */
+export function servedFieldName(name: string): string | undefined {
+  const f = BY_NAME.get(name);
+  return f?.kind === 'value' ? f.name : undefined;
+}
+
 /** All names the catalogue knows, served or not. */
 export function knownFieldNames(): string[] {
   const index = nameIndex();

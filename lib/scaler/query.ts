@@ -82,8 +82,13 @@ const IGNORED_KEYS = new Set(['scalerAddress', 'enableTLS', 'unsafeSsl', 'vllmEn
 const DCGM_NAME = /^DCGM_FI_[A-Z0-9_]+$/;
 
 export interface ParseOptions {
-  /** when given, DCGM field names are checked against the exporter's catalogue */
-  isKnownField?: (name: string) => boolean;
+  /**
+   * When given, a DCGM field name is resolved through the exporter's catalogue: the name the GPU
+   * document keys that served field by (its first name: `DCGM_FI_DEV_GPU_UTIL_RATIO` and
+   * `DCGM_FI_DEV_GPU_UTIL` name one field, and a reading is found under one of them), or undefined
+   * for a name that is not a served value field.
+   */
+  fieldName?: (name: string) => string | undefined;
 }
 
 function num(param: string, raw: string, expected: string, ok: (n: number) => boolean): number {
@@ -215,7 +220,7 @@ export function parseQuery(
   if (rawType !== undefined) {
     const t = rawType.trim();
     if (t.toLowerCase() in NAMED_METRICS) metricType = t.toLowerCase();
-    else if (DCGM_NAME.test(t) && (!opts.isKnownField || opts.isKnownField(t))) metricType = t;
+    else if (DCGM_NAME.test(t) && (opts.fieldName ? opts.fieldName(t) !== undefined : true)) metricType = opts.fieldName?.(t) ?? t;
     else {
       throw new ScalerParamError(
         'metricType', rawType,

@@ -106,4 +106,10 @@ t.test('the node-local scaler scales on a profiling field (DCGM_FI_PROF_GR_ENGIN
     return Math.abs(value - 0.725) < 1e-9;
   }, 'the profiling value through the scaler', 10_000);
   t.equal(value, 0.725, 'the pod\'s GPU graphics engine ratio (GPM 72.5 % ÷ 100)');
+  // another DCGM name of a served field (DCGM 4.6.1's) is resolved to the name the document keys it by
+  const named = async (metricType: string) =>
+    (await client.getMetrics({ ...ref, scalerMetadata: { ...ref.scalerMetadata, metricType, targetValue: '50' } }))[0]?.metricValueFloat;
+  const temp = await named('DCGM_FI_DEV_GPU_TEMP');
+  t.ok(typeof temp === 'number' && temp > 0, `the GPU temperature through its first name: ${temp}`);
+  t.equal(await named('DCGM_FI_DEV_GPU_TEMP_CELSIUS'), temp, 'the same value through DCGM 4.6.1\'s name of the field');
 });

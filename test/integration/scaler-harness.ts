@@ -24,7 +24,7 @@ export interface TestScalerOptions {
   pullIntervalMs?: number;
   pullTimeoutMs?: number;
   staleAfterMs?: number;
-  isKnownField?: (name: string) => boolean;
+  fieldName?: (name: string) => string | undefined;
   view?: ScalerStartOptions['view'];
   pulls?: ScalerConfig['pulls'];
   grpcTls?: ScalerConfig['grpcTls'];
@@ -62,7 +62,7 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     readyMinFreshPercent: o.readyMinFreshPercent ?? 50,
     kubernetesApiKubeconfig: null,
   };
-  const s = await startScaler(config, { logger: silentLogger, isKnownField: o.isKnownField, view: o.view, podMetadata: o.podMetadata, pulls: o.pullMode });
+  const s = await startScaler(config, { logger: silentLogger, fieldName: o.fieldName, view: o.view, podMetadata: o.podMetadata, pulls: o.pullMode });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { parseQuery, PROFILES, ScalerParamError, sanitizeMetricName } from '../../lib/scaler/query.js';
+import { servedFieldName } from '../../lib/fields/index.js';
 
 const ref = (scalerMetadata: Record<string, string>, name = 'vllm', namespace = 'ai') => ({ name, namespace, scalerMetadata });
 
@@ -46,9 +47,17 @@ t.test('metric types map to DCGM fields', async (t) => {
   }
   t.throws(() => parseQuery(ref({ metricType: 'DCGM_FI_DEV_SM_CLOCK' })), /targetValue/, 'a DCGM field has no default target');
   t.throws(
-    () => parseQuery(ref({ metricType: 'DCGM_FI_DEV_NOPE', targetValue: '1' }), { isKnownField: (n) => n === 'DCGM_FI_DEV_SM_CLOCK' }),
+    () => parseQuery(ref({ metricType: 'DCGM_FI_DEV_NOPE', targetValue: '1' }), { fieldName: (n) => (n === 'DCGM_FI_DEV_SM_CLOCK' ? n : undefined) }),
     /metricType="DCGM_FI_DEV_NOPE"/,
   );
+});
+
+t.test('a DCGM field name is resolved to the name the GPU document keys that field by', async (t) => {
+  const q = (metricType: string) => parseQuery(ref({ metricType, targetValue: '1' }), { fieldName: servedFieldName });
+  t.equal(q('DCGM_FI_DEV_GPU_TEMP_CELSIUS').field, 'DCGM_FI_DEV_GPU_TEMP', "DCGM 4.6.1's name");
+  t.equal(q('DCGM_FI_DEV_BOARD_POWER_WATTS').field, 'DCGM_FI_DEV_POWER_USAGE');
+  t.equal(q('DCGM_FI_DEV_GPU_TEMP').field, 'DCGM_FI_DEV_GPU_TEMP', 'the first name stays');
+  t.throws(() => q('DCGM_FI_DEV_NVLINK_COUNT_FEC_HISTORY_3'), /metricType=/, 'a known but unserved field is refused');
 });
 
 t.test('profiles, aliases and explicit overrides', async (t) => {
