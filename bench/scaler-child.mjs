@@ -58,6 +58,8 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
       process.send({ kind: 'own-reset' });
     } else if (m.kind === 'own') {
       // the scaler's own time per GetMetrics (its self-metric) and the event loop's delay since the reset
+      // the event loop's figures as they are before this scrape, which then does not count in the next ones
+      const loopNow = { loopP50: loop.percentile(50) / 1e6, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
       void fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()).then((text) => {
         const buckets = [];
         for (const [, labels, count] of text.matchAll(/^nvml_scaler_rpc_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
@@ -65,7 +67,8 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
           const le = /le="([^"]+)"/.exec(labels)[1];
           buckets.push([le === '+Inf' ? Infinity : Number(le), Number(count)]);
         }
-        process.send({ kind: 'own', buckets, loopP50: loop.percentile(50) / 1e6, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 });
+        loop.reset();
+        process.send({ kind: 'own', buckets, ...loopNow });
       });
     } else if (m.kind === 'exit') {
       process.exit(0); // writes the CPU profile when one is being taken
