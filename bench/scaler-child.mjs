@@ -3,7 +3,9 @@
 // run by bench/scaler.ts with the #! line's environment and node flags), with an in-memory pod view
 // in place of the Kubernetes API informer. Plain JavaScript, so that nothing but the product is in
 // the process's memory.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { setInterval } from 'node:timers';
+import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { parseScalerArgs } from '../dist/lib/config/scaler.js';
 import { startScaler } from '../dist/lib/app/scaler.js';
@@ -49,12 +51,15 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
   // how long callbacks wait for the main thread's event loop (what a request waits before its handler runs)
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  if (process.env.BENCH_SCALER_STALLS) traceStalls(Number(process.env.BENCH_SCALER_STALLS));
   process.on('message', (m) => {
     if (m.kind === 'own-reset') {
       loop.reset();
       process.send({ kind: 'own-reset' });
     } else if (m.kind === 'own') {
       // the scaler's own time per GetMetrics (its self-metric) and the event loop's delay since the reset
+      // the event loop's figures as they are before this scrape, which then does not count in the next ones
+      const loopNow = { loopP50: loop.percentile(50) / 1e6, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
       void fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()).then((text) => {
         const buckets = [];
         for (const [, labels, count] of text.matchAll(/^nvml_scaler_rpc_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
@@ -62,7 +67,8 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
           const le = /le="([^"]+)"/.exec(labels)[1];
           buckets.push([le === '+Inf' ? Infinity : Number(le), Number(count)]);
         }
-        process.send({ kind: 'own', buckets, loopP50: loop.percentile(50) / 1e6, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 });
+        loop.reset();
+        process.send({ kind: 'own', buckets, ...loopNow });
       });
     } else if (m.kind === 'exit') {
       process.exit(0); // writes the CPU profile when one is being taken
@@ -75,6 +81,37 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
     }
   });
   process.send({ kind: 'ready', grpcPort: s.grpcPort });
+}
+
+/**
+ * BENCH_SCALER_STALLS=<ms>: writes to stderr each gap of the main thread's event loop longer than
+ * <ms> and each GC pause longer than <ms>/4, with the time since the start, to find what stalls it.
+ */
+function traceStalls(minMs) {
+  const at = () => new Date().toISOString().slice(11, 23);
+  // the main thread's CPU time and time waiting for a CPU on the run queue (ns), and the process's CPU time (µs)
+  const sched = () => readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+  let last = performance.now();
+  let lastSched = sched();
+  let lastCpu = process.cpuUsage();
+  setInterval(() => {
+    const now = performance.now();
+    const st = sched();
+    const cpu = process.cpuUsage();
+    if (now - last - 5 > minMs) {
+      const procMs = (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000;
+      process.stderr.write(`[scaler] ${at()} main thread stalled ${(now - last - 5).toFixed(0)} ms: main thread ran ${((st[0] - lastSched[0]) / 1e6).toFixed(0)} ms, waited for a CPU ${((st[1] - lastSched[1]) / 1e6).toFixed(0)} ms; the process (both threads, GC helpers) used ${procMs.toFixed(0)} ms of CPU\n`);
+    }
+    last = now;
+    lastSched = st;
+    lastCpu = cpu;
+  }, 5).unref();
+  const kinds = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb', 16: 'all' };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.duration >= minMs / 4) process.stderr.write(`[scaler] ${at()} gc ${kinds[e.detail?.kind] ?? e.detail?.kind} ${e.duration.toFixed(0)} ms\n`);
+    }
+  }).observe({ entryTypes: ['gc'] });
 }
 
 // a child ends with its parent

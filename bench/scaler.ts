@@ -137,7 +137,7 @@ function next<T>(c: ChildProcess, kind: string): Promise<T> {
     c.on('message', on);
   });
 }
-const progress = (m: string) => process.env.BENCH_VERBOSE && process.stderr.write(`[bench] ${m}\n`);
+const progress = (m: string) => process.env.BENCH_VERBOSE && process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 23)} ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -181,7 +181,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
   const grpc = createScalerServer({ source: viewSource(view, demand), logger: log, onRpc: metrics.onRpc, fieldName: opts.fieldName, tls });
   let started = false;
   const http = buildServer({
-    metrics: async () => ({ gpuText: '', selfText: await metrics.registry.metrics() }),
+    metrics: async () => ({ gpuText: '', selfText: await metrics.render() }),
     health: () => {
       const all = view.exporters();
       const inUse = all.filter((e) => !e.idle);
