@@ -219,8 +219,9 @@ export function parseQuery(
   const rawType = get('metricType');
   if (rawType !== undefined) {
     const t = rawType.trim();
+    const field = DCGM_NAME.test(t) ? (opts.fieldName ? opts.fieldName(t) : t) : undefined;
     if (t.toLowerCase() in NAMED_METRICS) metricType = t.toLowerCase();
-    else if (DCGM_NAME.test(t) && (opts.fieldName ? opts.fieldName(t) !== undefined : true)) metricType = opts.fieldName?.(t) ?? t;
+    else if (field !== undefined) metricType = field;
     else {
       throw new ScalerParamError(
         'metricType', rawType,
