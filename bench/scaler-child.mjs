@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { parseScalerArgs } from '../dist/lib/config/scaler.js';
 import { startScaler } from '../dist/lib/app/scaler.js';
+import { createScalerServer } from '../dist/lib/scaler/grpc-server.js';
 import { lookupField } from '../dist/lib/fields/index.js';
 import { silentLogger } from '../dist/lib/logger.js';
 
@@ -42,7 +43,7 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
   ], {});
   const s = await startScaler(config, {
     logger: silentLogger,
-    isKnownField: (f) => lookupField(f)?.kind === 'value',
+    fieldName: (f) => (lookupField(f)?.kind === 'value' ? f : undefined),
     podMetadata: pods ? new PodList(pods) : undefined,
     // BENCH_SCALER_PULLS=in-process: the pulls on the main thread, for comparison (the command runs them in its worker)
     pulls: process.env.BENCH_SCALER_PULLS === 'in-process' ? 'in-process' : 'worker',
@@ -114,8 +115,31 @@ function traceStalls(minMs) {
   }).observe({ entryTypes: ['gc'] });
 }
 
+/**
+ * `control`: the scaler's gRPC server over a constant source (the layout's documents of the
+ * workloads' nodes, never changing), with no view, no pulls and no worker. The bench times the
+ * same GetMetrics calls against it, alternating with the scaler's: what a Node gRPC server of ours
+ * answers in this harness on this machine, under the same load, when nothing scales with the cluster.
+ */
+async function control({ docs }) {
+  const server = createScalerServer({
+    source: { documents: () => docs, onChange: () => () => {}, version: () => [docs] },
+    logger: silentLogger,
+    fieldName: (f) => (lookupField(f)?.kind === 'value' ? f : undefined),
+  });
+  const grpcPort = await server.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, text: '127.0.0.1:0' });
+  process.on('message', (m) => {
+    if (m.kind === 'exit') process.exit(0);
+  });
+  process.send({ kind: 'ready', grpcPort });
+}
+
 // a child ends with its parent
 process.on('disconnect', () => process.exit(0));
-const n = Number(process.argv[2]);
-process.once('message', (m) => void run(n, m));
+if (process.argv[2] === 'control') {
+  process.once('message', (m) => void control(m));
+} else {
+  const n = Number(process.argv[2]);
+  process.once('message', (m) => void run(n, m));
+}
 process.send({ kind: 'hello' });

@@ -9,6 +9,10 @@
 //    and node flags, no TypeScript loader; `npm run build:ts` first when dist/ is older than the
 //    sources), with an in-memory pod view of the same layout (what the Kubernetes API informer gives
 //    it) or, for comparison, none (every exporter pulled whole);
+//  - a control: our gRPC server (createScalerServer) over constant documents, with no view, pulls or
+//    worker, in its own process with the same flags. Every timed GetMetrics to the scaler is paired
+//    with the same call to it, so the latency table shows what this harness and this machine add
+//    to any answer of ours under the same load;
 //  - this process: the KEDA-like client. It keeps one StreamIsActive stream per workload open and asks
 //    GetMetrics + IsActive about each workload once a second (KEDA's default is every 30 s), reads the
 //    scaler's CPU and RSS from /proc, then measures GetMetrics latency and change-to-answer time.
@@ -103,7 +107,7 @@ const BIN = binRuntime();
 const child = (args: string[]) => fork(self, args, { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
 const SCALER_CHILD = fileURLToPath(new URL('./scaler-child.mjs', import.meta.url));
 /** The compiled scaler, with the #! line's environment and node flags and nothing else. */
-const scalerChild = (n: number) => fork(SCALER_CHILD, [String(n)], {
+const scalerChild = (n: number | 'control') => fork(SCALER_CHILD, [String(n)], {
   execArgv: [...BIN.flags, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
   env: { ...process.env, ...BIN.env },
   serialization: 'advanced',
@@ -153,6 +157,8 @@ interface Figures {
   n: number; scoped: boolean; load: [number, number];
   wrong: number; cpuPerCallUs: number;
   getP50: number; getP99: number; getMax: number;
+  /** the same calls to the control server (constant documents, no view): the harness's and the machine's own share */
+  ctlP50: number; ctlP99: number; ctlMax: number;
   chgMetricsP50: number; chgMetricsP99: number; chgStreamP50: number; chgStreamP99: number;
   cpuCores: number; rssMaxMB: number;
   /** GetMetrics in the scaler's own time (its self-metric's buckets): the bucket bound under which 99 % fall, and the share within 1 ms */
@@ -170,6 +176,12 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   for (const e of exps) for (const [i, a] of (await next<{ addresses: [number, string][] }>(e, 'addresses')).addresses) addrs[i] = a;
   progress(`${n} exporters up`);
   const scaler = scalerChild(n);
+  // the control: our gRPC server over constant documents (no view, no pulls), timed alongside
+  const ctl = scalerChild('control');
+  await next(ctl, 'hello');
+  ctl.send({ docs: nodes.flatMap((slots, i) => (slots.some((sl) => sl.workload !== null) ? [nodeDoc(i, slots)] : [])) });
+  const { grpcPort: ctlPort } = await next<{ grpcPort: number }>(ctl, 'ready');
+  const ctlClient = scalerClient(`127.0.0.1:${ctlPort}`);
   const ownerOf = (node: number) => exps[node % EXPORTER_PROCS];
   await next(scaler, 'hello');
   const pods = scoped ? nodes.flatMap((slots, i) => slots.map((sl) => [sl.namespace, sl.podName, `gpu-node-${i}`])) : null;
@@ -209,6 +221,8 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
       }
       await sleep(200);
     }
+    const [c] = await ctlClient.getMetrics(refs[w]);
+    if (c.metricValueFloat !== expected(w)) throw new Error(`control: workload ${w}: expected ${expected(w)}, got ${c.metricValueFloat}`);
   }
   // KEDA's polling, 30 × faster than its default: every workload asked about once a second
   let polling = true;
@@ -278,19 +292,30 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   await resetOwn;
   const own0 = await own();
   const lat: number[] = [];
+  const latCtl: number[] = [];
   let wrong = 0;
   const l0 = procStat(scaler.pid!).cpuS;
   const lt0 = performance.now();
+  // each call to the scaler is paired with the same call to the control, in turns first and second:
+  // the same machine, the same load, nothing that grows with the cluster
+  const timeControl = async (w: number) => {
+    const t = performance.now();
+    await ctlClient.getMetrics(refs[w]);
+    latCtl.push(performance.now() - t);
+  };
   for (let i = 0; i < CALLS; i++) {
     const w = i % WORKLOADS;
+    if (i % 2 === 1) await timeControl(w);
     const t = performance.now();
     const [v] = await client.getMetrics(refs[w]);
     lat.push(performance.now() - t);
     if (v.metricValueFloat !== expected(w)) wrong++; // a node whose pull missed its deadline is left out until it answers
+    if (i % 2 === 0) await timeControl(w);
   }
   // the scaler's CPU per GetMetrics: CPU in this phase less what the window's rate accounts for
   const latCpuS = procStat(scaler.pid!).cpuS - l0 - ((s1.cpuS - s0.cpuS) / secs) * ((performance.now() - lt0) / 1000);
   lat.sort((a, b) => a - b);
+  latCtl.sort((a, b) => a - b);
   const own1 = await own();
   const ownCounts = own1.buckets.map(([le, n], i) => [le, n - (own0.buckets[i]?.[1] ?? 0)] as const);
   const ownTotal = ownCounts.at(-1)?.[1] ?? 0;
@@ -330,15 +355,19 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
   await poll;
   for (const s of streams) s.cancel();
   client.close();
+  ctlClient.close();
+  ctl.send({ kind: 'exit' });
   const exited = new Promise((r) => scaler.once('exit', r));
   scaler.send({ kind: 'exit' });
   await Promise.race([exited, sleep(10_000)]);
   scaler.kill();
+  ctl.kill();
   for (const e of exps) e.kill();
   await sleep(1000);
   return {
     n, scoped, load: [load0, loadavg()[0]], wrong, cpuPerCallUs: Math.max(0, latCpuS) / CALLS * 1e6,
     getP50: pct(lat, 50), getP99: pct(lat, 99), getMax: lat[lat.length - 1],
+    ctlP50: pct(latCtl, 50), ctlP99: pct(latCtl, 99), ctlMax: latCtl[latCtl.length - 1],
     chgMetricsP50: pct(toMetrics, 50), chgMetricsP99: pct(toMetrics, 99), chgStreamP50: pct(toStream, 50), chgStreamP99: pct(toStream, 99),
     cpuCores: (s1.cpuS - s0.cpuS) / secs, rssMaxMB: rssMax,
     ownP99Ms, ownWithin1Ms, loopP50Ms: own1.loopP50, loopP99Ms: own1.loopP99, loopMaxMs: own1.loopMax,
@@ -383,6 +412,8 @@ function report(runs: Figures[]): void {
     row('GetMetrics latency p50', (r) => `${ms(r.getP50)} ms`),
     row('GetMetrics latency p99', (r) => `${ms(r.getP99)} ms`, '≤ 5 ms'),
     row('GetMetrics latency max', (r) => `${ms(r.getMax)} ms`),
+    row('the same calls to the control server: p50 / p99 / max', (r) => `${ms(r.ctlP50)} / ${ms(r.ctlP99)} / ${ms(r.ctlMax)} ms`),
+    row('GetMetrics p99, scaler less control', (r) => `${ms(r.getP99 - r.ctlP99)} ms`),
     row('GetMetrics in the scaler\'s own time: p99 (bucket bound) / share ≤ 1 ms', (r) => `≤ ${r.ownP99Ms} ms / ${(r.ownWithin1Ms * 100).toFixed(1)} %`),
     row('scaler event-loop delay p50 / p99 / max (latency phase)', (r) => `${ms(r.loopP50Ms)} / ${ms(r.loopP99Ms)} / ${ms(r.loopMaxMs)} ms`),
     row(`GetMetrics answers missing a node (of ${CALLS})`, (r) => String(r.wrong)),
