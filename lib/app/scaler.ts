@@ -8,6 +8,7 @@ import type { ScalerConfig } from '../config/types.js';
 import { ClusterView, type ClusterViewOptions, type PullSecurity } from '../scaler/cluster-view.js';
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
+import { FileReloader } from '../contract/file-reload.js';
 import type { ScalerPullConfig } from '../config/types.js';
 import { createScalerServer, ScalerUnavailableError, type ScalerGrpcServer, type ScalerSource, type ScalerTls } from '../scaler/grpc-server.js';
 import { WorkloadDemand } from '../scaler/demand.js';
@@ -21,6 +22,8 @@ import type { Logger } from '../logger.js';
 
 export interface ScalerStartOptions extends ParseOptions {
   logger: Logger;
+  /** how often the certificate and credentials files are checked for a change, ms (default 2000) */
+  fileCheckMs?: number;
   /** test seams of the cluster view (DNS lookup, refresh period, document cap); a lookup function keeps the pulls in this thread */
   view?: Pick<ClusterViewOptions, 'lookup' | 'dnsRefreshMs' | 'maxDocumentBytes'>;
   /**
@@ -144,14 +147,60 @@ export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurit
   if (basicAuth !== undefined && !/^[^:\r\n]+:[^\r\n]*$/.test(basicAuth)) {
     throw new ConfigError(`--exporters-basic-auth-file ${p.basicAuthFile}: expected one line user:password`);
   }
-  return {
-    scheme: p.scheme,
-    ca: await read(p.caFile, '--exporters-ca-file'),
-    cert: await read(p.certFile, '--exporters-cert-file'),
-    key: await read(p.keyFile, '--exporters-key-file'),
-    serverName: p.serverName ?? undefined,
-    basicAuth,
-  };
+  const ca = await read(p.caFile, '--exporters-ca-file');
+  const cert = await read(p.certFile, '--exporters-cert-file');
+  const key = await read(p.keyFile, '--exporters-key-file');
+  // what would fail every pull fails here, naming the file: at start, and when a change is reloaded
+  if (ca) {
+    try {
+      if (!/-----BEGIN CERTIFICATE-----/.test(ca.toString('latin1'))) throw new Error('no PEM certificate in it');
+      createSecureContext({ ca });
+    } catch (err) {
+      throw new ConfigError(`--exporters-ca-file ${p.caFile}: not a PEM CA certificate (${(err as Error).message})`);
+    }
+  }
+  if (cert && key) {
+    try {
+      createSecureContext({ cert, key });
+    } catch (err) {
+      throw new ConfigError(`--exporters-cert-file ${p.certFile} / --exporters-key-file ${p.keyFile}: not a usable PEM certificate and matching key (${(err as Error).message})`);
+    }
+  }
+  return { scheme: p.scheme, ca, cert, key, serverName: p.serverName ?? undefined, basicAuth };
+}
+
+/**
+ * Watches the files the scaler read at start (the gRPC certificate, key and client CA; the pulls'
+ * CA, client certificate, key and basic-auth file) and puts a changed set in use without a restart:
+ * cert-manager renews certificates in place. A change that cannot be loaded keeps the previous files
+ * in use and is logged as an error, once per change.
+ */
+function watchFiles(config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, view: ScalerView, everyMs: number): FileReloader<unknown>[] {
+  const onEvent = (ok: boolean, message: string) => (ok ? log.info(message) : log.error(message));
+  const out: FileReloader<unknown>[] = [];
+  const g = config.grpcTls;
+  if (g) {
+    out.push(new FileReloader<ScalerTls>({
+      files: [g.certFile, g.keyFile, ...(g.clientCaFile ? [g.clientCaFile] : [])],
+      load: async () => (await loadGrpcTls(g))!,
+      apply: (t) => grpc.setTls(t),
+      onEvent,
+      what: 'gRPC TLS files (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-tls-client-ca-file)',
+    }) as FileReloader<unknown>);
+  }
+  const p = config.pulls;
+  const pullFiles = [p.caFile, p.certFile, p.keyFile, p.basicAuthFile].filter((f): f is string => f !== null);
+  if (pullFiles.length > 0) {
+    out.push(new FileReloader<PullSecurity>({
+      files: pullFiles,
+      load: () => loadPullSecurity(p),
+      apply: (sec) => view.setSecurity(sec),
+      onEvent,
+      what: 'exporter pull credentials (--exporters-ca-file, --exporters-cert-file, --exporters-key-file, --exporters-basic-auth-file)',
+    }) as FileReloader<unknown>);
+  }
+  for (const r of out) void r.start(everyMs);
+  return out;
 }
 
 export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions): Promise<RunningScaler> {
@@ -226,6 +275,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     await http.close();
     throw err;
   }
+  const reloaders = watchFiles(config, log, grpc, view, opts.fileCheckMs ?? 2000);
   log.info('KEDA external scaler listening', { grpc: describeListen(config.grpcAddress), grpcPort, http: httpAddress, exporters: view.exporters().length });
   return {
     view,
@@ -235,6 +285,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     http,
     httpAddress,
     async close() {
+      for (const r of reloaders) r.stop();
       view.stop();
       pods?.stop();
       await grpc.close();

@@ -330,12 +330,12 @@ export class ClusterView extends EventEmitter {
   private dnsPoller: Poller | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
   private running = false;
-  private readonly security: PullSecurity;
+  private security: PullSecurity;
   private readonly logConflict: (hostname: string, kept: string, ignored: string[]) => void;
   private readonly onEntry: ((address: string) => void) | null;
   private readonly demand: PullDemand | null;
   readonly idleProbeIntervalMs: number;
-  private readonly agent: HttpAgent;
+  private agent: HttpAgent;
   /** pulls answered 304 Not Modified */
   notModified = 0;
   /**
@@ -357,9 +357,9 @@ export class ClusterView extends EventEmitter {
   private entriesMade = 0;
   /** entries not tried once yet (the first round waits for none) */
   private unattempted = 0;
-  private readonly authHeader: string | undefined;
+  private authHeader: string | undefined;
   /** TLS options of requests made without the agent */
-  private readonly tlsOpts: object;
+  private tlsOpts: object = {};
 
   constructor(opts: ClusterViewOptions) {
     super();
@@ -376,20 +376,35 @@ export class ClusterView extends EventEmitter {
     this.dns = opts.exportersDns ?? null;
     this.demand = opts.demand ?? null;
     this.idleProbeIntervalMs = opts.idleProbeIntervalMs ?? 30_000;
-    // one kept-alive connection per exporter: no TCP (or TLS) handshake per pull
-    const agentOpts = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' as const };
-    const sec = this.security;
-    this.agent = sec.scheme === 'https'
-      ? new HttpsAgent({ ...agentOpts, ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined })
-      : new HttpAgent(agentOpts);
-    this.authHeader = sec.basicAuth ? `Basic ${Buffer.from(sec.basicAuth).toString('base64')}` : undefined;
-    this.tlsOpts = sec.scheme === 'https'
-      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
-      : {};
+    this.agent = this.useSecurity(this.security);
     this.queue = new DueQueue({ run: (e) => this.due(e) });
     this.onEntry = opts.onEntry ?? null;
     this.logConflict = conflictLogger(this.log);
     checkViewOptions(opts);
+  }
+
+  /** The agent, TLS options and authorization header of these credentials; returns the agent. */
+  private useSecurity(sec: PullSecurity): HttpAgent {
+    this.security = sec;
+    const tls = sec.scheme === 'https'
+      ? { ca: sec.ca, cert: sec.cert, key: sec.key, servername: sec.serverName, checkServerIdentity: sec.serverName ? checkAgainst(sec.serverName) : undefined }
+      : null;
+    this.authHeader = sec.basicAuth ? `Basic ${Buffer.from(sec.basicAuth).toString('base64')}` : undefined;
+    this.tlsOpts = tls ?? {};
+    // one kept-alive connection per exporter: no TCP (or TLS) handshake per pull
+    const agentOpts = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' as const };
+    return tls ? new HttpsAgent({ ...agentOpts, ...tls }) : new HttpAgent(agentOpts);
+  }
+
+  /**
+   * New credentials for the pulls (the CA, client certificate and key or basic-auth files changed
+   * on disk): every pull from now on uses them, over new connections. The old connections finish
+   * the pulls in flight and are closed after the pull deadline. The scheme does not change.
+   */
+  setSecurity(sec: PullSecurity): void {
+    const old = this.agent;
+    this.agent = this.useSecurity({ ...sec, scheme: this.security.scheme });
+    setTimeout(() => old.destroy(), this.pullTimeoutMs + 100).unref();
   }
 
   /** Adds the exporters (resolving DNS once) and starts pulling; resolves after the first round. */

@@ -8,6 +8,7 @@
 // matching (linear-time patterns, matched in fair slices: pod-pattern.ts) are all bounded.
 import { rmSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { GpusDocument } from '../contract/gpus-document.js';
 import { bindTcp, type ListenAddress } from '../contract/address.js';
@@ -145,6 +146,8 @@ export interface ScalerGrpcServer {
   server: grpc.Server;
   /** binds and starts; resolves to the bound port (1 for a unix socket); `:port` binds dual stack where the host has IPv6 */
   listen(address: ListenAddress): Promise<number>;
+  /** New connections get this certificate, key and client CA (the files changed); open ones keep theirs. TLS servers only. */
+  setTls(tls: ScalerTls): void;
   close(): Promise<void>;
 }
 
@@ -354,6 +357,17 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
 
   return {
     server,
+    setTls(t) {
+      if (!opts.tls) throw new Error('this gRPC server was started without TLS');
+      // grpc-js hands new context options to its TLS servers (their setSecureContext) through
+      // updateSecureContextOptions, which its own certificate providers call; its typings declare
+      // it protected. Covered by scaler-tls.test.ts (a rotated certificate is served).
+      (credentials as unknown as { updateSecureContextOptions(o: SecureContextOptions): void }).updateSecureContextOptions({
+        ...(t.clientCa ? { ca: t.clientCa } : {}),
+        cert: [t.cert],
+        key: [t.key],
+      });
+    },
     async listen(address) {
       try {
         if (address.kind === 'unix') {

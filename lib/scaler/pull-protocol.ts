@@ -18,6 +18,7 @@ export interface PullWorkerInit {
 export type ToWorker =
   | { t: 'demand'; version: number; scopes: Map<string, GpusScope> }
   | { t: 'refresh'; id: number; namespace: string; nodes: Map<string, ReadonlySet<string>>; maxWaitMs: number }
+  | { t: 'security'; security: PullSecurity }
   | { t: 'stop' };
 
 /** One finished pull, for the self-metrics: exporter, duration ms, error reason (null: ok). */

@@ -5,7 +5,7 @@
 // the nodes whose answers may have changed, the pulls for the self-metrics), at most every
 // batchMs; the demand (which nodes, with which scope) comes from the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ClusterView, type PullDemand, type PullEvent } from './cluster-view.js';
+import { ClusterView, type PullDemand, type PullEvent, type PullSecurity } from './cluster-view.js';
 import type { GpusScope } from '../contract/gpus-scope.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
 import type { Logger } from '../logger.js';
@@ -49,6 +49,8 @@ const logger: Logger = {
 // Buffers arrive as Uint8Arrays
 const buf = (u: Uint8Array | undefined) => (u ? Buffer.from(u.buffer, u.byteOffset, u.byteLength) : undefined);
 const sec = init.view.security;
+/** Buffers cross the thread as Uint8Arrays */
+const withBuffers = (x: PullSecurity): PullSecurity => ({ ...x, ca: buf(x.ca), cert: buf(x.cert), key: buf(x.key) });
 const demand = init.demand ? new PostedDemand() : null;
 
 const dirty = new Set<string>();
@@ -90,7 +92,7 @@ function flush(): void {
 
 const view = new ClusterView({
   ...init.view,
-  security: sec && { ...sec, ca: buf(sec.ca), cert: buf(sec.cert), key: buf(sec.key) },
+  security: sec && withBuffers(sec),
   demand,
   logger,
   onEntry: (address) => {
@@ -116,6 +118,8 @@ port.on('message', (m: ToWorker) => {
       flush();
       send({ t: 'refreshed', id: m.id, pending });
     });
+  } else if (m.t === 'security') {
+    view.setSecurity(withBuffers(m.security));
   } else if (m.t === 'stop') {
     view.stop();
     flush();

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import {
   checkViewOptions, claimConflicts, claimedDocuments, conflictLogger, covers, pickClaim,
-  type ClusterViewOptions, type EntryState, type ExporterState, type HostnameConflict, type PullDemand, type PullEvent,
+  type ClusterViewOptions, type EntryState, type ExporterState, type HostnameConflict, type PullDemand, type PullEvent, type PullSecurity,
 } from './cluster-view.js';
 import type { GpusDocument } from '../contract/gpus-document.js';
 import type { GpusScope } from '../contract/gpus-scope.js';
@@ -40,6 +40,8 @@ export interface ScalerView extends EventEmitter {
   conflicts(now?: number): HostnameConflict[];
   exporters(now?: number): ExporterState[];
   refresh(namespace: string, nodes: ReadonlyMap<string, ReadonlySet<string>>, maxWaitMs?: number): Promise<number>;
+  /** new credentials for the pulls from now on (their files changed) */
+  setSecurity(sec: PullSecurity): void;
 }
 
 /** The worker thread, on the module next to this one. */
@@ -152,6 +154,10 @@ export class RemoteClusterView extends EventEmitter implements ScalerView {
     this.emit('change', null);
     this.emit('failed', err);
     void this.worker?.terminate();
+  }
+
+  setSecurity(sec: PullSecurity): void {
+    this.post({ t: 'security', security: sec });
   }
 
   private post(m: ToWorker): void {

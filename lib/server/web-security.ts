@@ -2,13 +2,13 @@
 // certificate files change), the client-certificate checks Node's options cannot express, basic
 // auth with bcrypt, and a request rate limit. bcrypt is bcryptjs (pure JavaScript, no native build).
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerOptions as HttpServerOptions, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { ConfigError } from '../contract/errors.js';
 import { FileReadError, readRegularFile } from '../contract/files.js';
+import { FileReloader } from '../contract/file-reload.js';
 import type { PemSource, WebConfig } from './web-config.js';
 
 const PEM_MAX_BYTES = 1024 * 1024;
@@ -140,57 +140,21 @@ export function clientCertAllowed(cfg: WebConfig, socket: TLSSocket): boolean {
  * modification time: a Kubernetes Secret update swaps a symlink), and hands the new context to
  * `apply`. A file that is unreadable or a pair that does not load keeps the previous context.
  */
-export class TlsReloader {
-  private timer: NodeJS.Timeout | null = null;
-  private last = '';
-  private busy = false;
-
-  constructor(
-    private readonly cfg: WebConfig,
-    private readonly apply: (opts: SecureContextOptions) => void,
-    private readonly onEvent: (ok: boolean, message: string) => void,
-  ) {}
-
-  private files(): string[] {
-    const t = this.cfg.tls!;
-    return [t.cert, t.key, t.clientCa].flatMap((s) => (s && 'file' in s ? [s.file] : []));
-  }
-
-  private async identity(): Promise<string> {
-    const parts = await Promise.all(this.files().map((f) => stat(f).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing')));
-    return parts.join('|');
-  }
-
-  async start(everyMs: number): Promise<void> {
-    this.last = await this.identity();
-    if (this.files().length === 0) return;
-    this.timer = setInterval(() => void this.check(), everyMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  async check(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const id = await this.identity();
-      if (id === this.last) return;
-      try {
-        const m = await readTlsMaterial(this.cfg);
-        this.apply(secureContextOptions(this.cfg, m));
-        this.last = id;
-        this.onEvent(true, 'TLS certificate files changed: reloaded');
-      } catch (err) {
-        this.last = id; // said once per change, not every check
-        this.onEvent(false, `TLS certificate files changed but cannot be loaded; keeping the previous ones: ${(err as Error).message}`);
-      }
-    } finally {
-      this.busy = false;
-    }
+export class TlsReloader extends FileReloader<SecureContextOptions> {
+  constructor(cfg: WebConfig, apply: (opts: SecureContextOptions) => void, onEvent: (ok: boolean, message: string) => void) {
+    const t = cfg.tls!;
+    super({
+      files: [t.cert, t.key, t.clientCa].flatMap((s) => (s && 'file' in s ? [s.file] : [])),
+      // a pair that does not load throws here (createSecureContext), not in the server
+      load: async () => {
+        const o = secureContextOptions(cfg, await readTlsMaterial(cfg));
+        createSecureContext(o);
+        return o;
+      },
+      apply,
+      onEvent,
+      what: 'TLS certificate files',
+    });
   }
 }
 

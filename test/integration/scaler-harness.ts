@@ -35,6 +35,10 @@ export interface TestScalerOptions {
   readyMinFreshPercent?: number;
   /** where the pulls run (default: the command's, a worker thread) */
   pullMode?: ScalerStartOptions['pulls'];
+  /** default: silent */
+  logger?: ScalerStartOptions['logger'];
+  /** how often certificate and credentials files are checked for a change (default 2000 ms) */
+  fileCheckMs?: number;
 }
 
 export interface TestScaler extends RunningScaler {
@@ -62,7 +66,7 @@ export async function startTestScaler(o: TestScalerOptions): Promise<TestScaler>
     readyMinFreshPercent: o.readyMinFreshPercent ?? 50,
     kubernetesApiKubeconfig: null,
   };
-  const s = await startScaler(config, { logger: silentLogger, fieldName: o.fieldName, view: o.view, podMetadata: o.podMetadata, pulls: o.pullMode });
+  const s = await startScaler(config, { logger: o.logger ?? silentLogger, fileCheckMs: o.fileCheckMs, fieldName: o.fieldName, view: o.view, podMetadata: o.podMetadata, pulls: o.pullMode });
   return Object.assign(s, { httpPort: (s.http.server.address() as AddressInfo).port });
 }
 
