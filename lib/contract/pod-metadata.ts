@@ -38,6 +38,12 @@ export interface PodMetadataView {
   byName(namespace: string, name: string): PodMeta | undefined;
   /** every pod currently known (this node's, or the cluster's for the scaler) */
   all(): Iterable<PodMeta>;
+  /**
+   * The pods of one namespace, in time proportional to their number, not the cluster's (the
+   * scaler's demand reads only the namespaces of the workloads KEDA asks about). Absent: readers
+   * index all() themselves.
+   */
+  inNamespace?(namespace: string): Iterable<PodMeta>;
   /** changes as a counter: bumps whenever any pod is added, changed or removed */
   readonly generation: number;
   /** ms since epoch of the last successful list or watch event; null before the first list */

@@ -3,9 +3,11 @@
 // scope of its pull (the namespaces and pod names of those workloads there), so a pull carries only
 // the workload's GPUs. Without a pod view there is no demand: every exporter is pulled whole.
 //
-// The pod view is read from memory and indexed by namespace once per generation (at most every
-// `rebuildMs`), so a cluster whose pods change constantly costs one pass over its pods per
-// rebuild, not one per RPC.
+// The pod view is read from memory once per generation (at most every `rebuildMs`), and only the
+// namespaces of the workloads asked about (its inNamespace; a view without it is indexed by
+// namespace in one pass over its pods). In a cluster whose pods change constantly a rebuild costs
+// the wanted namespaces' pods, not the cluster's, and a rebuild that leaves a workload's nodes as
+// they were keeps its map (and so the cached answers and the demand's version).
 import type { PodMeta, PodMetadataView } from '../contract/pod-metadata.js';
 import type { GpusScope } from '../contract/gpus-scope.js';
 import { GPUS_SCOPE_LIMITS } from '../contract/gpus-scope.js';
@@ -97,7 +99,8 @@ export class WorkloadDemand {
 
   /**
    * The nodes running q's pods as last indexed, without marking q as asked about; null when q is
-   * not wanted. The map is replaced, never changed in place, when the pod view changes.
+   * not wanted. The map is replaced, never changed in place, when the workload's nodes or pods change
+   * (and kept when a change of the pod view leaves them as they were).
    */
   nodesFor(q: ScalerQuery): ReadonlyMap<string, ReadonlySet<string>> | null {
     return this.wanted.get(key(q))?.nodes ?? null;
@@ -126,21 +129,28 @@ export class WorkloadDemand {
     if (this.builtGeneration !== -1 && now - this.builtAt < this.rebuildMs) return;
     this.builtGeneration = gen;
     this.builtAt = now;
-    const byNs = new Map<string, PodMeta[]>();
-    for (const p of this.pods.all()) {
-      if (!p.nodeName || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
-      let list = byNs.get(p.namespace);
-      if (!list) byNs.set(p.namespace, (list = []));
-      list.push(p);
+    if (!this.pods.inNamespace) {
+      const byNs = new Map<string, PodMeta[]>();
+      for (const p of this.pods.all()) {
+        let list = byNs.get(p.namespace);
+        if (!list) byNs.set(p.namespace, (list = []));
+        list.push(p);
+      }
+      this.byNamespace = byNs;
     }
-    this.byNamespace = byNs;
-    for (const w of this.wanted.values()) w.nodes = this.nodesOf(w.q);
-    this.scopesDirty = true;
+    for (const w of this.wanted.values()) {
+      const nodes = this.nodesOf(w.q);
+      if (sameNodes(nodes, w.nodes)) continue;
+      w.nodes = nodes;
+      this.scopesDirty = true;
+    }
   }
 
   private nodesOf(q: ScalerQuery): Map<string, Set<string>> {
     const nodes = new Map<string, Set<string>>();
-    for (const p of this.byNamespace.get(q.namespace) ?? []) {
+    const pods = this.pods.inNamespace ? this.pods.inNamespace(q.namespace) : (this.byNamespace.get(q.namespace) ?? []);
+    for (const p of pods) {
+      if (!p.nodeName || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
       if (!q.podRule.matcher.test(p.name)) continue;
       let set = nodes.get(p.nodeName);
       if (!set) nodes.set(p.nodeName, (set = new Set()));
@@ -172,4 +182,15 @@ export class WorkloadDemand {
     this.scopesDirty = false;
     this.scopesVersion++;
   }
+}
+
+/** Whether two node → pod-names maps hold the same nodes and names. */
+function sameNodes(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [node, names] of a) {
+    const other = b.get(node);
+    if (!other || other.size !== names.size) return false;
+    for (const n of names) if (!other.has(n)) return false;
+  }
+  return true;
 }

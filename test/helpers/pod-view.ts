@@ -30,7 +30,17 @@ export class MemoryPodView implements PodMetadataView {
     return undefined;
   }
 
+  /** calls of all() and inNamespace(), for tests of what a reader reads */
+  allCalls = 0;
+  namespacesRead: string[] = [];
+
   all(): Iterable<PodMeta> {
+    this.allCalls++;
     return this.pods.values();
+  }
+
+  *inNamespace(namespace: string): Iterable<PodMeta> {
+    this.namespacesRead.push(namespace);
+    for (const p of this.pods.values()) if (p.namespace === namespace) yield p;
   }
 }

@@ -52,6 +52,11 @@ t.test('node-scoped and cluster-wide views, lookups, changes and deletes', async
   api.deletePod('ml', 'web-5d8f7-b');
   await waitUntil(() => cluster.byUid('u-b') === undefined, 'the deleted pod gone');
   t.equal(cluster.byName('ml', 'web-5d8f7-b'), undefined);
+  // one namespace's pods, from the cache kept by namespace (the scaler's demand reads only these)
+  t.same([...cluster.inNamespace('ml')].map((p) => p.name).sort(), ['web-5d8f7-a', 'web-5d8f7-c'], 'the pods of namespace ml, after the add and the delete');
+  t.same([...cluster.inNamespace('batch')].map((p) => p.name), ['train-0']);
+  t.same([...cluster.inNamespace('absent')], [], 'a namespace with no pods');
+  t.same([...cluster.inNamespace('')], [], 'an empty name is no namespace, not every one');
 
   api.setBehaviour({ failStatus: 503 });
   api.endWatches();

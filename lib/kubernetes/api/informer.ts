@@ -107,9 +107,9 @@ export class Informer<T extends KubeObject> extends EventEmitter {
     void this.lw?.stop();
   }
 
-  /** every object held */
-  list(): T[] {
-    return (this.lw?.list() ?? []) as T[];
+  /** every object held, or those of one namespace (the cache is kept by namespace) */
+  list(namespace?: string): T[] {
+    return (this.lw?.list(namespace) ?? []) as T[];
   }
 
   get(name: string, namespace?: string): T | undefined {

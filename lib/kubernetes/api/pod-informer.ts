@@ -104,6 +104,12 @@ class PodInformerImpl extends EventEmitter implements PodInformer {
   *all(): Iterable<PodMeta> {
     for (const p of this.informer.list()) yield p.meta;
   }
+
+  *inNamespace(namespace: string): Iterable<PodMeta> {
+    // an empty name would list every namespace
+    if (namespace === '') return;
+    for (const p of this.informer.list(namespace)) yield p.meta;
+  }
 }
 
 /**
