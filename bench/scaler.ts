@@ -10,9 +10,9 @@
 //    sources), with an in-memory pod view of the same layout (what the Kubernetes API informer gives
 //    it) or, for comparison, none (every exporter pulled whole);
 //  - a control: our gRPC server (createScalerServer) over constant documents, with no view, pulls or
-//    worker, in its own process with the same flags. Every timed GetMetrics to the scaler is paired
-//    with the same call to it, so the latency table shows what this harness and this machine add
-//    to any answer of ours under the same load;
+//    worker, in its own process with the same flags. It gets the same polling, and every timed
+//    GetMetrics to the scaler is paired with the same call to it, so the latency table shows what
+//    this harness and this machine add to any answer of ours under the same load;
 //  - this process: the KEDA-like client. It keeps one StreamIsActive stream per workload open and asks
 //    GetMetrics + IsActive about each workload once a second (KEDA's default is every 30 s), reads the
 //    scaler's CPU and RSS from /proc, then measures GetMetrics latency and change-to-answer time.
@@ -232,6 +232,9 @@ async function runSize(n: number, scoped: boolean): Promise<Figures> {
       for (const r of refs) {
         await client.getMetrics(r);
         await client.isActive(r);
+        // the control gets the same polling, so that the two differ only in what grows with the cluster
+        await ctlClient.getMetrics(r);
+        await ctlClient.isActive(r);
       }
       await sleep(Math.max(0, 1000 - (Date.now() - t0)));
     }
