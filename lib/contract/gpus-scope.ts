@@ -9,7 +9,12 @@ export interface GpusScope {
   namespaces: ReadonlySet<string>;
   /** pod names that are kept (empty: any pod of the namespaces) */
   pods: ReadonlySet<string>;
+  /** `gpus=none`: no GPU is kept, only the node's identity (a scaler's probe of a node no workload needs) */
+  none?: boolean;
 }
+
+/** The query of a document with no GPUs: the node's name and state only (a few hundred bytes). */
+export const NO_GPUS_QUERY = 'gpus=none';
 
 export const GPUS_SCOPE_LIMITS = { namespaces: 16, pods: 256 } as const;
 
@@ -39,7 +44,12 @@ function values(v: unknown, name: string, max: number): string[] {
  */
 export function parseGpusScope(query: Record<string, unknown>): GpusScope | null {
   for (const k of Object.keys(query)) {
-    if (k !== 'namespace' && k !== 'pod') throw new GpusScopeError(`unknown parameter "${k.slice(0, 64)}": /api/v1/gpus takes namespace and pod`);
+    if (k !== 'namespace' && k !== 'pod' && k !== 'gpus') throw new GpusScopeError(`unknown parameter "${k.slice(0, 64)}": /api/v1/gpus takes namespace, pod and gpus=none`);
+  }
+  if (query.gpus !== undefined) {
+    if (query.gpus !== 'none') throw new GpusScopeError('gpus takes one value, none (the node without its GPUs)');
+    if (query.namespace !== undefined || query.pod !== undefined) throw new GpusScopeError('gpus=none takes no namespace or pod: it keeps no GPU');
+    return { namespaces: new Set(), pods: new Set(), none: true };
   }
   const namespaces = values(query.namespace, 'namespace', GPUS_SCOPE_LIMITS.namespaces);
   const pods = values(query.pod, 'pod', GPUS_SCOPE_LIMITS.pods);
@@ -67,6 +77,7 @@ function inScope(pods: readonly PodAttribution[], s: GpusScope): boolean {
 
 /** The document with only the GPUs that run a pod in scope; a MIG GPU keeps only its instances in scope. */
 export function scopeDocument(doc: GpusDocument, s: GpusScope): GpusDocument {
+  if (s.none) return { ...doc, gpus: [] };
   const gpus = [];
   for (const g of doc.gpus) {
     const mig = g.mig.filter((m) => inScope(m.pods, s));

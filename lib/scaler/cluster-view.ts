@@ -27,7 +27,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { joinHostPort, parsePeerAddress, type PeerAddress } from '../contract/address.js';
 import { validateGpusDocument, type GpusDocument } from '../contract/gpus-document.js';
-import { gpusScopeQuery, type GpusScope } from '../contract/gpus-scope.js';
+import { gpusScopeQuery, NO_GPUS_QUERY, type GpusScope } from '../contract/gpus-scope.js';
 import { Poller } from '../collect/poller.js';
 import { DueQueue } from './due-queue.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -252,6 +252,8 @@ interface Entry {
   share: number;
   /** waiting for a probe slot */
   queued: boolean;
+  /** the exporter answered 400 to `gpus=none` (an older version): its probes pull the whole document */
+  wholeProbes: boolean;
 }
 
 /** Checks the exporters' certificate against one fixed name (pods are reached by IP, certificates name the Service). */
@@ -490,7 +492,8 @@ export class ClusterView extends EventEmitter {
   private scopeOf(e: Entry): { query: string; scope: GpusScope | null } {
     if (!this.demand || !e.doc) return { query: '', scope: null };
     let scope = this.demand.scopeFor(e.doc.hostname);
-    if (!scope) return { query: '', scope: null };
+    // a node nothing needs is probed for its name and state only: a few hundred bytes, 304 while unchanged
+    if (!scope) return e.wholeProbes ? { query: '', scope: null } : { query: NO_GPUS_QUERY, scope: HOLDS_NOTHING };
     let q = gpusScopeQuery(scope);
     if (q.length > MAX_SCOPE_QUERY) {
       scope = { namespaces: scope.namespaces, pods: new Set() };
@@ -675,7 +678,7 @@ export class ClusterView extends EventEmitter {
         address: addr, host: peer.host, port: peer.port, doc: null, signature: '', lastSuccessMs: null, lastError: null,
         wasFresh: false, cancel: null, removed: false, attempted: false, claimedAt: null,
         query: '', scope: null, etag: null, idle: false, lastAttemptMs: 0, inflight: null,
-        indexedAs: null, respread: true, share: spreadShare(this.entriesMade++), queued: false,
+        indexedAs: null, respread: true, share: spreadShare(this.entriesMade++), queued: false, wholeProbes: false,
       };
       this.entries.set(addr, e);
       this.inUse.add(e);
@@ -864,9 +867,10 @@ export class ClusterView extends EventEmitter {
         e.scope = scope;
         this.index(e, doc.hostname);
         this.setIdle(e, this.isIdle(e));
-        if (e.idle) {
+        if (e.idle && query !== NO_GPUS_QUERY) {
           // an idle exporter is kept only for its node's name: its GPUs are not held (memory at
-          // thousands of nodes), and a workload that needs it pulls it again
+          // thousands of nodes), and a workload that needs it pulls it again (a gpus=none probe
+          // brought none, and keeps its tag for the next probe)
           e.doc = { ...doc, gpus: [] };
           e.signature = '';
           e.etag = null;
@@ -892,6 +896,11 @@ export class ClusterView extends EventEmitter {
     } catch (err) {
       if (e.removed) return;
       const pe = err instanceof PullError ? err : new PullError('connect', (err as Error).message);
+      if (query === NO_GPUS_QUERY && pe.reason === 'http_status' && pe.message.startsWith('HTTP 400 ')) {
+        // an exporter from before gpus=none: probe it whole from now on (its name is known, nothing is lost)
+        e.wholeProbes = true;
+        this.log.info('an exporter does not take /api/v1/gpus?gpus=none (an older version): its probes pull the whole document', { exporter: e.address });
+      }
       e.lastError = `${pe.reason}: ${pe.message}`;
       this.log.debug('pull failed', { exporter: e.address, reason: pe.reason, error: pe.message });
       this.markAttempted(e);

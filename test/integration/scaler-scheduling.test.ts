@@ -4,6 +4,8 @@
 // sees when the scaler cannot be reached (the ScaledObject's fallback starts from these errors).
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseListenTarget } from '../../lib/contract/address.js';
 import type { GpusDocument } from '../../lib/contract/gpus-document.js';
 import type { ClusterView } from '../../lib/scaler/cluster-view.js';
@@ -57,6 +59,59 @@ t.test('one scheduler: idle exporters wait for their spread probes, needed ones 
   // a change on the needed node reaches GetMetrics (the kept result is dropped when the document changes)
   a.doc = gpusDoc('node-a', [gpu(0, util(20), [pod('ai', 'web-5d8-aaaaa')])]);
   await until(async () => (await client.getMetrics({ name: 'web', namespace: 'ai', scalerMetadata: {} }))[0].metricValueFloat === 20, 'the new value');
+});
+
+t.test('idle probes ask for the node without its GPUs (gpus=none, 304 while unchanged); an older exporter is probed whole', async (t) => {
+  const a = await startExporter(gpusDoc('node-a', [gpu(0, util(60), [pod('ai', 'web-5d8-aaaaa')])]));
+  const b = await startExporter(gpusDoc('node-b', [gpu(0, util(50), [pod('batch', 'job-1')]), gpu(1, util(40), [pod('ai', 'web-5d8-bbbbb')])]));
+  // an exporter from before gpus=none: 400 for a parameter it does not know, the whole document otherwise
+  const oldQueries: string[] = [];
+  const oldDoc = gpusDoc('node-old', [gpu(0, util(30), [pod('batch', 'job-2')])]);
+  const old = createServer((req, res) => {
+    const query = (req.url ?? '').split('?')[1] ?? '';
+    oldQueries.push(query);
+    if (query !== '') {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unknown parameter "gpus": /api/v1/gpus takes namespace and pod' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(oldDoc));
+  });
+  await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+  const oldAddress = `127.0.0.1:${(old.address() as AddressInfo).port}`;
+  const pods = new MemoryPodView();
+  pods.set({ namespace: 'ai', name: 'web-5d8-aaaaa', nodeName: 'node-a' });
+  const lines: string[] = [];
+  const logger = { debug: () => {}, info: (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f ?? {})}`), warn: () => {}, error: () => {} };
+  const scaler = await startTestScaler({
+    exporters: [a.address, b.address, oldAddress], podMetadata: pods, pullIntervalMs: 100, pullTimeoutMs: 1000, staleAfterMs: 60_000,
+    idleProbeIntervalMs: 150, logger,
+  });
+  const client = scalerClient(`127.0.0.1:${scaler.grpcPort}`);
+  t.teardown(async () => {
+    client.close();
+    await scaler.close();
+    await a.close();
+    await b.close();
+    old.close();
+  });
+  const ref = { name: 'web', namespace: 'ai', scalerMetadata: {} };
+  t.equal((await client.getMetrics(ref))[0].metricValueFloat, 60, 'node-a answers for the workload');
+
+  await until(() => b.queries.filter((q) => q === 'gpus=none').length >= 4 && b.notModified >= 2, 'node-b probed with gpus=none, answered 304', 10_000);
+  t.equal(b.queries[0], '', 'the first contact (its node not known yet) is a whole pull');
+  t.ok(b.queries.slice(1).every((q) => q === 'gpus=none'), `then only probes without GPUs (${[...new Set(b.queries)].join(' | ')})`);
+  t.equal(scaler.view.exporters().find((e) => e.address === b.address)?.idle, true, 'node-b is idle');
+
+  await until(() => oldQueries.filter((q) => q === '').length >= 3, 'the older exporter probed whole', 10_000);
+  t.same(oldQueries.filter((q) => q !== ''), ['gpus=none'], 'it was asked for gpus=none once');
+  t.match(lines.join('\n'), /an exporter does not take \/api\/v1\/gpus\?gpus=none \(an older version\): its probes pull the whole document .*"exporter":"127\.0\.0\.1:\d+"/);
+  const oldState = scaler.view.exporters().find((e) => e.address === oldAddress);
+  t.same([oldState?.doc?.hostname, oldState?.idle, oldState?.lastError], ['node-old', true, null], 'it stays known, idle and without error');
+
+  // a replica scheduled on node-b: node-b is pulled for it, and its GPU counts
+  pods.set({ namespace: 'ai', name: 'web-5d8-bbbbb', nodeName: 'node-b' });
+  await until(async () => (await client.getMetrics(ref).then((r) => r[0].metricValueFloat, () => -1)) === 100, 'node-b\'s replica counted (60 + 40)', 10_000);
+  t.match(b.queries.at(-1), /^namespace=ai&pod=web-5d8-bbbbb$/, 'node-b is pulled with the workload\'s scope');
 });
 
 /** A source whose documents and version the test sets, counting what the server asks of it. */

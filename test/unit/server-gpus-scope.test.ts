@@ -52,12 +52,27 @@ t.test('a scoped request carries only the GPUs that run the named pods', async (
   t.equal((whole.json() as GpusDocument).gpus.length, 5);
 });
 
+t.test('gpus=none: the node\'s name and state without its GPUs, conditional like any scope', async (t) => {
+  const a = serve(() => node1);
+  const r = await a.inject('/api/v1/gpus?gpus=none');
+  t.equal(r.statusCode, 200);
+  const d = r.json() as GpusDocument;
+  t.same([d.hostname, d.stale, d.gpus], ['node-1', false, []], 'the hostname and state, no GPU');
+  const whole = await a.inject('/api/v1/gpus');
+  t.ok(r.body.length < 400 && whole.body.length > 4 * r.body.length, `${r.body.length} bytes against ${whole.body.length} for the whole document`);
+  const again = await a.inject({ url: '/api/v1/gpus?gpus=none', headers: { 'if-none-match': r.headers.etag as string } });
+  t.equal(again.statusCode, 304, 'unchanged: Not Modified');
+  t.not(r.headers.etag, whole.headers.etag, 'its own tag');
+});
+
 t.test('scope parameters are validated and bounded: 400 naming the parameter', async (t) => {
   const a = serve(() => node1);
   const cases: [string, RegExp][] = [
     ['/api/v1/gpus?namespace=AI', /namespace "AI" is not a Kubernetes namespace name/],
     ['/api/v1/gpus?pod=a%2Fb', /pod "a\/b" is not a Kubernetes pod name/],
-    ['/api/v1/gpus?namespce=ai', /unknown parameter "namespce": \/api\/v1\/gpus takes namespace and pod/],
+    ['/api/v1/gpus?namespce=ai', /unknown parameter "namespce": \/api\/v1\/gpus takes namespace, pod and gpus=none/],
+    ['/api/v1/gpus?gpus=all', /gpus takes one value, none/],
+    ['/api/v1/gpus?gpus=none&namespace=ai', /gpus=none takes no namespace or pod/],
     [`/api/v1/gpus?pod=${Array.from({ length: 257 }, (_, i) => `p${i}`).join(',')}`, /too many pod values: at most 256/],
     [`/api/v1/gpus?${Array.from({ length: 17 }, (_, i) => `namespace=n${i}`).join('&')}`, /too many namespace parameters: at most 16/],
     [`/api/v1/gpus?namespace=${'a'.repeat(64)}`, /is not a Kubernetes namespace name/],

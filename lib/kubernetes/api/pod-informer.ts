@@ -31,6 +31,8 @@ export interface PodInformerOptions {
 }
 
 export interface PodInformer extends PodMetadataView, EventEmitter {
+  /** one namespace's pods, from the cache kept by namespace */
+  inNamespace(namespace: string): Iterable<PodMeta>;
   /** Lists, then watches. Resolves when the first list has finished, whatever its outcome; never rejects. */
   start(): Promise<void>;
   stop(): void;
