@@ -434,7 +434,7 @@ function report(runs: Figures[]): void {
     row('share answered 304 Not Modified', (r) => `${(r.notModifiedShare * 100).toFixed(0)} %`),
     '',
     'With the pod view an exporter of a node running scaled pods is pulled every 500 ms for those pods\' GPUs only (1–2 of 8 here, 304 while unchanged);',
-    'any other exporter is probed every 30 s (to learn which node it serves). The simulated GPUs\' readings do not move between changes, so the 304',
+    'any other exporter is probed every 30 s (to learn which node it serves) with `?gpus=none`, no GPU in the answer. The simulated GPUs\' readings do not move between changes, so the 304',
     'share is the upper bound: real GPUs\' power and clocks change every sweep, and those pulls answer 200 with the scoped document. The change',
     'times do not include the exporter\'s own sweep (its collect interval) that a real load change waits for before it appears in /api/v1/gpus.',
   ];
