@@ -63,7 +63,12 @@ export class FileReloader<T> {
         return;
       }
       this.last = id;
-      this.o.apply(value);
+      try {
+        this.o.apply(value);
+      } catch (err) {
+        this.o.onEvent(false, `${this.o.what} changed but cannot be put in use; keeping the previous ones: ${(err as Error).message}`);
+        return;
+      }
       this.o.onEvent(true, `${this.o.what} changed: reloaded`);
     } finally {
       this.busy = false;

@@ -328,6 +328,12 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
   const credentials = opts.tls
     ? grpc.ServerCredentials.createSsl(opts.tls.clientCa ?? null, [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }], !!opts.tls.clientCa)
     : grpc.ServerCredentials.createInsecure();
+  // renewed certificates reach grpc-js's TLS servers through this method (see setTls); checked here
+  // so that a grpc-js without it fails the start, not the first renewal
+  const updatable = credentials as unknown as { updateSecureContextOptions?: (o: SecureContextOptions) => void };
+  if (opts.tls && typeof updatable.updateSecureContextOptions !== 'function') {
+    throw new Error('this @grpc/grpc-js cannot update a TLS server\'s certificate (no updateSecureContextOptions): install the version in package-lock.json');
+  }
   const injector = server.createConnectionInjector(credentials);
   const listeners: NetServer[] = [];
   const sockets = new Set<Socket>();
@@ -362,7 +368,7 @@ export function createScalerServer(opts: ScalerServerOptions): ScalerGrpcServer 
       // grpc-js hands new context options to its TLS servers (their setSecureContext) through
       // updateSecureContextOptions, which its own certificate providers call; its typings declare
       // it protected. Covered by scaler-tls.test.ts (a rotated certificate is served).
-      (credentials as unknown as { updateSecureContextOptions(o: SecureContextOptions): void }).updateSecureContextOptions({
+      updatable.updateSecureContextOptions!({
         ...(t.clientCa ? { ca: t.clientCa } : {}),
         cert: [t.cert],
         key: [t.key],
