@@ -15,7 +15,7 @@ import { WorkloadDemand } from '../scaler/demand.js';
 import { RemoteClusterView, type ScalerView } from '../scaler/remote-view.js';
 import type { PodMetadataView } from '../contract/pod-metadata.js';
 import { createSecureContext } from 'node:tls';
-import { createScalerMetrics } from '../scaler/metrics.js';
+import { createScalerMetrics, type ScalerMetrics } from '../scaler/metrics.js';
 import type { ParseOptions } from '../scaler/query.js';
 import { buildServer } from '../server/server.js';
 import type { Logger } from '../logger.js';
@@ -175,8 +175,19 @@ export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurit
  * cert-manager renews certificates in place. A change that cannot be loaded keeps the previous files
  * in use and is logged as an error, once per change.
  */
-function watchFiles(config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, view: ScalerView, everyMs: number): FileReloader<unknown>[] {
-  const onEvent = (ok: boolean, message: string) => (ok ? log.info(message) : log.error(message));
+function watchFiles(
+  config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, view: ScalerView, everyMs: number,
+  metrics: Pick<ScalerMetrics, 'onFileReload' | 'watching'>,
+): FileReloader<unknown>[] {
+  const event = (files: 'grpc_tls' | 'pull_credentials') => {
+    metrics.watching(files);
+    return (ok: boolean, message: string) => watched(files, ok, message);
+  };
+  const watched = (files: 'grpc_tls' | 'pull_credentials', ok: boolean, message: string) => {
+    metrics.onFileReload(files, ok);
+    if (ok) log.info(message);
+    else log.error(message);
+  };
   const out: FileReloader<unknown>[] = [];
   const g = config.grpcTls;
   if (g) {
@@ -184,7 +195,7 @@ function watchFiles(config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, v
       files: [g.certFile, g.keyFile, ...(g.clientCaFile ? [g.clientCaFile] : [])],
       load: async () => (await loadGrpcTls(g))!,
       apply: (t) => grpc.setTls(t),
-      onEvent,
+      onEvent: event('grpc_tls'),
       what: 'gRPC TLS files (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-tls-client-ca-file)',
     }) as FileReloader<unknown>);
   }
@@ -195,7 +206,7 @@ function watchFiles(config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, v
       files: pullFiles,
       load: () => loadPullSecurity(p),
       apply: (sec) => view.setSecurity(sec),
-      onEvent,
+      onEvent: event('pull_credentials'),
       what: 'exporter pull credentials (--exporters-ca-file, --exporters-cert-file, --exporters-key-file, --exporters-basic-auth-file)',
     }) as FileReloader<unknown>);
   }
@@ -275,7 +286,7 @@ export async function startScaler(config: ScalerConfig, opts: ScalerStartOptions
     await http.close();
     throw err;
   }
-  const reloaders = watchFiles(config, log, grpc, view, opts.fileCheckMs ?? 2000);
+  const reloaders = watchFiles(config, log, grpc, view, opts.fileCheckMs ?? 2000, metrics);
   log.info('KEDA external scaler listening', { grpc: describeListen(config.grpcAddress), grpcPort, http: httpAddress, exporters: view.exporters().length });
   return {
     view,

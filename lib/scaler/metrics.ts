@@ -15,6 +15,10 @@ export interface ScalerMetrics {
   /** the text exposition: the registry's metrics and the per-exporter series */
   render(): Promise<string>;
   onRpc(method: RpcMethod, code: string, seconds?: number): void;
+  /** a watched set of files changed: put in use (ok) or not (the previous ones stay) */
+  onFileReload(files: 'grpc_tls' | 'pull_credentials', ok: boolean): void;
+  /** this set of files is watched: its counters are served from 0 (an increase from nothing is not seen by rate()) */
+  watching(files: 'grpc_tls' | 'pull_credentials'): void;
 }
 
 export function createScalerMetrics(view: ScalerView): ScalerMetrics {
@@ -74,6 +78,12 @@ export function createScalerMetrics(view: ScalerView): ScalerMetrics {
     buckets: [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5],
     registers: [registry],
   });
+  const reloads = new Counter({
+    name: 'nvml_scaler_file_reloads_total',
+    help: 'Changes of the files the scaler was started with, by set (grpc_tls: --grpc-tls-*; pull_credentials: --exporters-ca/cert/key/basic-auth-file) and result (ok: in use; error: could not be loaded, the previous files stay in use, see the log).',
+    labelNames: ['files', 'result'],
+    registers: [registry],
+  });
   void exporters;
   void gpus;
   void conflicts;
@@ -97,6 +107,11 @@ export function createScalerMetrics(view: ScalerView): ScalerMetrics {
     onRpc: (method, code, seconds) => {
       rpcs.inc({ method, code });
       if (seconds !== undefined) rpcDuration.observe({ method }, seconds);
+    },
+    onFileReload: (files, ok) => reloads.inc({ files, result: ok ? 'ok' : 'error' }),
+    watching: (files) => {
+      reloads.inc({ files, result: 'ok' }, 0);
+      reloads.inc({ files, result: 'error' }, 0);
     },
   };
 }

@@ -129,6 +129,13 @@ if (!opensslAvailable()) {
       so.on('error', reject);
     });
     t.equal(await served(), fingerprint(certs.serverCert), 'the certificate of the files at start');
+    const reloads = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${scaler.httpPort}/metrics`)).text();
+      const n = (files: string, result: string) =>
+        Number(new RegExp(`^nvml_scaler_file_reloads_total\\{files="${files}",result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return { ok: n('grpc_tls', 'ok'), error: n('grpc_tls', 'error'), pulls: n('pull_credentials', 'ok') };
+    };
+    t.same(await reloads(), { ok: 0, error: 0, pulls: NaN }, 'the watched set is counted from 0; no pull credentials are configured');
     // cert-manager renews: both files replaced
     copyFileSync(certs.server2Cert, cert);
     copyFileSync(certs.server2Key, key);
@@ -137,11 +144,13 @@ if (!opensslAvailable()) {
     const cl = scalerClient(`127.0.0.1:${scaler.grpcPort}`, creds(certs.clientCert, certs.clientKey));
     t.teardown(() => cl.close());
     t.equal((await cl.getMetrics(ref))[0]!.metricValueFloat, 40, 'a KEDA connection made after the renewal is served');
+    t.ok((await reloads()).ok >= 1, 'nvml_scaler_file_reloads_total{files="grpc_tls",result="ok"} counts it');
     // a key that does not match the certificate: logged once, the last good pair stays in use
     writeFileSync(key, readFileSync(certs.serverKey));
     await until(() => log.lines.some((l) => l.startsWith('error ')), 'the broken renewal reported', 10_000);
     t.match(log.lines.find((l) => l.startsWith('error ')), /^error gRPC TLS files .* changed but cannot be loaded; keeping the previous ones: --grpc-tls-cert-file .*grpc-rot\.crt \/ --grpc-tls-key-file .*grpc-rot\.key: not a usable PEM certificate and matching key/);
     t.equal(await served(), fingerprint(certs.server2Cert), 'new connections still get the last good certificate');
+    t.ok((await reloads()).error >= 1, 'and result="error" counts the broken one');
     const cl2 = scalerClient(`127.0.0.1:${scaler.grpcPort}`, creds(certs.clientCert, certs.clientKey));
     t.teardown(() => cl2.close());
     t.equal(await cl2.isActive(ref), true, 'and are served');
