@@ -245,7 +245,10 @@ t.test("this chart's own keys: counters.csv and key, extraArgs, podResourcesPath
   t.equal(envValue(env, 'KUBERNETES_VIRTUAL_GPUS'), 'true');
   t.equal(envValue(env, 'DCGM_EXPORTER_INTERVAL'), '2000');
   t.equal(pod.runtimeClassName, 'nvidia');
-  t.ok(find(docs, 'PrometheusRule'));
+  // the chart's alerts are the plain manifest's (files/prometheus-rules.yaml is a copy of its spec.groups)
+  const manifestRules = readYamlDocs(join(ROOT, 'servicemonitor/prometheusrule.yaml'))[0] as Any;
+  t.same(find(docs, 'PrometheusRule').spec.groups, manifestRules.spec.groups, 'the chart\'s PrometheusRule has the groups of servicemonitor/prometheusrule.yaml');
+  t.same(manifestRules.spec.groups.map((g: Any) => g.name), ['nvml-exporter.gpu', 'nvml-exporter.exporter', 'nvml-exporter.scaler']);
   const scaler = find(docs, 'Deployment', '-scaler');
   t.match(scaler.spec.template.spec.containers[0].args.join(' '), /--exporters-dns nvx-nvml-exporter-nodes\.gpu-monitoring\.svc\.cluster\.local:9400/);
 });
@@ -360,4 +363,21 @@ t.test('the scaler runs highly available: 2 replicas, spread, a PDB, /ready; gRP
   t.equal(binding.subjects[0].name, td.spec.template.spec.serviceAccountName);
   t.ok(find(tls, 'ServiceAccount', '-scaler'));
   t.throws(() => renderObjects([], [{ scaler: { enabled: true, grpcTls: { enabled: true } } }]), /scaler\.grpcTls\.secretName/);
+});
+
+t.test('with the scaler and serviceMonitor on, the scaler\'s /metrics is scraped too (its alerts read it)', async (t) => {
+  const docs = renderObjects([], [{ scaler: { enabled: true }, serviceMonitor: { enabled: true, additionalLabels: { release: 'prom' } } }]);
+  const monitors = docs.filter((d) => d.kind === 'ServiceMonitor');
+  t.equal(monitors.length, 2, 'the exporter\'s and the scaler\'s');
+  const sm = find(docs, 'ServiceMonitor', '-scaler');
+  const svc = find(docs, 'Service', '-scaler');
+  t.ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels[k] === v), 'selects the scaler\'s Service');
+  t.notOk(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => find(docs, 'Service', 'nvml-exporter').metadata.labels[k] === v), 'and not the exporters\'');
+  t.ok(svc.spec.ports.some((p: Any) => p.name === sm.spec.endpoints[0].port), `on a port the Service has (${sm.spec.endpoints[0].port})`);
+  t.match(sm.spec.endpoints[0], { path: '/metrics', interval: '15s', scrapeTimeout: '10s' });
+  t.notOk(sm.spec.endpoints[0].honorLabels, 'the target\'s pod and namespace are kept (its series carry no workload labels)');
+  t.equal(sm.metadata.labels.release, 'prom', 'serviceMonitor.additionalLabels, as on the exporter\'s');
+  for (const d of monitors) t.same(validateObject(d), [], `${objectKey(d)} is a valid ServiceMonitor`);
+  const without = renderObjects([], [{ serviceMonitor: { enabled: true } }]).filter((d) => d.kind === 'ServiceMonitor');
+  t.equal(without.length, 1, 'without the scaler, only the exporter\'s');
 });

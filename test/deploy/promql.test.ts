@@ -1,21 +1,40 @@
 // The PromQL inventory: complete, plausible, and using only metrics that exist.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { stringify } from 'yaml';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { VALUE_FIELDS } from '../../lib/fields/index.js';
-import { ROOT } from './helpers/files.js';
+import { createScalerMetrics } from '../../lib/scaler/metrics.js';
+import type { ScalerView } from '../../lib/scaler/remote-view.js';
+import { ROOT, readYamlDocs } from './helpers/files.js';
 import { metricNames, shapeProblems } from './helpers/promql.js';
 import { PROMQL_INVENTORY, PROMQL_SCENARIO } from './promql-inventory.js';
 
 /** Metrics of other exporters that the examples use on purpose. */
 const EXTERNAL = new Set(['up', 'vllm:num_requests_waiting']);
 const CATALOGUE = new Set(VALUE_FIELDS.map((f) => f.name));
+/** The scaler's own series, as its /metrics names them (a histogram's _bucket, _sum and _count too). */
+const SCALER = new Set<string>();
+{
+  const view = Object.assign(new EventEmitter(), { exporters: () => [], documents: () => [], conflicts: () => [] }) as unknown as ScalerView;
+  const m = createScalerMetrics(view);
+  m.watching('grpc_tls');
+  for (const [, name, type] of (await m.render()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    SCALER.add(name);
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) SCALER.add(name + s);
+  }
+}
 
 function unknownMetrics(expr: string): string[] {
-  return metricNames(expr).filter((n) => !CATALOGUE.has(n) && !EXTERNAL.has(n) && !n.startsWith('nvml_exporter_'));
+  return metricNames(expr).filter((n) => !CATALOGUE.has(n) && !EXTERNAL.has(n) && !n.startsWith('nvml_exporter_') && !SCALER.has(n));
 }
 
 t.test('the checker itself', async (t) => {
+  t.ok(SCALER.has('nvml_scaler_file_reloads_total') && SCALER.has('nvml_scaler_rpc_duration_seconds_bucket'), 'the scaler\'s series are read from its own /metrics');
+  t.same(unknownMetrics('nvml_scaler_file_reload_total'), ['nvml_scaler_file_reload_total'], 'a misspelled scaler metric is caught');
   t.same(shapeProblems('avg(DCGM_FI_DEV_GPU_UTIL{namespace="a", pod=~"b-.*"})'), []);
   t.same(shapeProblems('sum(rate(x[5m])) by (pod)'), []);
   t.same(shapeProblems('label_replace(x, "a", "$1", "b", "(.*)")'), [], 'brackets inside strings do not count');
@@ -60,4 +79,27 @@ t.test('Grafana dashboard: valid JSON, every panel has a query, variables use kn
   for (const v of dash.templating.list.filter((v: { type: string }) => v.type === 'query')) {
     t.same(unknownMetrics(v.query.query.replace(/label_values\((.*),\s*\w+\)$/, '$1')), [], `variable ${v.name}`);
   }
+});
+
+t.test('the alert rules load in Prometheus (promtool check rules)', async (t) => {
+  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
+      t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
+    } else {
+      t.comment('SKIP: promtool is not on PATH (Debian package "prometheus" provides it); the rules were not loaded');
+      t.skip('promtool not installed', async () => {});
+    }
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'nvx-rules-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a PrometheusRule's spec is a Prometheus rule file
+  const rule = readYamlDocs(join(ROOT, 'servicemonitor/prometheusrule.yaml'))[0] as { spec: { groups: { rules: unknown[] }[] } };
+  const file = join(dir, 'rules.yaml');
+  writeFileSync(file, stringify(rule.spec));
+  const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+  const rules = rule.spec.groups.reduce((n, g) => n + g.rules.length, 0);
+  t.equal(r.status, 0, `promtool check rules: ${(r.stdout + r.stderr).trim().slice(0, 400)}`);
+  t.match(r.stdout, new RegExp(`SUCCESS: ${rules} rules found`), `all ${rules} rules`);
 });
