@@ -10,6 +10,7 @@ import { VALUE_FIELDS } from '../../lib/fields/index.js';
 import { createScalerMetrics } from '../../lib/scaler/metrics.js';
 import type { ScalerView } from '../../lib/scaler/remote-view.js';
 import { ROOT, readYamlDocs } from './helpers/files.js';
+import { promtoolAvailable } from '../helpers/prometheus.js';
 import { metricNames, shapeProblems } from './helpers/promql.js';
 import { PROMQL_INVENTORY, PROMQL_SCENARIO } from './promql-inventory.js';
 
@@ -82,16 +83,7 @@ t.test('Grafana dashboard: valid JSON, every panel has a query, variables use kn
 });
 
 t.test('the alert rules load in Prometheus (promtool check rules)', async (t) => {
-  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (probe.error) {
-    if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
-      t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
-    } else {
-      t.comment('SKIP: promtool is not on PATH (Debian package "prometheus" provides it); the rules were not loaded');
-      t.skip('promtool not installed', async () => {});
-    }
-    return;
-  }
+  if (!promtoolAvailable(t, 'the rules check')) return;
   const dir = mkdtempSync(join(tmpdir(), 'nvx-rules-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // a PrometheusRule's spec is a Prometheus rule file

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 import { freePort } from './ports.js';
 
 export interface PromSample {
@@ -29,6 +30,22 @@ export function prometheusSkipReason(): string | false {
   }
   process.stderr.write(`\n*** ${msg} ***\n\n`);
   return msg;
+}
+
+/**
+ * Whether promtool (Debian's "prometheus" package) can run: true, or false after recording why in
+ * `t` (a skip; a failure with NVML_EXPORTER_REQUIRE_PROMETHEUS=1, as CI sets). `what` says what
+ * did not run.
+ */
+export function promtoolAvailable(t: Test, what: string): boolean {
+  if (!spawnSync('promtool', ['--version'], { encoding: 'utf8' }).error) return true;
+  if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
+    t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
+  } else {
+    t.comment(`SKIP: promtool is not on PATH (Debian package "prometheus" provides it); ${what} did not run`);
+    t.skip('promtool not installed', async () => {});
+  }
+  return false;
 }
 
 export interface Target {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, repoRoot, startExporter, parseExposition } from '../helpers/exporter.js';
 import { freePort } from '../helpers/ports.js';
+import { promtoolAvailable } from '../helpers/prometheus.js';
 import { simulatedLibraryPath, writeScenario } from '../../lib/nvml/simulation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nvx-cli-'));
@@ -227,16 +228,7 @@ t.test('scrapes are not logged', async (t) => {
 });
 
 t.test('the whole /metrics page (GPU families and self-metrics, -k included) passes promtool check metrics', async (t) => {
-  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (probe.error) {
-    if (process.env.NVML_EXPORTER_REQUIRE_PROMETHEUS === '1') {
-      t.fail('promtool is not on PATH but NVML_EXPORTER_REQUIRE_PROMETHEUS=1: install Debian\'s "prometheus" package, which provides it');
-    } else {
-      t.comment('SKIP: promtool is not on PATH (Debian package "prometheus" provides it); the full-page lint did not run');
-      t.skip('promtool not installed', async () => {});
-    }
-    return;
-  }
+  if (!promtoolAvailable(t, 'the full-page lint')) return;
   const exp = await startExporter({
     scenario: { gpus: [{ values: { gpuUtil: 10 } }, { values: { gpuUtil: 20 } }] },
     args: ['-k', '--pod-resources-kubelet-socket', join(dir, 'no-kubelet.sock'), '-c', '200'],
