@@ -14,6 +14,8 @@ import { lookupField } from '../dist/lib/fields/index.js';
 import { silentLogger } from '../dist/lib/logger.js';
 
 const PROFILE_DIR = process.env.BENCH_SCALER_PROFILE ?? '';
+/** DCGM field names resolved as the command resolves them: a served value field keys the documents by its name */
+const fieldName = (f) => (lookupField(f)?.kind === 'value' ? f : undefined);
 
 /** The pods of the layout, as the informer would list them. */
 class PodList {
@@ -43,7 +45,7 @@ async function run(n, { addresses, pods, pullTimeoutMs }) {
   ], {});
   const s = await startScaler(config, {
     logger: silentLogger,
-    fieldName: (f) => (lookupField(f)?.kind === 'value' ? f : undefined),
+    fieldName,
     podMetadata: pods ? new PodList(pods) : undefined,
     // BENCH_SCALER_PULLS=in-process: the pulls on the main thread, for comparison (the command runs them in its worker)
     pulls: process.env.BENCH_SCALER_PULLS === 'in-process' ? 'in-process' : 'worker',
@@ -125,7 +127,7 @@ async function control({ docs }) {
   const server = createScalerServer({
     source: { documents: () => docs, onChange: () => () => {}, version: () => [docs] },
     logger: silentLogger,
-    fieldName: (f) => (lookupField(f)?.kind === 'value' ? f : undefined),
+    fieldName,
   });
   const grpcPort = await server.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, text: '127.0.0.1:0' });
   process.on('message', (m) => {

@@ -64,33 +64,43 @@ export async function loadPodInformer(log: Logger, kubeconfig: string | null = n
   return { view: informer, stop: () => informer.stop() };
 }
 
-/** The gRPC certificate, key and client CA, read (bounded) and checked at start: one that cannot be used is a ConfigError. */
-export async function loadGrpcTls(c: ScalerConfig['grpcTls']): Promise<ScalerTls | null> {
-  if (!c) return null;
-  const read = async (path: string, flag: string): Promise<Buffer> => {
-    try {
-      return await readRegularFile(path, 1024 * 1024);
-    } catch (err) {
-      if (err instanceof FileReadError) throw new ConfigError(`${flag} ${path}: cannot read it (${err.why})`);
-      throw err;
-    }
-  };
-  const cert = await read(c.certFile, '--grpc-tls-cert-file');
-  const key = await read(c.keyFile, '--grpc-tls-key-file');
-  const clientCa = c.clientCaFile ? await read(c.clientCaFile, '--grpc-tls-client-ca-file') : null;
+/** A file named by a flag, read bounded; one that cannot be read is a ConfigError naming the flag and the path. */
+async function readFlagFile(path: string, flag: string, max = 1024 * 1024): Promise<Buffer> {
+  try {
+    return await readRegularFile(path, max);
+  } catch (err) {
+    if (err instanceof FileReadError) throw new ConfigError(`${flag} ${path}: cannot read it (${err.why})`);
+    throw err;
+  }
+}
+
+/** A CA bundle OpenSSL loads, with at least one PEM certificate; else a ConfigError naming the flag and the path. */
+function checkCa(ca: Buffer, flag: string, path: string): void {
+  try {
+    if (!/-----BEGIN CERTIFICATE-----/.test(ca.toString('latin1'))) throw new Error('no PEM certificate in it');
+    createSecureContext({ ca });
+  } catch (err) {
+    throw new ConfigError(`${flag} ${path}: not a PEM CA certificate (${(err as Error).message})`);
+  }
+}
+
+/** A certificate and the key that matches it; else a ConfigError naming both flags and paths. */
+function checkPair(cert: Buffer, key: Buffer, certArg: string, keyArg: string): void {
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new ConfigError(`--grpc-tls-cert-file ${c.certFile} / --grpc-tls-key-file ${c.keyFile}: not a usable PEM certificate and matching key (${(err as Error).message})`);
+    throw new ConfigError(`${certArg} / ${keyArg}: not a usable PEM certificate and matching key (${(err as Error).message})`);
   }
-  if (clientCa) {
-    try {
-      if (!/-----BEGIN CERTIFICATE-----/.test(clientCa.toString('latin1'))) throw new Error('no PEM certificate in it');
-      createSecureContext({ ca: clientCa });
-    } catch (err) {
-      throw new ConfigError(`--grpc-tls-client-ca-file ${c.clientCaFile}: not a PEM CA certificate (${(err as Error).message})`);
-    }
-  }
+}
+
+/** The gRPC certificate, key and client CA, read (bounded) and checked at start: one that cannot be used is a ConfigError. */
+export async function loadGrpcTls(c: ScalerConfig['grpcTls']): Promise<ScalerTls | null> {
+  if (!c) return null;
+  const cert = await readFlagFile(c.certFile, '--grpc-tls-cert-file');
+  const key = await readFlagFile(c.keyFile, '--grpc-tls-key-file');
+  const clientCa = c.clientCaFile ? await readFlagFile(c.clientCaFile, '--grpc-tls-client-ca-file') : null;
+  checkPair(cert, key, `--grpc-tls-cert-file ${c.certFile}`, `--grpc-tls-key-file ${c.keyFile}`);
+  if (clientCa) checkCa(clientCa, '--grpc-tls-client-ca-file', c.clientCaFile!);
   return { cert, key, clientCa };
 }
 
@@ -133,15 +143,7 @@ export function viewSource(view: ScalerView, demand: WorkloadDemand | null = nul
 
 /** The CA, client certificate and credentials files of the pulls, read (bounded) at start; a bad one is a ConfigError. */
 export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurity> {
-  const read = async (path: string | null, flag: string, max = 1024 * 1024): Promise<Buffer | undefined> => {
-    if (path === null) return undefined;
-    try {
-      return await readRegularFile(path, max);
-    } catch (err) {
-      if (err instanceof FileReadError) throw new ConfigError(`${flag} ${path}: cannot read it (${err.why})`);
-      throw err;
-    }
-  };
+  const read = async (path: string | null, flag: string, max?: number) => (path === null ? undefined : readFlagFile(path, flag, max));
   const auth = await read(p.basicAuthFile, '--exporters-basic-auth-file', 4096);
   const basicAuth = auth?.toString('utf8').replace(/\r?\n$/, '');
   if (basicAuth !== undefined && !/^[^:\r\n]+:[^\r\n]*$/.test(basicAuth)) {
@@ -151,21 +153,8 @@ export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurit
   const cert = await read(p.certFile, '--exporters-cert-file');
   const key = await read(p.keyFile, '--exporters-key-file');
   // what would fail every pull fails here, naming the file: at start, and when a change is reloaded
-  if (ca) {
-    try {
-      if (!/-----BEGIN CERTIFICATE-----/.test(ca.toString('latin1'))) throw new Error('no PEM certificate in it');
-      createSecureContext({ ca });
-    } catch (err) {
-      throw new ConfigError(`--exporters-ca-file ${p.caFile}: not a PEM CA certificate (${(err as Error).message})`);
-    }
-  }
-  if (cert && key) {
-    try {
-      createSecureContext({ cert, key });
-    } catch (err) {
-      throw new ConfigError(`--exporters-cert-file ${p.certFile} / --exporters-key-file ${p.keyFile}: not a usable PEM certificate and matching key (${(err as Error).message})`);
-    }
-  }
+  if (ca) checkCa(ca, '--exporters-ca-file', p.caFile!);
+  if (cert && key) checkPair(cert, key, `--exporters-cert-file ${p.certFile}`, `--exporters-key-file ${p.keyFile}`);
   return { scheme: p.scheme, ca, cert, key, serverName: p.serverName ?? undefined, basicAuth };
 }
 
@@ -178,26 +167,26 @@ export async function loadPullSecurity(p: ScalerPullConfig): Promise<PullSecurit
 function watchFiles(
   config: ScalerConfig, log: Logger, grpc: ScalerGrpcServer, view: ScalerView, everyMs: number,
   metrics: Pick<ScalerMetrics, 'onFileReload' | 'watching'>,
-): FileReloader<unknown>[] {
-  const event = (files: 'grpc_tls' | 'pull_credentials') => {
+): { stop(): void }[] {
+  /** counted from 0 while watched; each change counted and logged */
+  const onEvent = (files: 'grpc_tls' | 'pull_credentials') => {
     metrics.watching(files);
-    return (ok: boolean, message: string) => watched(files, ok, message);
+    return (ok: boolean, message: string) => {
+      metrics.onFileReload(files, ok);
+      if (ok) log.info(message);
+      else log.error(message);
+    };
   };
-  const watched = (files: 'grpc_tls' | 'pull_credentials', ok: boolean, message: string) => {
-    metrics.onFileReload(files, ok);
-    if (ok) log.info(message);
-    else log.error(message);
-  };
-  const out: FileReloader<unknown>[] = [];
+  const out: Pick<FileReloader<unknown>, 'start' | 'stop'>[] = [];
   const g = config.grpcTls;
   if (g) {
     out.push(new FileReloader<ScalerTls>({
       files: [g.certFile, g.keyFile, ...(g.clientCaFile ? [g.clientCaFile] : [])],
       load: async () => (await loadGrpcTls(g))!,
       apply: (t) => grpc.setTls(t),
-      onEvent: event('grpc_tls'),
+      onEvent: onEvent('grpc_tls'),
       what: 'gRPC TLS files (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-tls-client-ca-file)',
-    }) as FileReloader<unknown>);
+    }));
   }
   const p = config.pulls;
   const pullFiles = [p.caFile, p.certFile, p.keyFile, p.basicAuthFile].filter((f): f is string => f !== null);
@@ -206,9 +195,9 @@ function watchFiles(
       files: pullFiles,
       load: () => loadPullSecurity(p),
       apply: (sec) => view.setSecurity(sec),
-      onEvent: event('pull_credentials'),
+      onEvent: onEvent('pull_credentials'),
       what: 'exporter pull credentials (--exporters-ca-file, --exporters-cert-file, --exporters-key-file, --exporters-basic-auth-file)',
-    }) as FileReloader<unknown>);
+    }));
   }
   for (const r of out) void r.start(everyMs);
   return out;
