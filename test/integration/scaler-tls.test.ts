@@ -102,6 +102,19 @@ if (!opensslAvailable()) {
     return { lines, logger: { debug: () => {}, info: keep('info'), warn: keep('warn'), error: keep('error') } };
   };
 
+  t.test('a grpc-js that cannot update a TLS server\'s certificate stops the start, not the first renewal', async (t) => {
+    const proto = grpc.ServerCredentials.prototype as unknown as Record<string, unknown>;
+    const method = proto.updateSecureContextOptions;
+    t.type(method, 'function', 'this grpc-js has it');
+    delete proto.updateSecureContextOptions;
+    t.teardown(() => void (proto.updateSecureContextOptions = method));
+    const err = await startTestScaler({ exporters: ['127.0.0.1:1'], grpcTls: { certFile: certs.serverCert, keyFile: certs.serverKey, clientCaFile: null } }).then(
+      async (s) => { await s.close(); return null; },
+      (e: Error) => e,
+    );
+    t.match(err?.message, /cannot update a TLS server's certificate \(no updateSecureContextOptions\): install the version in package-lock\.json/);
+  });
+
   t.test('renewed gRPC certificate files are served without a restart; a broken renewal keeps the last good ones', async (t) => {
     const cert = join(certs.dir, 'grpc-rot.crt');
     const key = join(certs.dir, 'grpc-rot.key');
